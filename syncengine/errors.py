@@ -1,0 +1,242 @@
+"""The exception tree of syncengine, grouped by what the caller does about it.
+
+    SyncEngineError                      base; carries data, never the API token
+    |
+    +-- UsageError                       abort the command, exit 2: the user must fix input
+    |   +-- ConfigError                  bad config file / setting (names the key)
+    |   +-- PathError                    a change path that does not parse or resolve
+    |   +-- CoercionError                a value that cannot become the field's natural type
+    |   +-- ForbiddenChange              a change that must go elsewhere (e.g. isArchived)
+    |
+    +-- CrmError                         anything the CRM+ API said or did not say
+    |   +-- CrmTransientError            RETRY (with backoff) -- the client does it itself
+    |   |   +-- CrmRateLimited           429 / local budget exhausted; has retry_after
+    |   |   +-- CrmServerError           5xx / 520
+    |   |   +-- CrmUnreachable           connect error, timeout, dropped response
+    |   +-- CrmAuthError                 ABORT the run: 401, the token was refused
+    |   +-- CrmRecordError               SKIP this record, go on with the others
+    |       +-- CrmNotFound              404 (maybe merged or deleted)
+    |       +-- CrmDuplicateValue        409 (a unique value belongs to another record)
+    |       +-- CrmValidationError       400 / 422 with per-field details
+    |
+    +-- VerificationError                SKIP this record: a write did not persist as meant
+    |
+    +-- StoreError                       the mirror / journal database
+    |   +-- DatabaseUnavailable          ABORT: cannot connect
+    |   +-- SchemaOutdated               ABORT: database at an older revision; run `db upgrade`
+    |
+    +-- LocalDataError                   SKIP this record: a malformed local platform record
+
+Foreign exceptions (httpx, SQLAlchemy, OS errors) are translated once, at the adapter
+boundary, with ``raise ... from exc``. The CLI owns the words shown to people and the exit
+codes (see ``syncengine.cli.errors``); exceptions only carry data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SyncEngineError(Exception):
+    """Base of every error syncengine raises on purpose."""
+
+
+# -- usage -------------------------------------------------------------------------------
+
+
+class UsageError(SyncEngineError):
+    """The user's input is wrong; nothing was sent or written."""
+
+
+class ConfigError(UsageError):
+    """A configuration value is missing or invalid."""
+
+    def __init__(self, key: str, problem: str, source: str | None = None) -> None:
+        self.key = key
+        self.problem = problem
+        self.source = source
+        where = f" (in {source})" if source else ""
+        super().__init__(f"config key '{key}'{where}: {problem}")
+
+
+class PathError(UsageError):
+    """A change path does not parse, or does not resolve on the record."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"path '{path}': {problem}")
+
+
+class CoercionError(UsageError):
+    """A value cannot be coerced to the natural type of its field."""
+
+    def __init__(self, field: str, value: Any, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"field '{field}': cannot use {value!r} as {expected}")
+
+
+class ForbiddenChange(UsageError):
+    """A change that this command must not make (with a pointer to the right one)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"path '{path}': {problem}")
+
+
+# -- CRM+ --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field-level complaint from a 400 ``modelState`` or a 422 ``details`` entry."""
+
+    field: str
+    message: str
+    code: str | None = None
+
+
+class CrmError(SyncEngineError):
+    """Something the CRM+ API answered (or failed to answer)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str | None = None,
+        url_path: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.message = message
+        self.method = method
+        self.url_path = url_path
+        self.status = status
+        where = f"{method} {url_path}: " if method and url_path else ""
+        status_text = f"HTTP {status}: " if status is not None else ""
+        super().__init__(f"{where}{status_text}{message}")
+
+
+class CrmTransientError(CrmError):
+    """Worth retrying after a pause."""
+
+
+class CrmRateLimited(CrmTransientError):
+    """HTTP 429, or the local request budget is spent."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class CrmServerError(CrmTransientError):
+    """HTTP 5xx (or 520 from the edge)."""
+
+
+class CrmUnreachable(CrmTransientError):
+    """No complete answer: connect error, timeout, or a response dropped mid-way."""
+
+
+class CrmAuthError(CrmError):
+    """HTTP 401: the token was refused. Stops the run: every request would fail."""
+
+
+class CrmRecordError(CrmError):
+    """A problem with one record: skip it, go on with the others."""
+
+
+class CrmNotFound(CrmRecordError):
+    """HTTP 404: the record does not exist (it may have been merged or deleted)."""
+
+    def __init__(self, message: str, *, merged_into: int | None = None, **kw: Any) -> None:
+        self.merged_into = merged_into
+        super().__init__(message, **kw)
+
+
+class CrmDuplicateValue(CrmRecordError):
+    """HTTP 409: a unique value (e.g. an email) already belongs to another record."""
+
+    def __init__(self, message: str, *, value: str | None = None, **kw: Any) -> None:
+        self.value = value
+        super().__init__(message, **kw)
+
+
+class CrmValidationError(CrmRecordError):
+    """HTTP 400 (type mismatch, malformed) or 422 (invalid value), with field details."""
+
+    def __init__(
+        self, message: str, *, problems: Sequence[FieldProblem] = (), **kw: Any
+    ) -> None:
+        self.problems = tuple(problems)
+        super().__init__(message, **kw)
+
+
+# -- verification ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A field whose persisted value is not what the write meant."""
+
+    path: str
+    intended: Any
+    found: Any
+
+
+class VerificationError(SyncEngineError):
+    """The CRM accepted a write but does not show the intended state."""
+
+    def __init__(self, contact_id: int, mismatches: Sequence[Mismatch], stage: str) -> None:
+        self.contact_id = contact_id
+        self.mismatches = tuple(mismatches)
+        self.stage = stage
+        listed = "; ".join(f"{m.path}: meant {m.intended!r}, found {m.found!r}" for m in mismatches)
+        super().__init__(f"contact {contact_id}: {stage} does not show the change: {listed}")
+
+
+# -- store -------------------------------------------------------------------------------
+
+
+class StoreError(SyncEngineError):
+    """The mirror/journal database failed."""
+
+
+class DatabaseUnavailable(StoreError):
+    """Cannot connect to the database (the URL is shown without its password)."""
+
+
+class SchemaOutdated(StoreError):
+    """The database is at an older schema revision than this version of syncengine."""
+
+    def __init__(self, current: str | None, head: str) -> None:
+        self.current = current
+        self.head = head
+        super().__init__(
+            f"database schema is at revision {current or '(none)'}, this syncengine needs "
+            f"{head}: run `syncengine db upgrade` first"
+        )
+
+
+# -- local platform ----------------------------------------------------------------------
+
+
+class LocalDataError(SyncEngineError):
+    """A local platform record is malformed; it is reported and skipped, never overwritten."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+@dataclass
+class ErrorReport:
+    """A JSON-ready description of an error, for ``--json`` output and the journal."""
+
+    kind: str
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
