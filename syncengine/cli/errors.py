@@ -1,0 +1,101 @@
+"""The one place where errors become words for people and exit codes.
+
+Exceptions carry data (see ``syncengine.errors``); only this module phrases them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+from syncengine import errors as e
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILED = 1  # the change (or some contact) failed
+    USAGE = 2  # bad arguments or configuration: nothing was sent
+    CONFLICTS = 3  # done, but conflicts are open for review
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    if isinstance(exc, e.UsageError):
+        return ExitCode.USAGE
+    return ExitCode.FAILED
+
+
+def describe(exc: BaseException) -> str:
+    """A message a data manager can act on."""
+    match exc:
+        case e.CrmAuthError():
+            return (
+                "CRM+ refused the API token (HTTP 401). Check CRMPLUS_API_TOKEN: it may be "
+                "wrong, revoked or expired."
+            )
+        case e.CrmNotFound(merged_into=int() as survivor):
+            return (
+                f"{_where(exc)}not found (HTTP 404): the contact was merged into contact "
+                f"{survivor}. Use that id."
+            )
+        case e.CrmNotFound():
+            return (
+                f"{_where(exc)}not found (HTTP 404): the record may have been merged into "
+                "another contact or deleted in CRM+."
+            )
+        case e.CrmDuplicateValue():
+            value = f" {exc.value!r}" if exc.value else ""
+            return (
+                f"{_where(exc)}refused (HTTP 409): the value{value} already belongs to another "
+                f"contact. {exc.message}"
+            )
+        case e.CrmValidationError():
+            lines = [f"{_where(exc)}refused (HTTP {exc.status}): {exc.message}"]
+            lines += [f"  - {p.field}: {p.message}" for p in exc.problems]
+            return "\n".join(lines)
+        case e.CrmRateLimited():
+            wait = f" retry in {exc.retry_after:.0f} s" if exc.retry_after is not None else ""
+            return f"CRM+ rate limit reached ({exc.message});{wait}. Nothing was changed."
+        case e.CrmUnreachable():
+            return (
+                f"CRM+ did not answer ({exc.message}) after retries. A write in flight may or "
+                "may not have been applied: it is journaled as 'unknown' and checked on the "
+                "next run."
+            )
+        case e.CrmServerError():
+            return f"CRM+ server error after retries: {exc}"
+        case e.VerificationError():
+            lines = [f"contact {exc.contact_id}: the {exc.stage} does not show the change:"]
+            lines += [
+                f"  - {m.path}: meant {m.intended!r}, CRM+ has {m.found!r}" for m in exc.mismatches
+            ]
+            return "\n".join(lines)
+        case e.SyncEngineError():
+            return str(exc)
+    return f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def error_json(exc: BaseException) -> dict[str, Any]:
+    """The machine-readable form of an error for ``--json`` output."""
+    out: dict[str, Any] = {
+        "error": type(exc).__name__,
+        "message": describe(exc),
+        "exit_code": int(exit_code_for(exc)),
+    }
+    if isinstance(exc, e.CrmError):
+        out["status"] = exc.status
+        out["endpoint"] = f"{exc.method} {exc.url_path}" if exc.method else None
+    if isinstance(exc, e.CrmValidationError):
+        out["problems"] = [
+            {"field": p.field, "message": p.message, "code": p.code} for p in exc.problems
+        ]
+    if isinstance(exc, e.CrmNotFound):
+        out["merged_into"] = exc.merged_into
+    if isinstance(exc, e.VerificationError):
+        out["mismatches"] = [
+            {"path": m.path, "intended": m.intended, "found": m.found} for m in exc.mismatches
+        ]
+    return out
+
+
+def _where(exc: e.CrmError) -> str:
+    return f"{exc.method} {exc.url_path}: " if exc.method and exc.url_path else ""
