@@ -108,6 +108,11 @@ def cli(ctx: click.Context, config_path: str | None, log_level: str | None, log_
     complete record, verify. See README.md and docs/.
     """
     ctx.obj = Context(config_path, log_level, log_format)
+    # Until the settings are read (some commands never read them), log quietly to stderr.
+    secrets = read_secrets(os.environ)
+    configure_logging(
+        log_level or "WARNING", log_format or "console", secrets=[secrets.token, secrets.password]
+    )
 
 
 # -- push / archive ------------------------------------------------------------------------

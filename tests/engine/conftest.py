@@ -1,0 +1,59 @@
+"""End-to-end fixtures: the real engine, the real client over loopback HTTP to the sandbox,
+and a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from syncengine.bootstrap import App, open_app
+from syncengine.config import (
+    CrmSettings,
+    DatabaseSettings,
+    RateLimitSettings,
+    RetrySettings,
+    Settings,
+    TimeoutSettings,
+)
+from syncengine.sandbox import SandboxServer
+from tests.fixtures.sandbox import SANDBOX_TOKEN
+
+AUDIT_KEYS = frozenset({"modifiedDateTimeUtc", "modifiedByUser"})
+
+
+def test_settings(base_url: str, database_url: str, **crm: Any) -> Settings:
+    return Settings(
+        crm=CrmSettings(
+            base_url=base_url,
+            # Fast retries: the tests inject the faults, they need not wait for them.
+            retry=RetrySettings(max_attempts=4, backoff_initial=0.01, backoff_max=0.05),
+            timeouts=TimeoutSettings(read=5.0),
+            rate_limit=RateLimitSettings(reserve=0, max_wait=5.0),
+            **crm,
+        ),
+        database=DatabaseSettings(url=database_url),
+    )
+
+
+@pytest.fixture
+def app(sandbox: SandboxServer, database_url: str) -> Iterator[App]:
+    settings = test_settings(sandbox.base_url, database_url)
+    with open_app(settings, {"CRMPLUS_API_TOKEN": SANDBOX_TOKEN}) as built:
+        yield built
+
+
+def strip_audit(value: Any) -> Any:
+    """The record without the stamps every write moves (compared separately)."""
+    if isinstance(value, dict):
+        return {k: strip_audit(v) for k, v in value.items() if k not in AUDIT_KEYS}
+    if isinstance(value, list):
+        return [strip_audit(v) for v in value]
+    return value
+
+
+def snapshot(sandbox: SandboxServer, contact_id: int) -> Any:
+    """Everything the sandbox holds for a contact (all addresses, archive state)."""
+    return strip_audit(copy.deepcopy(sandbox.hooks.raw_contact(contact_id)))
