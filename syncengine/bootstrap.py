@@ -86,7 +86,11 @@ def build_database(settings: Settings, *, allow_create: bool = True) -> Engine:
     to run ``syncengine db upgrade`` (a schema change deserves a deliberate step).
     """
     engine = make_engine(settings.database.url)
-    prepare_database(engine, allow_create=allow_create)
+    try:
+        prepare_database(engine, allow_create=allow_create)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 

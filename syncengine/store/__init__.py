@@ -1,0 +1,51 @@
+"""The store: the mirror (last-known CRM+ records) and the journal (every write attempt).
+
+SQLModel tables on SQLite or PostgreSQL, repositories implementing the domain's
+``MirrorStore`` and ``Journal`` ports, their in-memory twins, and the Alembic migrations.
+Nothing here reads the environment or the configuration: callers pass a URL or an engine.
+
+    engine = make_engine(url)
+    prepare_database(engine)          # new database: created; older one: SchemaOutdated
+    mirror = SqlMirrorStore(engine, organization)
+    journal = SqlJournal(engine, organization)
+"""
+
+from syncengine.store.database import make_engine, parse_url, safe_url
+from syncengine.store.failures import MissingEntryError
+from syncengine.store.journal import SqlJournal
+from syncengine.store.memory import MemoryJournal, MemoryMirrorStore
+from syncengine.store.migrate import (
+    SchemaStatus,
+    UpgradeResult,
+    current_revision,
+    db_current,
+    db_upgrade,
+    prepare_database,
+    schema_status,
+    upgrade,
+)
+from syncengine.store.mirror import SqlMirrorStore
+from syncengine.store.scripts import find_script_location, head_revision
+from syncengine.store.tables import DEFAULT_ORGANIZATION
+
+__all__ = [
+    "DEFAULT_ORGANIZATION",
+    "MemoryJournal",
+    "MemoryMirrorStore",
+    "MissingEntryError",
+    "SchemaStatus",
+    "SqlJournal",
+    "SqlMirrorStore",
+    "UpgradeResult",
+    "current_revision",
+    "db_current",
+    "db_upgrade",
+    "find_script_location",
+    "head_revision",
+    "make_engine",
+    "parse_url",
+    "prepare_database",
+    "safe_url",
+    "schema_status",
+    "upgrade",
+]

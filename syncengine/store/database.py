@@ -1,0 +1,150 @@
+"""Database engines built from a URL: SQLite for one machine, PostgreSQL for production.
+
+Nothing here connects: an engine connects lazily, and connection failures are translated
+into ``DatabaseUnavailable`` where the repositories open their transactions (see
+``syncengine.store.sessions``).
+"""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from syncengine.errors import DatabaseUnavailable, StoreError
+
+# How long a SQLite writer waits for another writer's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a PostgreSQL connection attempt may take before it counts as unreachable.
+POSTGRES_CONNECT_TIMEOUT_S = 10
+
+# Spellings people use for PostgreSQL URLs; SQLAlchemy would pick psycopg2 (not installed)
+# for the first and reject the second.
+_POSTGRES_SCHEMES = {"postgresql", "postgres"}
+_POSTGRES_DRIVER = "postgresql+psycopg"
+
+
+def parse_url(url: str | URL) -> URL:
+    """``url`` as a SQLAlchemy URL with the driver syncengine uses.
+
+    A URL that does not parse is reported without echoing it: it may hold a password.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        raise StoreError(
+            "not a valid database URL (expected e.g. sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user@host/dbname)"
+        ) from None
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername=_POSTGRES_DRIVER)
+    return parsed
+
+
+def safe_url(url: str | URL) -> str:
+    """``url`` for messages and logs: the password, if any, shown as ``***``."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        return "(unparseable database URL)"
+    return parsed.render_as_string(hide_password=True)
+
+
+def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
+    """An engine for ``url`` (``sqlite:///...`` or ``postgresql[+psycopg]://...``)."""
+    parsed = parse_url(url)
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            return _sqlite_engine(parsed, echo=echo)
+        if backend == "postgresql":
+            return _postgres_engine(parsed, echo=echo)
+    except ImportError as exc:
+        raise StoreError(
+            f"the database driver for {safe_url(parsed)} is not installed "
+            "(for PostgreSQL: pip install 'syncengine[postgres]')"
+        ) from exc
+    except ArgumentError as exc:
+        raise StoreError(f"invalid database settings in {safe_url(parsed)}: {exc}") from None
+    raise StoreError(
+        f"unsupported database {backend!r} in {safe_url(parsed)}: use sqlite or postgresql"
+    )
+
+
+# -- SQLite -------------------------------------------------------------------------------
+
+
+def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+    _create_parent_folder(url)
+    if _sqlite_file(url) is None and not (url.database or "").startswith("file:"):
+        # In-memory: every pooled connection would get a database of its own, so the
+        # tables migrated on one would be missing on the next. Share one connection
+        # (fine for tests and one-off tools; use a file for anything concurrent).
+        engine = create_engine(
+            url,
+            echo=echo,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+        )
+    else:
+        engine = create_engine(url, echo=echo)
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    """The file behind a SQLite URL, or None for in-memory and ``file:`` URI databases."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _create_parent_folder(url: URL) -> None:
+    # sqlite3 creates the file but not its folder; a fresh install points at a folder
+    # that does not exist yet (e.g. ~/.local/share/syncengine/).
+    path = _sqlite_file(url)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(
+            f"cannot create the folder for the database {safe_url(url)}: {exc.strerror or exc}"
+        ) from exc
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN away from the sqlite3 module (which skips it before SELECT and DDL, so
+    # reads are not repeatable and migrations are not atomic); SQLAlchemy emits it in
+    # _begin_sqlite_transaction instead. This is SQLAlchemy's documented recipe.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers never block the writer nor the writer the readers.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # NORMAL is durable across application crashes in WAL mode; only a power cut
+        # can lose the last commits, never corrupt the file.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+
+def _postgres_engine(url: URL, *, echo: bool) -> Engine:
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
+    # pre_ping: the scheduler keeps the process alive for days; a connection the server
+    # or a firewall dropped meanwhile is replaced instead of failing the next sync.
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)

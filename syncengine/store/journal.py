@@ -1,0 +1,161 @@
+"""The journal in SQL: every remote write attempt, per organisation."""
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, update
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from syncengine.domain.ports import JournalEntry, Outcome
+from syncengine.store.failures import MissingEntryError
+from syncengine.store.sessions import transaction
+from syncengine.store.tables import DEFAULT_ORGANIZATION, JournalRow
+from syncengine.store.timestamps import as_utc, utcnow
+
+
+class SqlJournal:
+    """``Journal`` on SQLite or PostgreSQL, limited to one organisation's entries.
+
+    ``clock`` stamps ``started_at`` (when the entry does not carry one) and
+    ``finished_at``; inject one in tests and simulations.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        organization: str = DEFAULT_ORGANIZATION,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._organization = organization
+        self._clock = clock
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def open(self, entry: JournalEntry) -> int:
+        """Write the intent (normally PENDING) before the request is sent; returns its id."""
+        row = JournalRow(
+            organization=self._organization,
+            contact_id=entry.contact_id,
+            method=entry.method,
+            endpoint=entry.endpoint,
+            fields=list(entry.fields),
+            before=dict(entry.before),
+            after=dict(entry.after),
+            response_after=dict(entry.response_after),
+            outcome=Outcome(entry.outcome).value,
+            error=entry.error,
+            note=entry.note,
+            concurrent_write_suspected=entry.concurrent_write_suspected,
+            started_at=as_utc(entry.started_at or self._clock()),
+            finished_at=None if entry.finished_at is None else as_utc(entry.finished_at),
+        )
+        with transaction(self._engine) as session:
+            session.add(row)
+            session.flush()
+            if row.id is None:  # pragma: no cover - the database always assigns one
+                raise RuntimeError("the database assigned no journal id")
+            return row.id
+
+    def close(
+        self,
+        entry_id: int,
+        outcome: Outcome,
+        *,
+        response_after: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        note: str | None = None,
+        concurrent_write_suspected: bool = False,
+    ) -> None:
+        """Record how the write ended.
+
+        ``None`` arguments keep what ``open`` wrote, and a suspected concurrent write once
+        flagged stays flagged: closing never erases evidence. Closing as PENDING is a bug
+        (the entry would look unfinished forever) and raises ``ValueError``.
+        """
+        outcome = Outcome(outcome)
+        if outcome is Outcome.PENDING:
+            raise ValueError("a journal entry cannot be closed as pending")
+        values: dict[str, Any] = {"outcome": outcome.value, "finished_at": as_utc(self._clock())}
+        if response_after is not None:
+            values["response_after"] = dict(response_after)
+        if error is not None:
+            values["error"] = error
+        if note is not None:
+            values["note"] = note
+        if concurrent_write_suspected:
+            values["concurrent_write_suspected"] = True
+        statement = (
+            update(JournalRow)
+            .where(self._mine(), col(JournalRow.id) == entry_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self._engine) as session:
+            if session.exec(statement).rowcount != 1:
+                raise MissingEntryError(
+                    f"journal entry {entry_id} does not exist in {self._organization!r}"
+                )
+
+    def get(self, entry_id: int) -> JournalEntry | None:
+        return self._first(select(JournalRow).where(self._mine(), col(JournalRow.id) == entry_id))
+
+    def pending(self) -> Sequence[JournalEntry]:
+        """Entries never closed (e.g. a crash between open and close), oldest first."""
+        return self._list(
+            select(JournalRow)
+            .where(self._mine(), col(JournalRow.outcome) == Outcome.PENDING.value)
+            .order_by(col(JournalRow.id))
+        )
+
+    def for_contact(self, contact_id: int) -> Sequence[JournalEntry]:
+        """Every attempt on one contact, oldest first."""
+        return self._list(
+            select(JournalRow)
+            .where(self._mine(), col(JournalRow.contact_id) == contact_id)
+            .order_by(col(JournalRow.id))
+        )
+
+    def recent(self, limit: int = 50) -> Sequence[JournalEntry]:
+        """The latest ``limit`` entries, newest first (for listings)."""
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        return self._list(
+            select(JournalRow).where(self._mine()).order_by(col(JournalRow.id).desc()).limit(limit)
+        )
+
+    def _mine(self) -> ColumnElement[bool]:
+        return and_(col(JournalRow.organization) == self._organization)
+
+    def _list(self, statement: SelectOfScalar[JournalRow]) -> list[JournalEntry]:
+        with transaction(self._engine) as session:
+            return [_to_entry(row) for row in session.exec(statement).all()]
+
+    def _first(self, statement: SelectOfScalar[JournalRow]) -> JournalEntry | None:
+        with transaction(self._engine) as session:
+            row = session.exec(statement).first()
+            return None if row is None else _to_entry(row)
+
+
+def _to_entry(row: JournalRow) -> JournalEntry:
+    return JournalEntry(
+        id=row.id,
+        contact_id=row.contact_id,
+        method=row.method,
+        endpoint=row.endpoint,
+        fields=list(row.fields),
+        before=dict(row.before),
+        after=dict(row.after),
+        response_after=dict(row.response_after),
+        outcome=Outcome(row.outcome),
+        error=row.error,
+        note=row.note,
+        concurrent_write_suspected=row.concurrent_write_suspected,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )

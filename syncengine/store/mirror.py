@@ -1,0 +1,152 @@
+"""The mirror in SQL: the last-known CRM+ record of each contact, per organisation."""
+
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, or_, update
+from sqlmodel import col, select
+
+from syncengine.domain.ports import MirrorEntry
+from syncengine.store.failures import MissingEntryError
+from syncengine.store.sessions import transaction
+from syncengine.store.tables import DEFAULT_ORGANIZATION, MirrorRow, metadata
+from syncengine.store.timestamps import as_utc, parse_crm_timestamp
+from syncengine.store.upsert import upsert
+
+_TABLE = metadata.tables["mirror"]
+_KEY = ("organization", "contact_id")
+# What a put overwrites: everything but the key and the lease, which belongs to whichever
+# worker holds it, not to whoever last fetched the record.
+_DATA_COLUMNS = (
+    "record",
+    "modified_raw",
+    "modified_at",
+    "content_hash",
+    "fetched_at",
+    "archived",
+    "merged_into",
+)
+
+
+class SqlMirrorStore:
+    """``MirrorStore`` on SQLite or PostgreSQL, limited to one organisation's rows.
+
+    ``timestamp_zone`` is the zone CRM+ renders ``modifiedDateTimeUtc`` in (it carries no
+    suffix); it only affects the parsed copy used for ordering.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        organization: str = DEFAULT_ORGANIZATION,
+        *,
+        timestamp_zone: tzinfo = UTC,
+    ) -> None:
+        self._engine = engine
+        self._organization = organization
+        self._timestamp_zone = timestamp_zone
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def get(self, contact_id: int) -> MirrorEntry | None:
+        with transaction(self._engine) as session:
+            row = session.get(MirrorRow, (self._organization, contact_id))
+            return None if row is None else _to_entry(row)
+
+    def put(self, entry: MirrorEntry) -> None:
+        """Insert or replace the entry of ``entry.contact_id`` (its lease is left alone)."""
+        values: dict[str, Any] = {
+            "organization": self._organization,
+            "contact_id": entry.contact_id,
+            "record": entry.record,
+            "modified_raw": entry.modified_raw,
+            "modified_at": parse_crm_timestamp(entry.modified_raw, self._timestamp_zone),
+            "content_hash": entry.content_hash,
+            "fetched_at": as_utc(entry.fetched_at),
+            "archived": entry.archived,
+            "merged_into": entry.merged_into,
+        }
+        statement = upsert(
+            self._engine.dialect.name, _TABLE, values, key=_KEY, update=_DATA_COLUMNS
+        )
+        with transaction(self._engine) as session:
+            session.exec(statement)
+
+    def set_archived(self, contact_id: int, archived: bool) -> None:
+        """Record the archive state; raises ``MissingEntryError`` if the contact is not mirrored."""
+        statement = (
+            update(MirrorRow)
+            .where(self._row(contact_id))
+            .values(archived=archived)
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self._engine) as session:
+            if session.exec(statement).rowcount != 1:
+                raise MissingEntryError(
+                    f"contact {contact_id} is not in the mirror of {self._organization!r}"
+                )
+
+    def all_ids(self) -> list[int]:
+        """Every mirrored contact id of this organisation (archived ones too), ascending."""
+        statement = (
+            select(MirrorRow.contact_id)
+            .where(col(MirrorRow.organization) == self._organization)
+            .order_by(col(MirrorRow.contact_id))
+        )
+        with transaction(self._engine) as session:
+            return list(session.exec(statement).all())
+
+    # -- leases: several workers, one contact at a time ------------------------------------
+
+    def try_lease(self, contact_id: int, owner: str, *, until: datetime, now: datetime) -> bool:
+        """Take (or renew) the lease on a mirrored contact; True if ``owner`` now holds it.
+
+        One conditional UPDATE, so exactly one of several racing workers wins: the row
+        lock makes the others re-check the condition against the winner's lease. A contact
+        not in the mirror has no row to lease and yields False.
+        """
+        free_or_ours = or_(
+            col(MirrorRow.lease_owner).is_(None),
+            col(MirrorRow.lease_until).is_(None),
+            col(MirrorRow.lease_until) <= as_utc(now),
+            col(MirrorRow.lease_owner) == owner,
+        )
+        statement = (
+            update(MirrorRow)
+            .where(self._row(contact_id), free_or_ours)
+            .values(lease_owner=owner, lease_until=as_utc(until))
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self._engine) as session:
+            return session.exec(statement).rowcount == 1
+
+    def release_lease(self, contact_id: int, owner: str) -> bool:
+        """Give the lease back early; True if ``owner`` held it (an expired one counts)."""
+        statement = (
+            update(MirrorRow)
+            .where(self._row(contact_id), col(MirrorRow.lease_owner) == owner)
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self._engine) as session:
+            return session.exec(statement).rowcount == 1
+
+    def _row(self, contact_id: int) -> ColumnElement[bool]:
+        return and_(
+            col(MirrorRow.organization) == self._organization,
+            col(MirrorRow.contact_id) == contact_id,
+        )
+
+
+def _to_entry(row: MirrorRow) -> MirrorEntry:
+    return MirrorEntry(
+        contact_id=row.contact_id,
+        record=row.record,
+        modified_raw=row.modified_raw,
+        content_hash=row.content_hash,
+        fetched_at=row.fetched_at,
+        archived=row.archived,
+        merged_into=row.merged_into,
+    )

@@ -1,0 +1,143 @@
+"""The store contract suite runs every test against each implementation: memory, SQLite
+and PostgreSQL (the in-memory twins must behave like the real thing)."""
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+from sqlalchemy import Engine
+
+from syncengine.domain.ports import JournalEntry, MirrorEntry, Outcome
+from syncengine.store import (
+    MemoryJournal,
+    MemoryMirrorStore,
+    SqlJournal,
+    SqlMirrorStore,
+)
+from tests.fixtures.db import backend_params, fresh_database_url, migrated_engine
+
+START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+class LeasingMirror(Protocol):
+    """MirrorStore plus what both implementations add: leases."""
+
+    def get(self, contact_id: int) -> MirrorEntry | None: ...
+    def put(self, entry: MirrorEntry) -> None: ...
+    def set_archived(self, contact_id: int, archived: bool) -> None: ...
+    def all_ids(self) -> list[int]: ...
+    def try_lease(self, contact_id: int, owner: str, *, until: datetime, now: datetime) -> bool: ...
+    def release_lease(self, contact_id: int, owner: str) -> bool: ...
+
+
+class ListingJournal(Protocol):
+    """Journal plus what both implementations add: get and recent."""
+
+    def open(self, entry: JournalEntry) -> int: ...
+    def close(
+        self,
+        entry_id: int,
+        outcome: Outcome,
+        *,
+        response_after: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        note: str | None = None,
+        concurrent_write_suspected: bool = False,
+    ) -> None: ...
+    def pending(self) -> Sequence[JournalEntry]: ...
+    def for_contact(self, contact_id: int) -> Sequence[JournalEntry]: ...
+    def get(self, entry_id: int) -> JournalEntry | None: ...
+    def recent(self, limit: int = 50) -> Sequence[JournalEntry]: ...
+
+
+@dataclass
+class StepClock:
+    """A clock that moves one second per reading: distinct, predictable timestamps."""
+
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@dataclass
+class Backend:
+    """Makes repositories on one backend; the same organisation shares the same rows."""
+
+    name: str
+    engine: Engine | None
+    clock: StepClock = field(default_factory=StepClock)
+    _memory_mirrors: dict[str, MemoryMirrorStore] = field(default_factory=dict)
+    _memory_journals: dict[str, MemoryJournal] = field(default_factory=dict)
+
+    def mirror(self, organization: str = "default") -> LeasingMirror:
+        if self.engine is None:
+            return self._memory_mirrors.setdefault(organization, MemoryMirrorStore(organization))
+        return SqlMirrorStore(self.engine, organization)
+
+    def journal(self, organization: str = "default") -> ListingJournal:
+        if self.engine is None:
+            return self._memory_journals.setdefault(
+                organization, MemoryJournal(organization, clock=self.clock)
+            )
+        return SqlJournal(self.engine, organization, clock=self.clock)
+
+
+@pytest.fixture(params=backend_params("memory"))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "memory":
+        yield Backend("memory", None)
+        return
+    with fresh_database_url(request.param, tmp_path) as url, migrated_engine(url) as engine:
+        yield Backend(request.param, engine)
+
+
+@pytest.fixture
+def mirror(backend: Backend) -> LeasingMirror:
+    return backend.mirror()
+
+
+@pytest.fixture
+def journal(backend: Backend) -> ListingJournal:
+    return backend.journal()
+
+
+@pytest.fixture
+def clock(backend: Backend) -> StepClock:
+    return backend.clock
+
+
+def make_entry(contact_id: int = 1001, **changes: Any) -> MirrorEntry:
+    record: dict[str, Any] = {
+        "id": contact_id,
+        "name": "Ada Lovelace",
+        "contactType": "Household",
+        "customFields": [{"name": "Chapter", "value": "Zürich"}],
+        "modifiedDateTimeUtc": "2024-04-30T10:15:00.1234567",
+    }
+    values: dict[str, Any] = {
+        "contact_id": contact_id,
+        "record": record,
+        "modified_raw": record["modifiedDateTimeUtc"],
+        "content_hash": "0" * 64,
+        "fetched_at": START,
+    }
+    values.update(changes)
+    return MirrorEntry(**values)
+
+
+def make_journal_entry(contact_id: int = 1001, **changes: Any) -> JournalEntry:
+    values: dict[str, Any] = {
+        "contact_id": contact_id,
+        "method": "PUT",
+        "endpoint": f"/api/Contact/{contact_id}",
+        "fields": ["name", "customFields[Chapter].value"],
+        "before": {"name": "Ada", "customFields[Chapter].value": None},
+        "after": {"name": "Ada Lovelace", "customFields[Chapter].value": "Zürich"},
+    }
+    values.update(changes)
+    return JournalEntry(**values)

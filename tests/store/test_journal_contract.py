@@ -1,0 +1,199 @@
+"""The Journal contract, for every implementation (memory, SQLite, PostgreSQL)."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from syncengine.domain.ports import Outcome
+from syncengine.store import MissingEntryError
+from tests.store.conftest import Backend, ListingJournal, StepClock, make_journal_entry
+
+
+def test_opened_entry_is_pending_with_what_was_meant(
+    journal: ListingJournal, clock: StepClock
+) -> None:
+    entry_id = journal.open(make_journal_entry())
+
+    (pending,) = journal.pending()
+
+    expected = make_journal_entry(id=entry_id, started_at=clock.now)
+    assert pending == expected
+    assert pending.outcome is Outcome.PENDING
+    assert pending.finished_at is None
+
+
+def test_open_returns_a_new_increasing_id_each_time(journal: ListingJournal) -> None:
+    ids = [journal.open(make_journal_entry()) for _ in range(3)]
+
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 3
+
+
+def test_given_started_at_is_kept_in_utc(journal: ListingJournal) -> None:
+    started = datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=-5)))
+
+    entry_id = journal.open(make_journal_entry(started_at=started))
+
+    stored = journal.get(entry_id)
+    assert stored is not None
+    assert stored.started_at == datetime(2024, 5, 1, 14, 30, tzinfo=UTC)
+    assert stored.started_at.utcoffset() == timedelta(0)
+
+
+def test_closed_entry_is_no_longer_pending_and_shows_how_it_ended(
+    journal: ListingJournal, clock: StepClock
+) -> None:
+    entry_id = journal.open(make_journal_entry())
+
+    journal.close(entry_id, Outcome.OK, response_after={"name": "Ada Lovelace"})
+
+    assert journal.pending() == []
+    closed = journal.get(entry_id)
+    assert closed is not None
+    assert closed.outcome is Outcome.OK
+    assert closed.finished_at == clock.now
+    assert closed.response_after == {"name": "Ada Lovelace"}
+
+
+def test_close_keeps_what_it_is_not_given_and_never_clears_a_concurrency_flag(
+    journal: ListingJournal,
+) -> None:
+    entry_id = journal.open(
+        make_journal_entry(
+            error="first",
+            note="opened",
+            concurrent_write_suspected=True,
+            response_after={"kept": 1},
+        )
+    )
+
+    journal.close(entry_id, Outcome.UNKNOWN)
+
+    closed = journal.get(entry_id)
+    assert closed is not None
+    assert (closed.error, closed.note) == ("first", "opened")
+    assert closed.concurrent_write_suspected is True
+    assert closed.response_after == {"kept": 1}
+
+
+def test_close_records_error_note_and_suspected_concurrent_write(
+    journal: ListingJournal,
+) -> None:
+    entry_id = journal.open(make_journal_entry())
+
+    journal.close(
+        entry_id,
+        Outcome.MISMATCH,
+        error="name not saved",
+        note="retry later",
+        concurrent_write_suspected=True,
+    )
+
+    closed = journal.get(entry_id)
+    assert closed is not None
+    assert (closed.outcome, closed.error, closed.note) == (
+        Outcome.MISMATCH,
+        "name not saved",
+        "retry later",
+    )
+    assert closed.concurrent_write_suspected is True
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_outcome_can_be_stored(journal: ListingJournal, outcome: Outcome) -> None:
+    # Guards the database's CHECK constraint against an Outcome added to the domain
+    # without a migration.
+    entry_id = journal.open(make_journal_entry(outcome=outcome))
+
+    stored = journal.get(entry_id)
+
+    assert stored is not None
+    assert stored.outcome is outcome
+
+
+def test_closing_as_pending_is_refused(journal: ListingJournal) -> None:
+    entry_id = journal.open(make_journal_entry())
+
+    with pytest.raises(ValueError, match="pending"):
+        journal.close(entry_id, Outcome.PENDING)
+    assert [entry.id for entry in journal.pending()] == [entry_id]
+
+
+def test_closing_an_unknown_entry_raises_lookup_error(journal: ListingJournal) -> None:
+    with pytest.raises(MissingEntryError) as caught:
+        journal.close(12345, Outcome.OK)
+    assert isinstance(caught.value, LookupError)
+
+
+def test_pending_lists_only_unclosed_entries_oldest_first(journal: ListingJournal) -> None:
+    first = journal.open(make_journal_entry(1))
+    closed = journal.open(make_journal_entry(2))
+    third = journal.open(make_journal_entry(3))
+    journal.close(closed, Outcome.FAILED, error="HTTP 422")
+
+    assert [entry.id for entry in journal.pending()] == [first, third]
+
+
+def test_for_contact_lists_that_contacts_attempts_oldest_first(journal: ListingJournal) -> None:
+    first = journal.open(make_journal_entry(7))
+    journal.open(make_journal_entry(8))
+    second = journal.open(make_journal_entry(7, method="POST", endpoint="/api/Contact/7/x"))
+
+    attempts = journal.for_contact(7)
+
+    assert [entry.id for entry in attempts] == [first, second]
+    assert [entry.method for entry in attempts] == ["PUT", "POST"]
+    assert journal.for_contact(404) == []
+
+
+def test_recent_lists_newest_first_up_to_the_limit(journal: ListingJournal) -> None:
+    ids = [journal.open(make_journal_entry(n)) for n in range(5)]
+
+    assert [entry.id for entry in journal.recent(3)] == ids[::-1][:3]
+    assert [entry.id for entry in journal.recent()] == ids[::-1]
+    assert journal.recent(0) == []
+
+
+def test_nested_and_null_values_in_before_and_after_round_trip(journal: ListingJournal) -> None:
+    before = {"address.street": None, "tags": ["a", "b"], "custom": {"n": 1.5, "ok": False}}
+    after = {"address.street": "Main St 1 — №2", "tags": [], "custom": {"n": 2, "ok": True}}
+
+    entry_id = journal.open(make_journal_entry(fields=list(before), before=before, after=after))
+
+    stored = journal.get(entry_id)
+    assert stored is not None
+    assert (stored.fields, stored.before, stored.after) == (list(before), before, after)
+
+
+def test_changing_an_entry_after_open_does_not_change_the_journal(
+    journal: ListingJournal,
+) -> None:
+    entry = make_journal_entry()
+    entry_id = journal.open(entry)
+    entry.fields.append("later")
+    got = journal.get(entry_id)
+    assert got is not None
+    got.fields.append("mutated")
+
+    again = journal.get(entry_id)
+
+    assert again is not None
+    assert again.fields == make_journal_entry().fields
+
+
+def test_organisations_keep_separate_journals(backend: Backend) -> None:
+    north, south = backend.journal("north"), backend.journal("south")
+    north.open(make_journal_entry(1))
+    north_only = north.open(make_journal_entry(2))
+    south_id = south.open(make_journal_entry(1))
+
+    assert [entry.contact_id for entry in north.pending()] == [1, 2]
+    assert [entry.id for entry in south.pending()] == [south_id]
+    assert [entry.id for entry in south.for_contact(1)] == [south_id]
+    assert south.for_contact(2) == []
+    assert [entry.id for entry in south.recent()] == [south_id]
+    # Ids need not be unique across organisations; the second one north opened has an id
+    # that south never handed out on any implementation.
+    assert south.get(north_only) is None
+    with pytest.raises(MissingEntryError):
+        south.close(north_only, Outcome.OK)

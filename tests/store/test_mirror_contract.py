@@ -1,0 +1,181 @@
+"""The MirrorStore contract, for every implementation (memory, SQLite, PostgreSQL)."""
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from syncengine.errors import StoreError
+from syncengine.store import MissingEntryError
+from tests.store.conftest import Backend, LeasingMirror, make_entry
+
+
+def test_unknown_contact_is_absent(mirror: LeasingMirror) -> None:
+    assert mirror.get(404) is None
+    assert mirror.all_ids() == []
+
+
+def test_put_entry_comes_back_unchanged(mirror: LeasingMirror) -> None:
+    entry = make_entry(archived=True, merged_into=77)
+
+    mirror.put(entry)
+
+    assert mirror.get(entry.contact_id) == entry
+
+
+def test_put_again_replaces_the_entry(mirror: LeasingMirror) -> None:
+    mirror.put(make_entry(1, content_hash="a" * 64))
+    newer = make_entry(1, record={"id": 1, "name": "New"}, modified_raw=None, content_hash="b" * 64)
+
+    mirror.put(newer)
+
+    assert mirror.get(1) == newer
+    assert mirror.all_ids() == [1]
+
+
+def test_fetched_at_comes_back_as_utc(mirror: LeasingMirror) -> None:
+    two_hours_east = timezone(timedelta(hours=2))
+    mirror.put(make_entry(fetched_at=datetime(2024, 5, 1, 14, 0, tzinfo=two_hours_east)))
+
+    stored = mirror.get(1001)
+
+    assert stored is not None
+    assert stored.fetched_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    assert stored.fetched_at.utcoffset() == timedelta(0)
+
+
+def test_microseconds_survive(mirror: LeasingMirror) -> None:
+    moment = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
+    mirror.put(make_entry(fetched_at=moment))
+
+    stored = mirror.get(1001)
+
+    assert stored is not None
+    assert stored.fetched_at == moment
+
+
+def test_naive_fetched_at_is_refused(mirror: LeasingMirror) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        mirror.put(make_entry(fetched_at=datetime(2024, 5, 1, 12, 0)))
+    assert mirror.get(1001) is None
+
+
+def test_changing_a_record_after_put_or_get_does_not_change_the_mirror(
+    mirror: LeasingMirror,
+) -> None:
+    entry = make_entry()
+    mirror.put(entry)
+    entry.record["name"] = "changed after put"
+    got = mirror.get(1001)
+    assert got is not None
+    got.record["customFields"].append({"name": "x", "value": 1})
+
+    again = mirror.get(1001)
+
+    assert again is not None
+    assert again.record == make_entry().record
+
+
+def test_json_values_of_every_kind_round_trip(mirror: LeasingMirror) -> None:
+    record = {
+        "id": 5,
+        "nested": {"list": [1, 2.5, None, True, "ünïcödé ☃"], "empty": {}},
+        "big": 2**53,
+        "nothing": None,
+    }
+    mirror.put(make_entry(5, record=record))
+
+    stored = mirror.get(5)
+
+    assert stored is not None
+    assert stored.record == record
+
+
+def test_contact_ids_beyond_32_bits_are_kept(mirror: LeasingMirror) -> None:
+    big = 2**40 + 7
+    mirror.put(make_entry(big, merged_into=big + 1))
+
+    stored = mirror.get(big)
+
+    assert stored is not None
+    assert (stored.contact_id, stored.merged_into) == (big, big + 1)
+
+
+def test_set_archived_changes_only_the_archive_flag(mirror: LeasingMirror) -> None:
+    entry = make_entry()
+    mirror.put(entry)
+
+    mirror.set_archived(entry.contact_id, True)
+    archived = mirror.get(entry.contact_id)
+    mirror.set_archived(entry.contact_id, False)
+    restored = mirror.get(entry.contact_id)
+
+    assert archived is not None
+    assert archived.archived is True
+    assert archived.record == entry.record
+    assert restored == entry
+
+
+def test_set_archived_on_an_unmirrored_contact_raises_lookup_error(
+    mirror: LeasingMirror,
+) -> None:
+    with pytest.raises(MissingEntryError) as caught:
+        mirror.set_archived(404, True)
+    assert isinstance(caught.value, LookupError)
+    assert isinstance(caught.value, StoreError)
+
+
+def test_all_ids_lists_every_contact_ascending_including_archived(
+    mirror: LeasingMirror,
+) -> None:
+    for contact_id in (30, 10, 20):
+        mirror.put(make_entry(contact_id))
+    mirror.set_archived(20, True)
+
+    assert mirror.all_ids() == [10, 20, 30]
+
+
+def test_organisations_do_not_see_each_other(backend: Backend) -> None:
+    north, south = backend.mirror("north"), backend.mirror("south")
+    north.put(make_entry(1, record={"id": 1, "name": "North"}))
+    south.put(make_entry(1, record={"id": 1, "name": "South"}))
+    north.put(make_entry(2))
+
+    north_one, south_one = north.get(1), south.get(1)
+
+    assert north_one is not None and south_one is not None
+    assert (north_one.record["name"], south_one.record["name"]) == ("North", "South")
+    assert south.get(2) is None
+    assert north.all_ids() == [1, 2]
+    assert south.all_ids() == [1]
+    with pytest.raises(MissingEntryError):
+        south.set_archived(2, True)
+
+
+def test_a_second_repository_on_the_same_store_sees_the_entries(backend: Backend) -> None:
+    backend.mirror().put(make_entry(9))
+
+    assert backend.mirror().all_ids() == [9]
+
+
+def test_racing_first_puts_of_one_contact_all_succeed(mirror: LeasingMirror) -> None:
+    # Two workers mirroring the same new contact at once: an upsert, not select-then-insert.
+    workers = 6
+    start_together = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def put(n: int) -> None:
+        try:
+            start_together.wait()
+            mirror.put(make_entry(1, content_hash=f"{n:064d}"))
+        except BaseException as exc:  # reported below: a thread's exception is otherwise lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert mirror.all_ids() == [1]
