@@ -1,0 +1,55 @@
+"""The Starlette application of one sandbox organisation."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from syncengine.sandbox.api import api_routes
+from syncengine.sandbox.api_errors import ApiError, error_response
+from syncengine.sandbox.hook_routes import hook_routes
+from syncengine.sandbox.hooks import SandboxHooks
+from syncengine.sandbox.middleware import (
+    AuthRateLimitMiddleware,
+    FaultMiddleware,
+    RequestLogMiddleware,
+)
+from syncengine.sandbox.operations import CrmOperations
+from syncengine.sandbox.settings import SandboxSettings
+from syncengine.sandbox.state import SandboxState
+
+
+def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> Starlette:
+    """The sandbox as an ASGI app; ``state`` defaults to the default seed on the system clock."""
+    state = state if state is not None else SandboxState()
+    ops = CrmOperations(settings, state)
+    routes = api_routes(ops)
+    if settings.test_hooks:
+        routes += hook_routes(SandboxHooks(ops, state))
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestLogMiddleware, state=state),
+            Middleware(AuthRateLimitMiddleware, settings=settings, state=state),
+            Middleware(FaultMiddleware, state=state),
+        ],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+    )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)  # registered for ApiError only
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # registered for HTTPException only
+    if exc.status_code == 404:
+        return Response(status_code=404)  # the live API's 404s have an empty body
+    if exc.status_code == 405:
+        message = f"The requested resource does not support http method '{request.method}'."
+        return JSONResponse({"message": message}, status_code=405, headers=exc.headers)
+    return JSONResponse({"message": exc.detail}, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,59 @@
+"""The knobs of one sandbox organisation: who may call it and how strictly it behaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from syncengine.errors import ConfigError
+
+# The contact types every organisation has; an org may add its own subtypes on top.
+BUILTIN_CONTACT_TYPES = ("Household", "Organization", "Foundation")
+
+
+class PutSemantics(StrEnum):
+    """How a PUT treats what its body leaves out (the sources disagree: see crmplus-api.md)."""
+
+    REPLACE = "replace"  # the published spec: omitted fields and items are cleared or dropped
+    PATCH = "patch"  # the vendor's guide: omitted fields and items are kept
+
+    @classmethod
+    def parse(cls, value: str) -> PutSemantics:
+        """The semantics named ``value`` ("replace"/"patch"), or a ConfigError naming the option."""
+        try:
+            return cls(value)
+        except ValueError:
+            raise ConfigError("put_semantics", "must be 'replace' or 'patch'") from None
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """Everything that shapes the sandbox's behaviour but is not CRM data."""
+
+    token: str
+    # The default is the unforgiving reading: a client correct under it is correct under both.
+    put_semantics: PutSemantics = PutSemantics.REPLACE
+    hourly_limit: int = 5000
+    # Test hooks (seeding, faults, out-of-band edits) are never on unless asked for.
+    test_hooks: bool = False
+    # Query/FullContact answers 500 past this skip, as integrators report of the live API.
+    max_skip: int = 10_000
+    contact_subtypes: tuple[str, ...] = ()
+    api_user: str = "Sandbox API User"
+    ui_user: str = "Sandbox UI User"
+
+    def __post_init__(self) -> None:
+        # ConfigError names the option, so the CLI can say which one to fix.
+        if not self.token:
+            raise ConfigError("token", "the sandbox needs a non-empty API token")
+        if self.hourly_limit < 1:
+            raise ConfigError("hourly_limit", "must be at least 1")
+        if self.max_skip < 0:
+            raise ConfigError("max_skip", "must not be negative")
+        # Accept the plain strings a CLI passes ("patch") as well as the enum.
+        object.__setattr__(self, "put_semantics", PutSemantics.parse(self.put_semantics))
+
+    @property
+    def contact_types(self) -> frozenset[str]:
+        """Every ``contactType`` a write may use."""
+        return frozenset(BUILTIN_CONTACT_TYPES) | frozenset(self.contact_subtypes)
