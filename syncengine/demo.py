@@ -52,15 +52,28 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "address change",
         ("address.city=Denver", "address.address1=1600 Glenarm Place"),
-        lambda r: {"address": {"id": r["address"]["id"], "city": "Denver",
-                               "address1": "1600 Glenarm Place"}},
+        lambda r: {
+            "address": {
+                "id": r["address"]["id"],
+                "city": "Denver",
+                "address1": "1600 Glenarm Place",
+            }
+        },
     ),
     Scenario(
         "primary email change",
-        ("contactIndividuals[isPrimary=true].contactMethods[type=Home Email].value="
-         "eleanor@new.example.org",),
-        lambda r: {"contactIndividuals": [{"id": 48211, "contactMethods": [
-            {"id": 482111, "value": "eleanor@new.example.org"}]}]},
+        (
+            "contactIndividuals[isPrimary=true].contactMethods[type=Home Email].value="
+            "eleanor@new.example.org",
+        ),
+        lambda r: {
+            "contactIndividuals": [
+                {
+                    "id": 48211,
+                    "contactMethods": [{"id": 482111, "value": "eleanor@new.example.org"}],
+                }
+            ]
+        },
     ),
     Scenario(
         "mark an individual deceased",
@@ -153,7 +166,9 @@ def _naive_put(sandbox: SandboxServer, body: Record) -> Outcome:
     return outcome
 
 
-def _judge(before: Record, after: Record, meant: dict[str, Any]) -> tuple[list[FieldChange], list[str]]:
+def _judge(
+    before: Record, after: Record, meant: dict[str, Any]
+) -> tuple[list[FieldChange], list[str]]:
     """Changes nobody meant (lost or damaged fields), and meant changes that did not land."""
     changes = diff(_visible(before), _visible(after))
     lost = [c for c in changes if not any(_covers(m, c) for m in meant)]

@@ -25,7 +25,9 @@ def test_the_shipped_example_config_is_valid() -> None:
     assert "isDeceased" in settings.update.high_stakes_fields
 
 
-def test_no_file_means_the_built_in_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_file_means_the_built_in_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load_settings(None, {})
     assert settings.database.url == DEFAULT_DATABASE_URL

@@ -25,7 +25,11 @@ from syncengine.config import ENV_TOKEN
     help="replace: a PUT clears what its body omits (the spec). patch: omitted fields are kept.",
 )
 @click.option(
-    "--hourly-limit", default=5000, show_default=True, type=int, help="Requests per hour before 429."
+    "--hourly-limit",
+    default=5000,
+    show_default=True,
+    type=int,
+    help="Requests per hour before 429.",
 )
 @click.option(
     "--test-hooks", is_flag=True, help="Enable /_sandbox/ hooks (seed, faults, request log...)."
@@ -83,10 +87,18 @@ def demo(ctx: Context, as_json: bool) -> None:
         {
             "scenario": r.scenario,
             "semantics": r.semantics,
-            "naive": {"ok": r.naive.ok, "lost": [c.path for c in r.naive.lost],
-                      "missing": r.naive.missing, "error": r.naive.error},
-            "safe": {"ok": r.safe.ok, "lost": [c.path for c in r.safe.lost],
-                     "missing": r.safe.missing, "error": r.safe.error},
+            "naive": {
+                "ok": r.naive.ok,
+                "lost": [c.path for c in r.naive.lost],
+                "missing": r.naive.missing,
+                "error": r.naive.error,
+            },
+            "safe": {
+                "ok": r.safe.ok,
+                "lost": [c.path for c in r.safe.lost],
+                "missing": r.safe.missing,
+                "error": r.safe.error,
+            },
         }
         for r in rows
     ]

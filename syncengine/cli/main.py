@@ -101,7 +101,9 @@ dry_run_option = click.option(
     help="Override logging.format (logs go to stderr).",
 )
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, log_level: str | None, log_format: str | None) -> None:
+def cli(
+    ctx: click.Context, config_path: str | None, log_level: str | None, log_format: str | None
+) -> None:
     """syncengine: safe two-way sync between a partner platform and CRM+.
 
     Every write follows the safe pattern: GET the record, apply the change, PUT the
@@ -212,18 +214,29 @@ def db_upgrade_command(ctx: Context, dry_run: bool, as_json: bool) -> None:
                 "would_upgrade": not status.up_to_date,
                 "dry_run": True,
             }
-            emit(payload, as_json, lambda: click.echo(
-                f"{payload['database']}: at {status.current or '(empty)'}; "
-                + ("would upgrade to " + status.head if not status.up_to_date else "up to date")
-            ))
+            emit(
+                payload,
+                as_json,
+                lambda: click.echo(
+                    f"{payload['database']}: at {status.current or '(empty)'}; "
+                    + ("would upgrade to " + status.head if not status.up_to_date else "up to date")
+                ),
+            )
             return
         result = db_upgrade(url)
         payload = {"database": safe_url(url), "before": result.before, "after": result.after}
-        emit(payload, as_json, lambda: click.echo(
-            f"{payload['database']}: "
-            + (f"upgraded {result.before or '(empty)'} -> {result.after}" if result.changed
-               else f"already at {result.after}")
-        ))
+        emit(
+            payload,
+            as_json,
+            lambda: click.echo(
+                f"{payload['database']}: "
+                + (
+                    f"upgraded {result.before or '(empty)'} -> {result.after}"
+                    if result.changed
+                    else f"already at {result.after}"
+                )
+            ),
+        )
 
 
 @db.command("current")
@@ -244,10 +257,18 @@ def db_current_command(ctx: Context, as_json: bool) -> None:
             "up_to_date": status.up_to_date,
             "known": status.known,
         }
-        emit(payload, as_json, lambda: click.echo(
-            f"{payload['database']}: {status.current or '(empty)'} "
-            + ("(up to date)" if status.up_to_date else f"(needs {status.head}: run `syncengine db upgrade`)")
-        ))
+        emit(
+            payload,
+            as_json,
+            lambda: click.echo(
+                f"{payload['database']}: {status.current or '(empty)'} "
+                + (
+                    "(up to date)"
+                    if status.up_to_date
+                    else f"(needs {status.head}: run `syncengine db upgrade`)"
+                )
+            ),
+        )
         if not status.up_to_date:
             sys.exit(int(ExitCode.FAILED))
 

@@ -32,7 +32,9 @@ def render_push(report: PushReport) -> None:
     for note in report.notes:
         out.print(f"  {note}")
     for write in report.writes:
-        out.print(f"\n{write.method} {write.endpoint}  [{write.route} route]  -> {write.outcome.value}")
+        out.print(
+            f"\n{write.method} {write.endpoint}  [{write.route} route]  -> {write.outcome.value}"
+        )
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("field")
         table.add_column("old")
@@ -62,7 +64,9 @@ def render_demo(rows: list[Row]) -> None:
     out = console()
     if not out.is_terminal:
         out = Console(width=120, highlight=False)
-    out.print("\nWhat each update left on contact 4821 (fields changed that nobody meant to change):\n")
+    out.print(
+        "\nWhat each update left on contact 4821 (fields changed that nobody meant to change):\n"
+    )
     table = Table(show_lines=True)
     table.add_column("scenario")
     table.add_column("PUT semantics")

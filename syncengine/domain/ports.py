@@ -7,11 +7,13 @@ twins, or by a fault-injecting simulation without a rewrite.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol
+
+from syncengine.errors import LocalDataError
 
 # A CRM+ record exactly as JSON: plain dicts, lists and scalars. Unknown keys survive.
 Record = dict[str, Any]
@@ -47,7 +49,9 @@ class CrmPort(Protocol):
 
     def find_contact_by_reference(self, source: str, reference_id: str) -> Record | None: ...
 
-    def query_full_contacts(self, query: Record, *, skip: int = 0, take: int = 1000) -> QueryPage: ...
+    def query_full_contacts(
+        self, query: Record, *, skip: int = 0, take: int = 1000
+    ) -> QueryPage: ...
 
     def archive_contact(self, contact_id: int) -> None: ...
 
@@ -93,7 +97,7 @@ class MirrorStore(Protocol):
     def all_ids(self) -> list[int]: ...
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     PENDING = "pending"  # intent written, the remote write not yet known to have happened
     OK = "ok"
     FAILED = "failed"  # the CRM refused it: nothing changed remotely
@@ -106,7 +110,7 @@ class Outcome(str, Enum):
 class JournalEntry:
     """One remote write attempt. Written as PENDING before the request, closed after."""
 
-    contact_id: int
+    contact_id: int | None  # None only for a create whose contact id is not known yet
     method: str
     endpoint: str
     fields: list[str]
@@ -120,6 +124,8 @@ class JournalEntry:
     finished_at: datetime | None = None
     id: int | None = None
     response_after: Mapping[str, Any] = field(default_factory=dict)
+    # The platform's key for the contact: how a create is found again after a crash.
+    local_key: str | None = None
 
 
 class Journal(Protocol):
@@ -143,3 +149,141 @@ class Journal(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+# -- the local platform (the partner's side of the sync) ---------------------------------
+
+
+@dataclass(frozen=True)
+class LocalRecord:
+    """The platform's copy of one contact, in the CRM+ Contact shape.
+
+    Only the fields the platform manages are present: an absent field is not managed and
+    its absence never clears anything in CRM+.
+    """
+
+    key: str  # the platform's own key: "<contactId>" once linked, or its new-contact key
+    contact_id: int | None  # the CRM+ id; None for a contact not yet created in CRM+
+    record: Record
+    modified_at: datetime  # aware UTC: when the platform last changed this record
+    # A platform that keeps flat columns (the sql adapter's column mapping) reports leaf
+    # values by path instead (``{"contactIndividuals[isPrimary=true].firstName": "Ann"}``);
+    # the engine places them on the base record, resolving selectors there. ``record`` is
+    # then empty.
+    leaves: Mapping[str, Any] | None = None
+
+
+class LocalPlatform(Protocol):
+    """The partner platform's side. Errors: ``LocalDataError`` for one malformed record
+    (reported and skipped, never overwritten), ``LocalConflictError`` when the record
+    changed on the platform since it was read (the write is refused, nothing is lost)."""
+
+    def scan(self) -> Iterator[LocalRecord | LocalDataError]:
+        """Every record the platform holds, linked and new; malformed ones as errors."""
+        ...
+
+    def get(self, contact_id: int) -> LocalRecord | None: ...
+
+    def save(
+        self, contact_id: int, record: Record, *, expected_modified: datetime | None
+    ) -> LocalRecord:
+        """Write CRM-side values for a linked contact (only the fields in ``record``).
+
+        ``expected_modified``: the ``modified_at`` the engine read; if the platform record
+        changed since, raise ``LocalConflictError`` instead of overwriting. None: the
+        record must not exist yet (a CRM contact new to the platform)."""
+        ...
+
+    def link(self, key: str, contact_id: int) -> LocalRecord:
+        """A new platform record was created in (or found in) CRM+ as ``contact_id``."""
+        ...
+
+
+# -- two-way sync state: conflicts, per-contact sync state, pull cursors -----------------
+
+
+class ConflictStatus(StrEnum):
+    OPEN = "open"  # waiting for a data manager; the path is frozen in both directions
+    RESOLVED = "resolved"  # a data manager chose; applied on the next sync of the contact
+    AUTO = "auto"  # a both-sides change a policy decided: recorded for review, not frozen
+
+
+@dataclass
+class ConflictRecord:
+    """A field both sides changed (or a change no policy may decide), for review."""
+
+    contact_id: int
+    path: str
+    base: Any
+    platform: Any
+    crm: Any
+    platform_modified: datetime | None
+    crm_modified: datetime | None
+    platform_author: str | None
+    crm_author: str | None  # modifiedByUser of the CRM item that holds the field
+    suggestion: Any  # the value the policy would choose (``manual``: the CRM value)
+    rule: str  # what decided or would decide: newest / crm / platform / manual / duplicate...
+    status: ConflictStatus = ConflictStatus.OPEN
+    resolution: Any = None  # the chosen value (JSON), once resolved
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    applied_at: datetime | None = None  # when the resolution reached both sides
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    id: int | None = None
+
+
+class ConflictStore(Protocol):
+    def record(self, conflict: ConflictRecord) -> ConflictRecord:
+        """Insert, or for an OPEN conflict on the same contact and path already open:
+        refresh its values (never a second open row for one field)."""
+        ...
+
+    def get(self, conflict_id: int) -> ConflictRecord | None: ...
+
+    def list(
+        self, *, status: ConflictStatus | None = None, contact_id: int | None = None
+    ) -> Sequence[ConflictRecord]: ...
+
+    def resolve(
+        self, conflict_id: int, value: Any, *, resolved_by: str, at: datetime
+    ) -> ConflictRecord: ...
+
+    def mark_applied(self, conflict_id: int, at: datetime) -> None: ...
+
+
+@dataclass
+class SyncState:
+    """Where one contact's sync stands with the platform."""
+
+    contact_id: int
+    platform_key: str | None  # the platform's key for the contact
+    platform_modified: datetime | None  # the platform record's modified_at at the last sync
+    synced_at: datetime | None
+    last_outcome: str | None = None
+    last_error: str | None = None
+
+
+class SyncStateStore(Protocol):
+    def get(self, contact_id: int) -> SyncState | None: ...
+
+    def put(self, state: SyncState) -> None: ...
+
+    def all(self) -> Sequence[SyncState]: ...
+
+
+@dataclass
+class Cursor:
+    """An incremental-pull high-water mark and the ids already seen at it (so a
+    day-granular filter that returns them again does not make them look changed)."""
+
+    name: str
+    high_water: str | None  # a raw CRM timestamp
+    ids_at_high_water: list[int] = field(default_factory=list)
+    updated_at: datetime | None = None
+
+
+class CursorStore(Protocol):
+    def get(self, name: str) -> Cursor | None: ...
+
+    def put(self, cursor: Cursor) -> None: ...

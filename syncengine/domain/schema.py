@@ -47,7 +47,9 @@ def _ro(kind: Kind) -> Field:
     return Field(kind, writable=False)
 
 
-S, B, I, D, T, M, O = Kind.STRING, Kind.BOOL, Kind.INT, Kind.DATE, Kind.TIMESTAMP, Kind.MONEY, Kind.OPAQUE
+# One-letter aliases keep the tables below readable as tables.
+S, B, D, T, M = Kind.STRING, Kind.BOOL, Kind.DATE, Kind.TIMESTAMP, Kind.MONEY
+INT, OPAQUE = Kind.INT, Kind.OPAQUE
 
 _AUDIT: dict[str, Field] = {
     "createDateTimeUtc": _ro(T),
@@ -57,8 +59,8 @@ _AUDIT: dict[str, Field] = {
 }
 
 CONTACT_ADDRESS: dict[str, Field] = {
-    "id": _ro(I),
-    "contactId": _ro(I),
+    "id": _ro(INT),
+    "contactId": _ro(INT),
     "label": _rw(S),
     "address1": _rw(S),
     "address2": _rw(S),
@@ -68,15 +70,15 @@ CONTACT_ADDRESS: dict[str, Field] = {
     "country": _rw(S),
     "isPrimary": _rw(B),
     "canBePrimary": _ro(B),
-    "startMonth": _rw(I),
-    "startDay": _rw(I),
-    "endMonth": _rw(I),
-    "endDay": _rw(I),
+    "startMonth": _rw(INT),
+    "startDay": _rw(INT),
+    "endMonth": _rw(INT),
+    "endDay": _rw(INT),
     **_AUDIT,
 }
 
 CONTACT_METHOD: dict[str, Field] = {
-    "id": _ro(I),
+    "id": _ro(INT),
     "type": _rw(S),
     "value": _rw(S),
     "isOptedIn": _rw(B),
@@ -88,7 +90,7 @@ CONTACT_METHOD: dict[str, Field] = {
 CUSTOM_FIELD: dict[str, Field] = {
     "name": _rw(S),
     # A custom field's type is org-defined and not in the GET shape: pass it through.
-    "value": _rw(O),
+    "value": _rw(OPAQUE),
     "displayName": _ro(S),
 }
 
@@ -98,8 +100,8 @@ CONTACT_REFERENCE: dict[str, Field] = {
 }
 
 CONTACT_INDIVIDUAL: dict[str, Field] = {
-    "id": _ro(I),
-    "contactId": _ro(I),
+    "id": _ro(INT),
+    "contactId": _ro(INT),
     "prefix": _rw(S),
     "prefix2": _rw(S),
     "firstName": _rw(S),
@@ -113,23 +115,23 @@ CONTACT_INDIVIDUAL: dict[str, Field] = {
     "canBePrimary": _ro(B),
     "isSecondary": _rw(B),
     "canBeSecondary": _ro(B),
-    "birthMonth": _rw(I),
-    "birthDay": _rw(I),
-    "birthYear": _rw(I),
+    "birthMonth": _rw(INT),
+    "birthDay": _rw(INT),
+    "birthYear": _rw(INT),
     "birthDate": _ro(D),  # derived from birthMonth/Day/Year
-    "approximateAge": _ro(I),  # derived
+    "approximateAge": _ro(INT),  # derived
     "isDeceased": _rw(B),
     "deceasedDate": _rw(D),
     "passion": _rw(S),
     "avatarUrl": _ro(S),
     "contactMethods": Field(Kind.ARRAY, shape="ContactMethod"),
     "customFields": Field(Kind.ARRAY, shape="CustomField"),
-    "customCollections": _ro(O),
+    "customCollections": _ro(OPAQUE),
     **_AUDIT,
 }
 
 CONTACT: dict[str, Field] = {
-    "id": _ro(I),
+    "id": _ro(INT),
     "contactType": _rw(S),
     "isPrivate": _rw(B),
     "name": _rw(S),
@@ -141,10 +143,10 @@ CONTACT: dict[str, Field] = {
     "description": _rw(S),
     "website": _rw(S),
     "maritalStatus": _rw(S),
-    "anniversaryMonth": _rw(I),
-    "anniversaryDay": _rw(I),
-    "anniversaryYear": _rw(I),
-    "mergedIntoContactId": _ro(I),
+    "anniversaryMonth": _rw(INT),
+    "anniversaryDay": _rw(INT),
+    "anniversaryYear": _rw(INT),
+    "mergedIntoContactId": _ro(INT),
     "address": Field(Kind.OBJECT, shape="ContactAddress"),
     "giftAskAmount": _ro(M),
     "giftAskType": _ro(S),
@@ -163,12 +165,12 @@ CONTACT: dict[str, Field] = {
     "contactRelationshipsUrl": _ro(S),
     "primaryAvatarUrl": _ro(S),
     "contactReferences": Field(Kind.ARRAY, shape="ContactReference"),
-    "originSegmentId": _ro(I),
-    "originSegment": _ro(O),
+    "originSegmentId": _ro(INT),
+    "originSegment": _ro(OPAQUE),
     "tags": Field(Kind.ARRAY, item_kind=Kind.STRING),
     "organizationGroups": Field(Kind.ARRAY, item_kind=Kind.STRING),
     "customFields": Field(Kind.ARRAY, shape="CustomField"),
-    "customCollections": _ro(O),
+    "customCollections": _ro(OPAQUE),
     **_AUDIT,
 }
 
@@ -203,8 +205,64 @@ NATURAL_KEY: dict[str, tuple[str, ...]] = {
 DEFAULT_HIGH_STAKES = ("isDeceased", "isPrivate", "contactType", "name", "isArchived")
 
 US_STATE_CODES = frozenset(
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
-    "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR VI GU AS MP".split()
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "PR",
+        "VI",
+        "GU",
+        "AS",
+        "MP",
+    ]
 )
 
 

@@ -488,9 +488,12 @@ def _unexplained(group: p.WriteGroup, body: Record, response: Record, target: Re
             "fields we did not change differ from what we sent: " + ", ".join(sorted(others))
         )
     before, after = target.get("modifiedDateTimeUtc"), response.get("modifiedDateTimeUtc")
-    if isinstance(before, str) and isinstance(after, str):
-        if crm_timestamp_sort_key(after) <= crm_timestamp_sort_key(before):
-            notes.append("modifiedDateTimeUtc did not advance with our write")
+    if (
+        isinstance(before, str)
+        and isinstance(after, str)
+        and crm_timestamp_sort_key(after) <= crm_timestamp_sort_key(before)
+    ):
+        notes.append("modifiedDateTimeUtc did not advance with our write")
     return notes
 
 

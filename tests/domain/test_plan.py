@@ -24,8 +24,14 @@ def contact() -> dict[str, Any]:
     record: dict[str, Any] = json.loads((DATA / "contact.json").read_text())
     person = record["contactIndividuals"][0]
     person["contactMethods"].append(
-        {"id": 2082, "type": "Home Email", "value": "home@test.com", "isOptedIn": True,
-         "isPrimary": False, "canBePrimary": True}
+        {
+            "id": 2082,
+            "type": "Home Email",
+            "value": "home@test.com",
+            "isOptedIn": True,
+            "isPrimary": False,
+            "canBePrimary": True,
+        }
     )
     record["customFields"] = [{"name": "Shirt Size", "value": None, "displayName": "Shirt Size"}]
     return record
@@ -107,12 +113,19 @@ def test_a_misspelt_field_is_refused(contact: dict[str, Any]) -> None:
 def test_changing_one_path_twice_is_refused(contact: dict[str, Any]) -> None:
     with pytest.raises(UsageError, match="twice"):
         p.resolve_changes(
-            contact, changes("contactIndividuals[id=2].firstName=A", "contactIndividuals[isPrimary=true].firstName=B"), RULES
+            contact,
+            changes(
+                "contactIndividuals[id=2].firstName=A",
+                "contactIndividuals[isPrimary=true].firstName=B",
+            ),
+            RULES,
         )
 
 
 def test_marking_deceased_opts_out_opted_in_methods(contact: dict[str, Any]) -> None:
-    resolved = p.resolve_changes(contact, changes("contactIndividuals[id=2].isDeceased=true"), RULES)
+    resolved = p.resolve_changes(
+        contact, changes("contactIndividuals[id=2].isDeceased=true"), RULES
+    )
     assert [(c.text, c.value, c.reason) for c in resolved] == [
         ("contactIndividuals[id=2].isDeceased", True, p.REQUESTED),
         ("contactIndividuals[id=2].contactMethods[id=2082].isOptedIn", False, p.DECEASED_OPT_OUT),
@@ -121,7 +134,9 @@ def test_marking_deceased_opts_out_opted_in_methods(contact: dict[str, Any]) -> 
 
 def test_deceased_opt_out_can_be_configured_off(contact: dict[str, Any]) -> None:
     rules = p.UpdateRules(deceased_opts_out_methods=False)
-    resolved = p.resolve_changes(contact, changes("contactIndividuals[id=2].isDeceased=true"), rules)
+    resolved = p.resolve_changes(
+        contact, changes("contactIndividuals[id=2].isDeceased=true"), rules
+    )
     assert len(resolved) == 1
 
 
@@ -162,7 +177,10 @@ def test_non_primary_addresses_get_their_own_write_beside_the_contact() -> None:
         record, changes("addresses[id=900].city=New", "name=m"), RULES, addresses
     )
     groups = p.group_writes(1, record, resolved)
-    assert [(g.route, g.target_id) for g in groups] == [(p.Route.CONTACT, 1), (p.Route.ADDRESS, 900)]
+    assert [(g.route, g.target_id) for g in groups] == [
+        (p.Route.CONTACT, 1),
+        (p.Route.ADDRESS, 900),
+    ]
 
 
 def test_no_primary_address_means_the_contact_route(contact: dict[str, Any]) -> None:
@@ -219,12 +237,17 @@ def test_append_adds_an_item_and_verifies_by_identity(contact: dict[str, Any]) -
 
 def test_server_normalisation_is_accepted_and_reported(contact: dict[str, Any]) -> None:
     contact["address"]["country"] = "United States"
-    resolved = p.resolve_changes(contact, changes("address.state=tx", "address.city= Austin "), RULES)
+    resolved = p.resolve_changes(
+        contact, changes("address.state=tx", "address.city= Austin "), RULES
+    )
     response = copy.deepcopy(contact)
     response["address"].update({"state": "TX", "city": "Austin"})
     mismatches, normalised = p.verify_changes(resolved, response)
     assert mismatches == []
-    assert sorted(normalised) == [("address.city", " Austin ", "Austin"), ("address.state", "tx", "TX")]
+    assert sorted(normalised) == [
+        ("address.city", " Austin ", "Austin"),
+        ("address.state", "tx", "TX"),
+    ]
 
 
 def test_a_value_the_server_did_not_store_is_a_mismatch(contact: dict[str, Any]) -> None:
@@ -244,7 +267,9 @@ def test_a_removal_is_verified_by_absence(contact: dict[str, Any]) -> None:
 
 
 def test_high_stakes_fields_are_detected(contact: dict[str, Any]) -> None:
-    resolved = p.resolve_changes(contact, changes("contactIndividuals[id=2].isDeceased=true"), RULES)
+    resolved = p.resolve_changes(
+        contact, changes("contactIndividuals[id=2].isDeceased=true"), RULES
+    )
     assert p.touches_high_stakes(resolved, RULES.high_stakes_fields)
     other = p.resolve_changes(contact, changes("address.city=Austin"), RULES)
     assert not p.touches_high_stakes(other, RULES.high_stakes_fields)

@@ -49,8 +49,11 @@ def address(record: dict[str, Any], address_id: int) -> dict[str, Any]:
 
 
 def writes_sent(sandbox: SandboxServer) -> list[str]:
-    return [f"{r.method} {r.path}" for r in sandbox.hooks.requests() if r.method in ("PUT", "POST")
-            and not r.path.startswith("/api/Contact/Query")]
+    return [
+        f"{r.method} {r.path}"
+        for r in sandbox.hooks.requests()
+        if r.method in ("PUT", "POST") and not r.path.startswith("/api/Contact/Query")
+    ]
 
 
 # -- the scenarios ------------------------------------------------------------------------
@@ -69,7 +72,8 @@ def test_address_change_touches_nothing_else(app: App, sandbox: SandboxServer) -
 
 def test_primary_email_change_touches_nothing_else(app: App, sandbox: SandboxServer) -> None:
     before = snapshot(sandbox, CONTACT)
-    push(app, "contactIndividuals[isPrimary=true].contactMethods[type=Home Email].value=eleanor@new.example.org")
+    primary_email = "contactIndividuals[isPrimary=true].contactMethods[type=Home Email].value"
+    push(app, f"{primary_email}=eleanor@new.example.org")
     expected = copy.deepcopy(before)
     method(individual(expected, ELEANOR), 482111)["value"] = "eleanor@new.example.org"
     assert snapshot(sandbox, CONTACT) == expected
@@ -102,7 +106,9 @@ def test_custom_field_change_touches_nothing_else(app: App, sandbox: SandboxServ
     assert snapshot(sandbox, CONTACT) == expected
 
 
-def test_adding_a_contact_reference_keeps_the_existing_ones(app: App, sandbox: SandboxServer) -> None:
+def test_adding_a_contact_reference_keeps_the_existing_ones(
+    app: App, sandbox: SandboxServer
+) -> None:
     before = snapshot(sandbox, CONTACT)
     push(app, 'contactReferences[+]={"source": "portal", "id": "D-77"}')
     expected = copy.deepcopy(before)
@@ -128,10 +134,17 @@ def test_non_primary_address_goes_through_contact_address(app: App, sandbox: San
     assert [w.endpoint for w in report.writes] == ["/api/ContactAddress/48216"]
 
 
-def test_values_are_coerced_to_natural_types_before_the_put(app: App, sandbox: SandboxServer) -> None:
+def test_values_are_coerced_to_natural_types_before_the_put(
+    app: App, sandbox: SandboxServer
+) -> None:
     """The sandbox answers 400 to "true" for a boolean: success proves the coercion."""
     before = snapshot(sandbox, CONTACT)
-    push(app, 'isPrivate="true"', 'anniversaryYear="1985"', f'contactIndividuals[id={THOMAS}].birthYear="1955"')
+    push(
+        app,
+        'isPrivate="true"',
+        'anniversaryYear="1985"',
+        f'contactIndividuals[id={THOMAS}].birthYear="1955"',
+    )
     expected = copy.deepcopy(before)
     expected.update(isPrivate=True, anniversaryYear=1985)
     thomas = individual(expected, THOMAS)
@@ -149,7 +162,9 @@ def test_server_normalisation_is_accepted_and_reported(app: App, sandbox: Sandbo
     assert stored == {"address.state": ("NY", True), "address.city": ("Albany", True)}
 
 
-def test_archive_and_unarchive_use_the_lifecycle_endpoints(app: App, sandbox: SandboxServer) -> None:
+def test_archive_and_unarchive_use_the_lifecycle_endpoints(
+    app: App, sandbox: SandboxServer
+) -> None:
     before = snapshot(sandbox, CONTACT)
     report = app.updater.set_archived(CONTACT, True)
     assert report.writes[0].outcome is Outcome.OK and report.writes[0].verified_by_get
@@ -170,7 +185,9 @@ def test_archiving_an_archived_contact_sends_nothing(app: App, sandbox: SandboxS
     assert writes_sent(sandbox) == []
 
 
-def test_is_archived_through_set_is_refused_before_any_write(app: App, sandbox: SandboxServer) -> None:
+def test_is_archived_through_set_is_refused_before_any_write(
+    app: App, sandbox: SandboxServer
+) -> None:
     with pytest.raises(ForbiddenChange, match="archive"):
         push(app, "isArchived=true")
     assert writes_sent(sandbox) == []
@@ -197,7 +214,9 @@ def test_a_value_already_in_place_sends_no_write(app: App, sandbox: SandboxServe
     assert snapshot(sandbox, CONTACT)["address"]["city"] == "Boulder"
 
 
-def test_mirror_holds_the_response_and_journal_the_attempt(app: App, sandbox: SandboxServer) -> None:
+def test_mirror_holds_the_response_and_journal_the_attempt(
+    app: App, sandbox: SandboxServer
+) -> None:
     push(app, "address.state=ny")
     entry = app.mirror.get(CONTACT)
     assert entry is not None and entry.record["address"]["state"] == "NY"
@@ -212,8 +231,15 @@ def test_mirror_holds_the_response_and_journal_the_attempt(app: App, sandbox: Sa
 
 def test_a_400_is_reported_per_field_and_journaled(app: App, sandbox: SandboxServer) -> None:
     sandbox.hooks.add_fault(
-        Fault("PUT", rf"^/api/Contact/{CONTACT}$", status=400,
-              body={"message": "The request is invalid.", "modelState": {"contact.name": ["bad name"]}})
+        Fault(
+            "PUT",
+            rf"^/api/Contact/{CONTACT}$",
+            status=400,
+            body={
+                "message": "The request is invalid.",
+                "modelState": {"contact.name": ["bad name"]},
+            },
+        )
     )
     before = snapshot(sandbox, CONTACT)
     with pytest.raises(CrmValidationError) as info:
@@ -261,9 +287,11 @@ def test_a_401_stops_with_an_auth_error(sandbox: SandboxServer, database_url: st
     from tests.engine.conftest import test_settings
 
     settings = test_settings(sandbox.base_url, database_url)
-    with open_app(settings, {"CRMPLUS_API_TOKEN": "wrong-token-value"}) as wrong:
-        with pytest.raises(CrmAuthError) as info:
-            push(wrong, "name=x")
+    with (
+        open_app(settings, {"CRMPLUS_API_TOKEN": "wrong-token-value"}) as wrong,
+        pytest.raises(CrmAuthError) as info,
+    ):
+        push(wrong, "name=x")
     assert "wrong-token-value" not in str(info.value)
 
 
