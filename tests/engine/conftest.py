@@ -24,7 +24,7 @@ from tests.fixtures.sandbox import SANDBOX_TOKEN
 AUDIT_KEYS = frozenset({"modifiedDateTimeUtc", "modifiedByUser"})
 
 
-def test_settings(base_url: str, database_url: str, **crm: Any) -> Settings:
+def engine_settings(base_url: str, database_url: str, **crm: Any) -> Settings:
     return Settings(
         crm=CrmSettings(
             base_url=base_url,
@@ -40,7 +40,7 @@ def test_settings(base_url: str, database_url: str, **crm: Any) -> Settings:
 
 @pytest.fixture
 def app(sandbox: SandboxServer, database_url: str) -> Iterator[App]:
-    settings = test_settings(sandbox.base_url, database_url)
+    settings = engine_settings(sandbox.base_url, database_url)
     with open_app(settings, {"CRMPLUS_API_TOKEN": SANDBOX_TOKEN}) as built:
         yield built
 

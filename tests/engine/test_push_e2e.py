@@ -284,9 +284,9 @@ def test_a_merged_contact_names_the_survivor(app: App, sandbox: SandboxServer) -
 
 def test_a_401_stops_with_an_auth_error(sandbox: SandboxServer, database_url: str) -> None:
     from syncengine.bootstrap import open_app
-    from tests.engine.conftest import test_settings
+    from tests.engine.conftest import engine_settings
 
-    settings = test_settings(sandbox.base_url, database_url)
+    settings = engine_settings(sandbox.base_url, database_url)
     with (
         open_app(settings, {"CRMPLUS_API_TOKEN": "wrong-token-value"}) as wrong,
         pytest.raises(CrmAuthError) as info,
