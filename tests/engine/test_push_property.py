@@ -22,7 +22,7 @@ from syncengine.bootstrap import App, open_app
 from syncengine.domain.plan import Change
 from syncengine.sandbox import SandboxServer
 from tests.domain.strategies import contacts
-from tests.engine.conftest import snapshot, engine_settings
+from tests.engine.conftest import engine_settings, snapshot
 from tests.fixtures.sandbox import SANDBOX_TOKEN
 
 Setter = Callable[[dict[str, Any], Any], None]
