@@ -26,6 +26,9 @@
     |   +-- SchemaOutdated               ABORT: database at an older revision; run `db upgrade`
     |
     +-- LocalDataError                   SKIP this record: a malformed local platform record
+    +-- LocalConflictError               SKIP this record for now: it changed on the platform
+    |                                    while we worked; the next run picks the change up
+    +-- LocalPlatformError               ABORT: the platform cannot be read or written at all
 
 Foreign exceptions (httpx, SQLAlchemy, OS errors) are translated once, at the adapter
 boundary, with ``raise ... from exc``. The CLI owns the words shown to people and the exit
@@ -111,11 +114,15 @@ class CrmError(SyncEngineError):
         method: str | None = None,
         url_path: str | None = None,
         status: int | None = None,
+        maybe_applied: bool = False,
     ) -> None:
         self.message = message
         self.method = method
         self.url_path = url_path
         self.status = status
+        # True when a write got no clear answer (timeout, dropped response, 5xx): the server
+        # may have applied it. Before repeating a non-idempotent one (a create), look first.
+        self.maybe_applied = maybe_applied
         where = f"{method} {url_path}: " if method and url_path else ""
         status_text = f"HTTP {status}: " if status is not None else ""
         super().__init__(f"{where}{status_text}{message}")
@@ -168,9 +175,7 @@ class CrmDuplicateValue(CrmRecordError):
 class CrmValidationError(CrmRecordError):
     """HTTP 400 (type mismatch, malformed) or 422 (invalid value), with field details."""
 
-    def __init__(
-        self, message: str, *, problems: Sequence[FieldProblem] = (), **kw: Any
-    ) -> None:
+    def __init__(self, message: str, *, problems: Sequence[FieldProblem] = (), **kw: Any) -> None:
         self.problems = tuple(problems)
         super().__init__(message, **kw)
 
@@ -226,6 +231,27 @@ class SchemaOutdated(StoreError):
 
 class LocalDataError(SyncEngineError):
     """A local platform record is malformed; it is reported and skipped, never overwritten."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
+
+
+class LocalConflictError(SyncEngineError):
+    """A platform record changed between our read and our write: the write is refused."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__(f"{where}: changed on the platform while syncing; not overwritten")
+
+
+class LocalPlatformError(SyncEngineError):
+    """The local platform as a whole cannot be used (database unreachable, folder
+    unreadable): every record would fail the same way, so the run stops.
+
+    ``where`` names the folder or the table and database (never a password).
+    """
 
     def __init__(self, where: str, problem: str) -> None:
         self.where = where

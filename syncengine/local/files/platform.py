@@ -1,0 +1,338 @@
+"""The ``files`` adapter: a folder with one JSON document per contact.
+
+See ``naming`` for which files count and ``atomic`` for how they are written. A
+document's modification time is its file's mtime. A save is refused
+(``LocalConflictError``) when the file changed since the engine read it: its mtime differs
+from ``expected_modified`` or -- because many file systems stamp mtimes only every few
+milliseconds -- its bytes differ from what this adapter last read or wrote at that same
+mtime.
+
+One window remains: a platform write landing between the check and the atomic replace
+(microseconds) is overwritten. Files offer no compare-and-swap; a platform that needs
+more must lock, or use the sql adapter.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from syncengine.domain.ports import LocalRecord, Record
+from syncengine.errors import ConfigError, LocalConflictError, LocalDataError, LocalPlatformError
+from syncengine.local.documents import id_problem, parse_document, render_document
+from syncengine.local.files import atomic
+from syncengine.local.files.naming import (
+    BAD_NAME,
+    DocumentName,
+    is_candidate,
+    linked_name,
+    new_name,
+    parse_name,
+)
+from syncengine.local.moments import from_ns, micros
+from syncengine.local.overlay import overlay
+
+__all__ = ["FilesPlatform"]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """One read of one document file: its bytes and the status of that same open file."""
+
+    file_name: str
+    name: DocumentName
+    data: bytes
+    status: os.stat_result
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def inode(self) -> tuple[int, int]:
+        return (self.status.st_dev, self.status.st_ino)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What this adapter last read or wrote as one file: to notice a same-mtime change."""
+
+    mtime_ns: int
+    digest: str
+
+
+class FilesPlatform:
+    """The platform's contacts as ``<contactId>.json`` / ``new-<key>.json`` in ``folder``."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        path = Path(folder)
+        # A missing folder is refused, not created: an empty platform would make every
+        # CRM+ contact look new to it, and a typo in the path would fill a fresh folder.
+        if not path.is_dir():
+            problem = "is not a folder" if path.exists() else "does not exist"
+            raise ConfigError("local.path", f"{str(path)!r} {problem}")
+        self._folder = path
+        self._seen: dict[str, _Seen] = {}
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> FilesPlatform:
+        """From the ``local:`` section: ``path`` (the folder). Other keys are not ours."""
+        if not isinstance(options, Mapping):
+            raise ConfigError("local", "must be a mapping of options")
+        folder = options.get("path")
+        if folder is None:
+            raise ConfigError("local.path", "missing: the folder holding the contact documents")
+        if not isinstance(folder, str | os.PathLike) or not str(folder).strip():
+            raise ConfigError("local.path", f"must be a folder path, not {folder!r}")
+        return cls(folder)
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    def close(self) -> None:
+        """Nothing to release; present so every adapter can be closed the same way."""
+
+    # -- the port ------------------------------------------------------------------------
+
+    def scan(self) -> Iterator[LocalRecord | LocalDataError]:
+        linked: list[tuple[str, DocumentName]] = []
+        new: list[tuple[str, DocumentName]] = []
+        for file_name in self._list():
+            name = parse_name(file_name)
+            if name is None:
+                yield LocalDataError(self._where(file_name), BAD_NAME)
+            elif name.contact_id is None:
+                new.append((file_name, name))
+            else:
+                linked.append((file_name, name))
+        linked_inodes: set[tuple[int, int]] = set()
+        for file_name, name in linked:
+            snapshot = self._read_quietly(file_name, name)
+            if snapshot is None:
+                continue  # removed since the listing: nothing to report
+            if isinstance(snapshot, LocalDataError):
+                yield snapshot
+                continue
+            linked_inodes.add(snapshot.inode)
+            yield self._hand_out_quietly(snapshot)
+        for file_name, name in new:
+            snapshot = self._read_quietly(file_name, name)
+            if snapshot is None:
+                continue
+            if isinstance(snapshot, LocalDataError):
+                yield snapshot
+                continue
+            if snapshot.inode in linked_inodes:
+                # A link() interrupted between its two steps: the same file under both
+                # names. It is that linked contact; the next link() call finishes the job.
+                continue
+            yield self._hand_out_quietly(snapshot)
+
+    def get(self, contact_id: int) -> LocalRecord | None:
+        file_name = linked_name(contact_id)
+        snapshot = self._read(file_name, DocumentName(contact_id, str(contact_id)))
+        return None if snapshot is None else self._hand_out(snapshot)
+
+    def save(
+        self, contact_id: int, record: Record, *, expected_modified: datetime | None
+    ) -> LocalRecord:
+        file_name = linked_name(contact_id)
+        where = self._where(file_name)
+        problem = id_problem(record, contact_id)
+        if problem:
+            raise ValueError(f"cannot save {where}: the given record: {problem}")
+        current = self._read(file_name, DocumentName(contact_id, str(contact_id)))
+
+        if expected_modified is None:
+            if current is not None:
+                self._parse(current)  # a malformed file is reported as such
+                raise LocalConflictError(where)
+            return self._write(file_name, contact_id, copy.deepcopy(record), replacing=None)
+
+        if current is None:
+            raise LocalConflictError(where)  # deleted on the platform since it was read
+        stored = self._parse(current).record
+        if self._changed_since(current, expected_modified):
+            raise LocalConflictError(where)
+        merged = overlay(stored, record)
+        if merged == stored:
+            # Nothing to write: leaving the file alone keeps its mtime, so the next run
+            # does not mistake our no-op for a platform edit.
+            return self._hand_out(current)
+        return self._write(file_name, contact_id, merged, replacing=current)
+
+    def link(self, key: str, contact_id: int) -> LocalRecord:
+        source = new_name(key)
+        target = linked_name(contact_id)
+        snapshot = self._read(source, DocumentName(None, key))
+        if snapshot is None:
+            raise LocalConflictError(self._where(source))  # gone since it was read
+        # Malformed: reported, left where it is. A new document carries no id (checked
+        # there), so it cannot disagree with the contact id it is about to get.
+        document = self._parse(snapshot).record
+        try:
+            atomic.link_new_name(self._folder, source, target)
+        except FileExistsError:
+            if self._inode(target) != snapshot.inode:
+                raise LocalConflictError(self._where(target)) from None
+            # else: an earlier link() stopped after this step; finish it below.
+        except OSError as exc:
+            raise LocalPlatformError(
+                self._where(target), f"cannot link {source}: {exc.strerror or exc}"
+            ) from exc
+        source_inode, target_inode = self._inode(source), self._inode(target)
+        if source_inode != snapshot.inode or target_inode != snapshot.inode:
+            # The platform replaced or removed the document around our link: undo the
+            # link (only if the target is ours), keep the platform's version, and let
+            # the next run pick it up.
+            if target_inode is not None and target_inode in (snapshot.inode, source_inode):
+                self._unlink(target)
+            raise LocalConflictError(self._where(source))
+        self._unlink(source)
+        atomic.sync_folder(self._folder)
+        self._seen.pop(source, None)
+        self._remember(target, snapshot.status.st_mtime_ns, snapshot.digest)
+        return LocalRecord(
+            key=str(contact_id),
+            contact_id=contact_id,
+            record=document,
+            modified_at=from_ns(snapshot.status.st_mtime_ns),
+        )
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _list(self) -> list[str]:
+        try:
+            entries = sorted(os.scandir(self._folder), key=lambda e: e.name)
+        except OSError as exc:
+            raise LocalPlatformError(
+                str(self._folder), f"cannot list the folder: {exc.strerror or exc}"
+            ) from exc
+        return [e.name for e in entries if is_candidate(e.name) and _is_file(e)]
+
+    def _read(self, file_name: str, name: DocumentName) -> _Snapshot | None:
+        """The file's bytes and status, or None if it does not exist."""
+        try:
+            with (self._folder / file_name).open("rb") as handle:
+                # fstat of the handle we read: the status belongs to these very bytes,
+                # even if the file is replaced while we read it.
+                status = os.fstat(handle.fileno())
+                data = handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LocalDataError(
+                self._where(file_name), f"cannot read: {exc.strerror or exc}"
+            ) from exc
+        return _Snapshot(file_name, name, data, status)
+
+    def _read_quietly(
+        self, file_name: str, name: DocumentName
+    ) -> _Snapshot | LocalDataError | None:
+        try:
+            return self._read(file_name, name)
+        except LocalDataError as exc:
+            return exc
+
+    def _parse(self, snapshot: _Snapshot) -> LocalRecord:
+        """The document as a record; LocalDataError if it is malformed."""
+        where = self._where(snapshot.file_name)
+        document = parse_document(snapshot.data, where)
+        problem = id_problem(document, snapshot.name.contact_id)
+        if problem:
+            raise LocalDataError(where, problem)
+        return LocalRecord(
+            key=snapshot.name.key,
+            contact_id=snapshot.name.contact_id,
+            record=document,
+            modified_at=from_ns(snapshot.status.st_mtime_ns),
+        )
+
+    def _hand_out(self, snapshot: _Snapshot) -> LocalRecord:
+        """Parse a document the engine is about to see, remembering the exact version:
+        a later save is checked against it (``_changed_since``)."""
+        local = self._parse(snapshot)
+        self._remember(snapshot.file_name, snapshot.status.st_mtime_ns, snapshot.digest)
+        return local
+
+    def _hand_out_quietly(self, snapshot: _Snapshot) -> LocalRecord | LocalDataError:
+        try:
+            return self._hand_out(snapshot)
+        except LocalDataError as exc:
+            return exc
+
+    # -- concurrency ---------------------------------------------------------------------
+
+    def _changed_since(self, current: _Snapshot, expected: datetime) -> bool:
+        mtime_ns = current.status.st_mtime_ns
+        if micros(from_ns(mtime_ns)) != micros(expected):
+            return True
+        seen = self._seen.get(current.file_name)
+        if seen is None or micros(from_ns(seen.mtime_ns)) != micros(expected):
+            return False  # nothing finer to compare with than the mtime itself
+        # The version we handed out had this very mtime: any other nanoseconds or bytes
+        # now mean the platform wrote within the file system's timestamp granularity.
+        return seen.mtime_ns != mtime_ns or seen.digest != current.digest
+
+    def _remember(self, file_name: str, mtime_ns: int, digest: str) -> None:
+        self._seen[file_name] = _Seen(mtime_ns, digest)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _write(
+        self, file_name: str, contact_id: int, document: Record, *, replacing: _Snapshot | None
+    ) -> LocalRecord:
+        where = self._where(file_name)
+        data = render_document(document).encode("utf-8")
+        try:
+            if replacing is None:
+                status = atomic.create(self._folder, file_name, data)
+            else:
+                status = atomic.replace(
+                    self._folder, file_name, data, newer_than_ns=replacing.status.st_mtime_ns
+                )
+        except FileExistsError:
+            raise LocalConflictError(where) from None  # appeared since we looked
+        except OSError as exc:
+            raise LocalPlatformError(where, f"cannot write: {exc.strerror or exc}") from exc
+        self._remember(file_name, status.st_mtime_ns, hashlib.sha256(data).hexdigest())
+        return LocalRecord(
+            key=str(contact_id),
+            contact_id=contact_id,
+            record=document,
+            modified_at=from_ns(status.st_mtime_ns),
+        )
+
+    def _inode(self, file_name: str) -> tuple[int, int] | None:
+        try:
+            status = (self._folder / file_name).stat()
+        except FileNotFoundError:
+            return None
+        return (status.st_dev, status.st_ino)
+
+    def _unlink(self, file_name: str) -> None:
+        try:
+            (self._folder / file_name).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise LocalPlatformError(
+                self._where(file_name), f"cannot remove: {exc.strerror or exc}"
+            ) from exc
+
+    def _where(self, file_name: str) -> str:
+        return str(self._folder / file_name)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
