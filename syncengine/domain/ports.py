@@ -187,7 +187,9 @@ class LocalPlatform(Protocol):
     def save(
         self, contact_id: int, record: Record, *, expected_modified: datetime | None
     ) -> LocalRecord:
-        """Write CRM-side values for a linked contact (only the fields in ``record``).
+        """Write the platform's COMPLETE new version of a linked contact (what it held,
+        with the CRM-side changes applied): keys it lacks are kept, array items it lacks
+        are removed (see ``syncengine.local.overlay``).
 
         ``expected_modified``: the ``modified_at`` the engine read; if the platform record
         changed since, raise ``LocalConflictError`` instead of overwriting. None: the

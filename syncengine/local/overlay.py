@@ -1,21 +1,22 @@
-"""Writing CRM-side values onto the platform's stored copy of a contact.
+"""Writing a contact onto the platform's stored copy.
 
-``save`` is given only the fields that flow to the platform; everything else in the
-stored document is the platform's own and must survive. So a save is an overlay, not a
-replacement. Absent always means "not given", never "remove":
+``save`` is given the platform's COMPLETE new version of the record (what it held, with
+the CRM-side changes applied). Keys the given record does not carry are the platform's
+own and survive; arrays are complete lists:
 
 - a key absent from the given record is kept as stored;
 - objects are overlaid key by key, recursively;
 - arrays of objects are matched item by item by identity (never by position): a matched
-  item is overlaid (its unmanaged keys survive), a given item with no match is appended,
-  and a stored item the given array does not list is KEPT -- the given array is usually a
-  projection holding only the managed items (``customFields[name=Shirt Size]``), so a
-  missing item says nothing about the platform's other items;
-- sets of values (``tags``, ``organizationGroups``) likewise: given members not yet there
-  are appended, the others are kept;
+  item is overlaid (its keys the given item lacks survive), a given item with no match is
+  appended, and a stored item the given array does not list is REMOVED (a removal made
+  in CRM+ must reach the platform, or the next sync would read the stale item as a
+  platform addition and resurrect it);
+- sets of values (``tags``, ``organizationGroups``) become the given set, in stored order
+  for the members kept;
 - anything else (scalars, arrays the schema does not know) is replaced.
 
-Removing an item or a set member therefore cannot be expressed through ``save``.
+Matching by natural key as well as identity means a save after a create gives the
+platform's id-less items their new server ids instead of duplicating them.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def _merge(name: str, stored: Any, given: Any) -> Any:
         return overlay(stored, given)
     if isinstance(stored, list) and isinstance(given, list):
         if ARRAY_IDENTITY.get(name) == SET:
-            return [*stored, *(copy.deepcopy(m) for m in given if m not in stored)]
+            kept = [m for m in stored if m in given]
+            return [*kept, *(copy.deepcopy(m) for m in given if m not in kept)]
         if _objects(stored) and _objects(given):
             return _merge_items(name, stored, given)
     return copy.deepcopy(given)
@@ -62,16 +64,18 @@ def _objects(value: Any) -> bool:
 
 
 def _merge_items(name: str, stored: list[Any], given: list[Any]) -> list[Any]:
-    merged = [copy.deepcopy(item) for item in stored]
+    merged: list[Any] = [None] * len(stored)
+    appended: list[Any] = []
     unclaimed = list(range(len(stored)))
     for item in given:
         at = _find(name, item, [stored[n] for n in unclaimed])
         if at is None:
-            merged.append(copy.deepcopy(item))
+            appended.append(copy.deepcopy(item))
         else:
             position = unclaimed.pop(at)
             merged[position] = overlay(stored[position], item)
-    return merged
+    # Stored items the given list does not hold any more were removed: they stay out.
+    return [item for item in merged if item is not None] + appended
 
 
 def _find(name: str, item: Mapping[str, Any], candidates: list[Any]) -> int | None:

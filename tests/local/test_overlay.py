@@ -58,22 +58,19 @@ def test_array_items_are_matched_by_identity_and_keep_their_unmanaged_keys() -> 
     ]
 
 
-def test_items_the_given_array_does_not_list_are_kept() -> None:
-    # The given array is typically a projection: only the managed custom field is there.
+def test_items_the_given_array_does_not_list_are_removed() -> None:
+    # The given record is complete: an item it lacks was removed (in CRM+), and a stale
+    # copy left on the platform would come back as a "platform addition" next sync.
     stored = {"customFields": [{"name": "Chapter", "value": "Zürich"}, {"name": "Shirt Size"}]}
 
     result = overlay(stored, {"customFields": [{"name": "Shirt Size", "value": "L"}]})
 
-    assert result == {
-        "customFields": [
-            {"name": "Chapter", "value": "Zürich"},
-            {"name": "Shirt Size", "value": "L"},
-        ]
-    }
+    assert result == {"customFields": [{"name": "Shirt Size", "value": "L"}]}
 
 
 def test_given_items_without_a_match_are_appended() -> None:
-    result = overlay(STORED, {"contactIndividuals": [{"id": 9, "firstName": "New"}]})
+    given = [*STORED["contactIndividuals"], {"id": 9, "firstName": "New"}]
+    result = overlay(STORED, {"contactIndividuals": given})
 
     assert result["contactIndividuals"] == [
         *STORED["contactIndividuals"],
@@ -101,8 +98,8 @@ def test_an_item_the_platform_added_is_matched_by_its_natural_key_once_it_has_an
     assert method == {"type": "Work Email", "value": "a@w.org", "label": "mine", "id": 70}
 
 
-def test_set_members_are_added_and_the_others_kept() -> None:
-    assert overlay(STORED, {"tags": ["b", "c"]})["tags"] == ["a", "b", "c"]
+def test_a_set_becomes_the_given_members_in_stored_order() -> None:
+    assert overlay(STORED, {"tags": ["c", "b"]})["tags"] == ["b", "c"]
 
 
 def test_arrays_the_schema_does_not_know_are_replaced() -> None:
