@@ -144,6 +144,10 @@ class Journal(Protocol):
 
     def pending(self) -> Sequence[JournalEntry]: ...
 
+    def unresolved(self) -> Sequence[JournalEntry]:
+        """PENDING and UNKNOWN entries: writes whose effect must be read from CRM+."""
+        ...
+
     def for_contact(self, contact_id: int) -> Sequence[JournalEntry]: ...
 
 

@@ -1,0 +1,689 @@
+"""Field-level diff between two versions of a CRM+ Contact, with arrays matched by identity.
+
+How a diff is computed, and why each step is there:
+
+1. ALIGN the versions (``align``): walk them together along the schema, keeping only the
+   compared fields (writable ones: ``modifiedDateTimeUtc``, giving summaries, urls and
+   ids are the server's and never a change). Arrays become items keyed by IDENTITY,
+   never by position: individuals and methods by ``id``, custom fields by ``name``,
+   references by ``source``+``id``, tags and groups as sets. An item without an id yet
+   (created on the platform) is matched by its natural key (method ``type``+``value``)
+   to an item that has one, so the server's id assignment is not a remove-and-add.
+2. NORMALISE each leaf (``normalize.normalize_value``): whitespace, state-code case,
+   natural types, "" vs null. Server-side normalisation must not look like an edit.
+3. DEEPDIFF the two aligned trees. Arrays were turned into dicts keyed by identity in
+   step 1, so deepdiff never matches by position; the trees only hold compared fields,
+   so deepdiff's ``include_paths`` (reported to leak) is not needed.
+4. TRANSLATE deepdiff's report to ``FieldChange``s on canonical concrete paths
+   (``contactIndividuals[id=2].contactMethods[id=2081].value``), with values as the
+   records hold them (not normalised): ``set`` for leaves, ``add``/``remove`` for whole
+   array items and set members.
+
+Absence is not null: a key ABSENT from the newer version means "not managed by whoever
+wrote it" and never clears anything; a key absent from the older version reads as null.
+Custom fields are org-defined and always listed by the CRM, so they are never added or
+removed, only their ``value`` set.
+
+The aligned structure (``Slot`` trees) is shared with ``merge``, which walks three
+versions at once with the same identity rules.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final, Literal
+
+from deepdiff import DeepDiff
+
+from syncengine.domain.normalize import normalize_value, values_equivalent
+from syncengine.domain.paths import (
+    REMOVE,
+    Item,
+    Key,
+    Path,
+    apply_change,
+    find_schema_field,
+    get_value,
+    identity_of,
+    item_segment,
+    parse_path,
+)
+from syncengine.domain.policy import any_glob_match
+from syncengine.domain.ports import Record
+from syncengine.domain.schema import ARRAY_IDENTITY, NATURAL_KEY, SHAPES, Field, Kind
+from syncengine.errors import PathError
+
+__all__ = [
+    "ChangeKind",
+    "FieldChange",
+    "Slot",
+    "SlotKind",
+    "align",
+    "apply_changes",
+    "diff",
+    "is_managed",
+    "leaf_values",
+    "natural_key",
+]
+
+ChangeKind = Literal["set", "add", "remove"]
+
+ROOT_SHAPE: Final = "Contact"
+
+# Arrays whose items are org-defined fields rather than things a client creates: the
+# CRM lists every defined custom field (``value: null`` when unset), so an entry is
+# never added or removed, only its ``value`` set. Treating a missing entry as a removal
+# would make a platform that sends only the fields it knows clear all the others.
+MAP_ARRAYS: Final = frozenset({"customFields"})
+
+_MODIFIED: Final = "modifiedDateTimeUtc"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One change between two versions of a record.
+
+    ``path`` is canonical and concrete (items named by identity, never by position).
+    ``set``: a leaf; ``old``/``new`` are the values as the records hold them (``old`` is
+    None when the field was absent). ``add``/``remove``: a whole array item or set
+    member; ``new`` (add) or ``old`` (remove) is the item, the other side is None.
+    """
+
+    path: str
+    kind: ChangeKind
+    old: Any = None
+    new: Any = None
+
+    def assignment(self) -> tuple[str, Any]:
+        """The change as ``PATH=VALUE`` for the planner (``plan.Change``): an add appends
+        (``contactMethods[+]``), a remove writes ``paths.REMOVE`` at the item."""
+        if self.kind == "set":
+            return self.path, self.new
+        if self.kind == "remove":
+            return self.path, REMOVE
+        path = parse_path(self.path)
+        return path.parent.append(path.last.name).render(), self.new
+
+
+# -- the aligned structure -------------------------------------------------------------------
+
+
+class SlotKind(Enum):
+    LEAF = "leaf"  # a scalar field: compared by (normalised) value
+    GROUP = "group"  # an object, an array, or a custom-field entry: only holds children
+    ITEM = "item"  # an array item with an identity: added/removed whole, fields compared
+    MEMBER = "member"  # a member of a set of scalars (tags): added or removed
+
+
+@dataclass(eq=False)
+class Slot:
+    """One field, item or member, aligned across several versions of a record.
+
+    Lists are indexed by version (the order given to ``align``). ``present[i]`` says
+    whether version ``i`` has this slot at all; absence is meaningful (see the module
+    docstring) and is never conflated with a null value.
+    """
+
+    kind: SlotKind
+    key: str  # the identity under the parent: a field name or an item's match key
+    segment: Key | Item | None  # how this slot is named under its parent (None: the root)
+    field_name: str  # the schema field (for items and members: the array's name)
+    field: Field | None
+    parent: Slot | None
+    present: list[bool]
+    raw: list[Any]  # the value as each version holds it (None where absent)
+    holder: list[Any]  # the object holding it (normalisation context: address -> state)
+    stamp: list[str | None]  # modifiedDateTimeUtc of the smallest enclosing item with one
+    display: Path  # the canonical concrete path
+    local: list[Path | None]  # each version's own path to it (its own selectors)
+    norm: list[Any] = dataclasses.field(default_factory=list)  # normalised leaf values, per version
+    children: dict[str, Slot] = dataclasses.field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.display.render()
+
+    def path_in(self, version: int) -> Path:
+        """The path naming this slot in ``version``: its own one if it has the slot, else
+        where the slot would be once added (the parent's path there + this segment)."""
+        own = self.local[version]
+        if own is not None:
+            return own
+        if self.parent is None or self.segment is None:
+            return Path()
+        return _child_path(self.parent.path_in(version), self.segment)
+
+    def walk(self) -> Iterator[Slot]:
+        """This slot and every slot below it, parents first, in document order."""
+        yield self
+        for child in self.children.values():
+            yield from child.walk()
+
+    def ancestors(self) -> Iterator[Slot]:
+        node = self.parent
+        while node is not None:
+            yield node
+            node = node.parent
+
+    def equivalent(self, a: Any, ctx_a: Any, b: Any, ctx_b: Any) -> bool:
+        """Whether two raw values of this leaf mean the same (``normalize``'s rules).
+
+        Each value comes with the object holding it (``state`` reads by its address's
+        ``country``). Equivalent under either context counts: "ca" and "CA" are one state
+        code even if one version's country is blank and the other's says "USA". Checking
+        both keeps the answer symmetric, which the merge's side-swap property needs.
+        """
+        kind = self.field.kind if self.field else Kind.OPAQUE
+        if self.kind is SlotKind.MEMBER and self.field and self.field.item_kind:
+            kind = self.field.item_kind
+        return values_equivalent(kind, self.field_name, a, b, _mapping(ctx_a)) or (
+            ctx_b is not ctx_a and values_equivalent(kind, self.field_name, a, b, _mapping(ctx_b))
+        )
+
+
+def _mapping(value: Any) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
+
+
+class _Absent(Enum):
+    """A key the version does not have (distinct from a key holding null)."""
+
+    ABSENT = "ABSENT"
+
+
+_ABSENT: Final = _Absent.ABSENT
+
+
+@functools.lru_cache(maxsize=256)
+def _key(name: str) -> Key:
+    # Field names come from the schema: a few dozen. Building (and validating) a Key per
+    # field per record is most of align's cost otherwise.
+    return Key(name)
+
+
+def _child_path(parent: Path, segment: Key | Item) -> Path:
+    # An item segment names the array too (``contactMethods[id=7]``), so it REPLACES the
+    # array's own key segment that the container slot ended with.
+    if isinstance(segment, Key):
+        return Path((*parent.segments, segment))
+    return Path((*parent.segments[:-1], segment))
+
+
+def _atomic(value: Any) -> Any:
+    """A normalised value deepdiff must compare whole: containers (opaque custom field
+    values, customCollections) become canonical JSON text, so deepdiff does not descend
+    into them and match their lists by position."""
+    if isinstance(value, dict | list | tuple | set | frozenset):
+        return "\x00json:" + json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def _normalized(kind: Kind, name: str, value: Any, holder: Any) -> Any:
+    return _atomic(normalize_value(kind, name, value, _mapping(holder)))
+
+
+def _stamp_of(value: Any, inherited: str | None) -> str | None:
+    if isinstance(value, Mapping):
+        own = value.get(_MODIFIED)
+        if isinstance(own, str) and own.strip():
+            return own
+    return inherited
+
+
+class _Aligner:
+    """Builds the ``Slot`` tree of several versions. One instance per ``align`` call."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def new_slot(
+        self,
+        kind: SlotKind,
+        key: str,
+        segment: Key | Item,
+        field_name: str,
+        schema_field: Field | None,
+        parent: Slot,
+    ) -> Slot:
+        n = self.count
+        slot = Slot(
+            kind=kind,
+            key=key,
+            segment=segment,
+            field_name=field_name,
+            field=schema_field,
+            parent=parent,
+            present=[False] * n,
+            raw=[None] * n,
+            holder=[None] * n,
+            stamp=list(parent.stamp),
+            display=_child_path(parent.display, segment),
+            local=[None] * n,
+            norm=[None] * n,
+        )
+        parent.children[key] = slot
+        return slot
+
+    def place(self, slot: Slot, version: int, value: Any, holder: Any, segment: Key | Item) -> None:
+        """Record that ``version`` has ``slot`` with ``value``."""
+        parent = slot.parent
+        assert parent is not None  # only the root has no parent, and it is built apart
+        slot.present[version] = True
+        slot.raw[version] = value
+        slot.holder[version] = holder
+        slot.stamp[version] = _stamp_of(value, parent.stamp[version])
+        parent_path = parent.local[version]
+        assert parent_path is not None  # a version has a slot only below one it has
+        slot.local[version] = _child_path(parent_path, segment)
+        if slot.kind in (SlotKind.LEAF, SlotKind.MEMBER):
+            kind = slot.field.kind if slot.field else Kind.OPAQUE
+            if slot.kind is SlotKind.MEMBER and slot.field and slot.field.item_kind:
+                kind = slot.field.item_kind
+            slot.norm[version] = _normalized(kind, slot.field_name, value, holder)
+
+    # -- objects ---------------------------------------------------------------------------
+
+    def fill_shape(self, slot: Slot, shape: str, skip: Iterable[str] = ()) -> None:
+        """The compared fields of an object of ``shape`` held by ``slot`` in each version.
+
+        ``skip``: identity keys of an item (they cannot change without making it another
+        item, and ``id="42"`` vs ``id=42`` would otherwise show up as a change).
+        """
+        skipped = set(skip)
+        for name, schema_field in SHAPES[shape].items():
+            if not schema_field.writable or name in skipped:
+                continue
+            values = [self.value_in(slot, version, name) for version in range(self.count)]
+            if schema_field.kind is Kind.ARRAY:
+                container = self.new_slot(
+                    SlotKind.GROUP, name, _key(name), name, schema_field, slot
+                )
+                for version, value in enumerate(values):
+                    if value is not _ABSENT:
+                        # A null array (webhook shapes send ``contactMethods: null``) holds
+                        # no items: it is present, and empty.
+                        items = value if isinstance(value, list) else []
+                        self.place(container, version, items, slot.raw[version], _key(name))
+                if schema_field.shape and name in MAP_ARRAYS:
+                    self.fill_map(container, name, schema_field.shape)
+                elif schema_field.shape:
+                    self.fill_items(container, name, schema_field.shape)
+                else:
+                    self.fill_set(container, name)
+            elif schema_field.kind is Kind.OBJECT and schema_field.shape:
+                child = self.new_slot(SlotKind.GROUP, name, _key(name), name, schema_field, slot)
+                for version, value in enumerate(values):
+                    if value is not _ABSENT:
+                        # A null object (``address: null``) is present: its fields read
+                        # as null, so a platform sending null clears them explicitly.
+                        obj = value if isinstance(value, dict) else None
+                        self.place(child, version, obj, slot.raw[version], _key(name))
+                self.fill_shape(child, schema_field.shape)
+            else:
+                leaf = self.new_slot(SlotKind.LEAF, name, _key(name), name, schema_field, slot)
+                for version, value in enumerate(values):
+                    if value is not _ABSENT:
+                        self.place(leaf, version, value, slot.raw[version], _key(name))
+
+    def value_in(self, slot: Slot, version: int, name: str) -> Any:
+        """The value of field ``name`` of the object ``slot`` holds in ``version``."""
+        if not slot.present[version]:
+            return _ABSENT
+        obj = slot.raw[version]
+        if obj is None:
+            return None  # a field of a null object reads as null
+        if isinstance(obj, dict) and name in obj:
+            return obj[name]
+        return _ABSENT
+
+    # -- arrays ----------------------------------------------------------------------------
+
+    def items_of(self, container: Slot, version: int) -> list[Any]:
+        return container.raw[version] if container.present[version] else []
+
+    def fill_items(self, container: Slot, name: str, shape: str) -> None:
+        """Items of an array of objects, matched by identity across the versions."""
+        identity_keys = ARRAY_IDENTITY.get(name, ("id",))
+        found: list[list[tuple[dict[str, Any], Item, tuple[Any, ...] | None, bool]]] = []
+        for version in range(self.count):
+            entries = []
+            for item in self.items_of(container, version):
+                identity_of(name, item)  # PathError for an item nobody could name
+                has_id = all(item.get(k) is not None for k in identity_keys)
+                entries.append((item, item_segment(name, item), natural_key(name, item), has_id))
+            found.append(entries)
+
+        # Match keys per version. Items with an id are named by it. An item without one
+        # takes the id of an item with the same natural key in another version (base
+        # first), unless that id is already taken in its own version: a platform's new
+        # email and the id the CRM gave it on the last push are one item.
+        keys: list[list[str]] = []
+        for version, entries in enumerate(found):
+            taken: set[str] = set()
+            version_keys = [""] * len(entries)  # "" = ignored (a duplicate)
+            for index, (_item, segment, _natural, has_id) in enumerate(entries):
+                if has_id:
+                    key = "id" + segment.render()[len(name) :]
+                    # A duplicate id in one version: the first item wins, the copy is
+                    # left out of the comparison (and so never written anywhere).
+                    version_keys[index] = "" if key in taken else key
+                    taken.add(key)
+            for index, (_item, _segment, natural, has_id) in enumerate(entries):
+                if not has_id:
+                    key = self.adopt(found, version, natural, taken, name)
+                    # Two new items with one natural key: the first wins, as above.
+                    version_keys[index] = "" if key in taken else key
+                    taken.add(key)
+            keys.append(version_keys)
+
+        # One slot per match key, created in document order (versions in priority order).
+        # The display segment prefers a version where the item has an id: an id names the
+        # item forever; a natural key is only a stand-in until the server assigns one.
+        for version, entries in enumerate(found):
+            for (item, segment, _natural, has_id), key in zip(entries, keys[version], strict=True):
+                if not key:
+                    continue
+                slot = container.children.get(key)
+                if slot is None:
+                    slot = self.new_slot(SlotKind.ITEM, key, segment, name, None, container)
+                elif has_id and not self.shown_by_id(slot, identity_keys):
+                    slot.segment = segment
+                    slot.display = _child_path(container.display, segment)
+                self.place(slot, version, item, container.raw[version], segment)
+        for slot in container.children.values():
+            self.fill_shape(slot, shape, skip=identity_keys)
+
+    def shown_by_id(self, slot: Slot, identity_keys: tuple[str, ...]) -> bool:
+        assert isinstance(slot.segment, Item)
+        return all(k in dict(slot.segment.match) for k in identity_keys)
+
+    def adopt(
+        self,
+        found: Sequence[Sequence[tuple[dict[str, Any], Item, tuple[Any, ...] | None, bool]]],
+        version: int,
+        natural: tuple[Any, ...] | None,
+        taken: set[str],
+        name: str,
+    ) -> str:
+        if natural is not None:
+            for other, entries in enumerate(found):
+                if other == version:
+                    continue
+                for _item, segment, candidate, has_id in entries:
+                    key = "id" + segment.render()[len(name) :]
+                    if has_id and candidate == natural and key not in taken:
+                        return key
+        return "nk:" + json.dumps(natural, default=str)
+
+    def fill_map(self, container: Slot, name: str, shape: str) -> None:
+        """Custom fields: entries keyed by ``name``, only ``value`` compared, never added
+        or removed (see ``MAP_ARRAYS``)."""
+        identity_keys = ARRAY_IDENTITY.get(name, ("name",))
+        for version in range(self.count):
+            for entry in self.items_of(container, version):
+                segment = item_segment(name, entry)
+                key = "entry" + segment.render()[len(name) :]
+                slot = container.children.get(key)
+                if slot is None:
+                    slot = self.new_slot(SlotKind.GROUP, key, segment, name, None, container)
+                if not slot.present[version]:  # a repeated name: the first entry wins
+                    self.place(slot, version, entry, container.raw[version], segment)
+        for slot in container.children.values():
+            self.fill_shape(slot, shape, skip=identity_keys)
+
+    def fill_set(self, container: Slot, name: str) -> None:
+        """Tags and groups: a set of names; members matched by their normalised text."""
+        assert container.field is not None
+        kind = container.field.item_kind or Kind.STRING
+        for version in range(self.count):
+            for member in self.items_of(container, version):
+                key = "member:" + json.dumps(_normalized(kind, name, member, None), default=str)
+                segment = item_segment(name, member)
+                slot = container.children.get(key)
+                if slot is None:
+                    slot = self.new_slot(
+                        SlotKind.MEMBER, key, segment, name, container.field, container
+                    )
+                if not slot.present[version]:  # " Gala" and "Gala" are one member
+                    self.place(slot, version, member, container.raw[version], segment)
+
+
+def natural_key(name: str, item: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The normalised natural key of an item of array ``name`` (a method's type+value),
+    None if the array has no natural key or the item has none of its parts."""
+    keys = NATURAL_KEY.get(name)
+    if not keys or all(item.get(k) is None for k in keys):
+        return None
+    shape = SHAPES.get(_SHAPE_OF_ARRAY.get(name, ""), {})
+    parts = []
+    for key in keys:
+        kind = shape[key].kind if key in shape else Kind.STRING
+        parts.append(_normalized(kind, key, item.get(key), item))
+    return tuple(parts)
+
+
+_SHAPE_OF_ARRAY: Final[dict[str, str]] = {
+    name: schema_field.shape
+    for table in SHAPES.values()
+    for name, schema_field in table.items()
+    if schema_field.kind is Kind.ARRAY and schema_field.shape
+}
+
+
+def align(records: Sequence[Record | None]) -> Slot:
+    """Walk several versions of one Contact together; the root ``Slot`` of the result.
+
+    Versions are given in priority order: where an item must be named by one version's
+    values (a new item, a display path), the earliest version that has it wins. A
+    ``None`` version is "no record at all" (a first sync has no base).
+    PathError if an array item has no identity at all (no id and no natural key).
+    """
+    n = len(records)
+    root = Slot(
+        kind=SlotKind.GROUP,
+        key="",
+        segment=None,
+        field_name="",
+        field=None,
+        parent=None,
+        present=[r is not None for r in records],
+        raw=list(records),
+        holder=[None] * n,
+        stamp=[_stamp_of(r, None) for r in records],
+        display=Path(),
+        local=[Path() if r is not None else None for r in records],
+        norm=[None] * n,
+    )
+    _Aligner(n).fill_shape(root, ROOT_SHAPE)
+    return root
+
+
+# -- the diff --------------------------------------------------------------------------------
+
+
+def _tree(slot: Slot, version: int) -> Any:
+    """What deepdiff sees of one version: nested dicts keyed by field name or identity,
+    holding normalised leaves. Nothing positional is left in it."""
+    if slot.kind is SlotKind.LEAF:
+        return slot.norm[version]
+    if slot.kind is SlotKind.MEMBER:
+        return True
+    return {key: _tree(c, version) for key, c in slot.children.items() if c.present[version]}
+
+
+def _slot_at(root: Slot, keys: Sequence[Any]) -> Slot:
+    slot = root
+    for key in keys:
+        child = slot.children.get(str(key))
+        if child is None:
+            break  # below a leaf (cannot happen with atomic leaves): report the leaf
+        slot = child
+    return slot
+
+
+def is_managed(slot: Slot, patterns: Sequence[str] | None) -> bool:
+    """Whether a change at ``slot`` is inside the managed field globs.
+
+    ``None`` manages everything. A glob manages the path it matches and everything
+    below it (``address`` manages ``address.city``). An item or member is managed when
+    a glob names it, something above it, or any field below it: a platform managing
+    ``contactIndividuals[*].contactMethods[*].value`` adds and removes methods too.
+    """
+    if patterns is None:
+        return True
+    if any_glob_match(slot.path, patterns):
+        return True
+    if any(a.segment is not None and any_glob_match(a.path, patterns) for a in slot.ancestors()):
+        return True
+    if slot.kind in (SlotKind.ITEM, SlotKind.GROUP):
+        return any(
+            d.kind in (SlotKind.LEAF, SlotKind.MEMBER) and any_glob_match(d.path, patterns)
+            for d in slot.walk()
+        )
+    return False
+
+
+class _Differ:
+    def __init__(self, root: Slot, old: int, new: int) -> None:
+        self.root = root
+        self.old = old
+        self.new = new
+        self.found: list[tuple[Slot, FieldChange]] = []
+
+    def leaf_set(self, slot: Slot) -> None:
+        old = slot.raw[self.old] if slot.present[self.old] else None
+        new = slot.raw[self.new]
+        # deepdiff compared normalised values; ``values_equivalent`` has the last word
+        # (it may know equivalences a single normal form cannot express).
+        if not slot.equivalent(old, slot.holder[self.old], new, slot.holder[self.new]):
+            self.found.append((slot, FieldChange(slot.path, "set", old, new)))
+
+    def added(self, slot: Slot) -> None:
+        """``slot`` is in the new version only: what that means depends on its kind."""
+        if slot.kind in (SlotKind.ITEM, SlotKind.MEMBER):
+            self.found.append((slot, FieldChange(slot.path, "add", None, slot.raw[self.new])))
+        elif slot.kind is SlotKind.LEAF:
+            self.leaf_set(slot)  # a field absent before reads as null
+        else:
+            # A whole object or array appeared (the old version lacked the key): report
+            # what is inside, at the level each thing is compared at.
+            for child in slot.children.values():
+                if child.present[self.new]:
+                    self.added(child)
+
+    def removed(self, slot: Slot) -> None:
+        """``slot`` is in the old version only."""
+        if slot.kind in (SlotKind.ITEM, SlotKind.MEMBER):
+            # deepdiff reports the item only when its array is there in the new version
+            # (otherwise it reports the array): the item was really taken out.
+            self.found.append((slot, FieldChange(slot.path, "remove", slot.raw[self.old], None)))
+        # A leaf, object or array ABSENT from the new version is not managed by it: its
+        # absence clears nothing.
+
+
+def diff(
+    old: Record | None,
+    new: Record | None,
+    *,
+    managed: Iterable[str] | None = None,
+) -> list[FieldChange]:
+    """The field-level changes turning ``old`` into ``new``, in document order.
+
+    ``old=None`` reads as an empty record. ``managed``: fnmatch-style globs on the
+    canonical path (``address.*``, ``customFields[name=Shirt Size].value``,
+    ``contactIndividuals[*].contactMethods[*].value``; see ``is_managed``); changes
+    outside them are left out. Keys absent from ``new`` are not changes.
+    """
+    root = align([old, new])
+    return _diff_aligned(root, 0, 1, None if managed is None else tuple(managed))
+
+
+def _diff_aligned(
+    root: Slot, old: int, new: int, managed: tuple[str, ...] | None
+) -> list[FieldChange]:
+    differ = _Differ(root, old, new)
+    report = DeepDiff(
+        _tree(root, old),
+        _tree(root, new),
+        view="tree",
+        # By default deepdiff reports a dict whose keys mostly differ as one replaced
+        # value; we need every item added or removed by its own identity.
+        threshold_to_diff_deeper=0,
+    )
+    for report_type, levels in report.items():
+        for level in levels:
+            slot = _slot_at(root, level.path(output_format="list"))
+            if report_type in ("values_changed", "type_changes"):
+                differ.leaf_set(slot)
+            elif report_type == "dictionary_item_added":
+                differ.added(slot)
+            elif report_type == "dictionary_item_removed":
+                differ.removed(slot)
+            else:  # pragma: no cover - the trees hold only dicts and scalars
+                raise AssertionError(f"unexpected deepdiff report {report_type!r}")
+    order = {id(slot): n for n, slot in enumerate(root.walk())}
+    differ.found.sort(key=lambda pair: order[id(pair[0])])
+    return [change for slot, change in differ.found if is_managed(slot, managed)]
+
+
+# -- helpers for callers ---------------------------------------------------------------------
+
+
+def leaf_values(*records: Record | None) -> list[dict[str, Any]]:
+    """Each version's compared leaves and set members as ``{canonical path: raw value}``,
+    aligned so that the same field has the same path in every version."""
+    root = align(records)
+    out: list[dict[str, Any]] = [{} for _ in records]
+    for slot in root.walk():
+        if slot.kind in (SlotKind.LEAF, SlotKind.MEMBER):
+            for version, values in enumerate(out):
+                if slot.present[version]:
+                    values[slot.path] = slot.raw[version]
+    return out
+
+
+def apply_changes(record: Record, changes: Iterable[FieldChange]) -> Record:
+    """A copy of ``record`` with ``changes`` applied (paths relative to ``record``).
+
+    Items are changed in place by identity, never by replacing an array. A ``set``
+    below a null object (``address: null``) creates the object; a ``set`` of a custom
+    field the record does not list adds its entry. Values are written as given:
+    coercion to wire types is ``fieldtypes``' job, right before a PUT.
+    """
+    result = copy.deepcopy(record)
+    for change in changes:
+        path = parse_path(change.path)
+        if change.kind == "set":
+            result = _make_room(result, path)
+            result = apply_change(result, path, change.new)
+        elif change.kind == "add":
+            last = path.last
+            assert isinstance(last, Item), f"an add names an item: {change.path}"
+            result = apply_change(result, path.parent.append(last.name), change.new)
+        else:
+            result = apply_change(result, path, REMOVE)
+    return result
+
+
+def _make_room(record: Record, path: Path) -> Record:
+    """Create what a ``set`` at ``path`` needs above it: a null object, a custom field."""
+    for depth in range(1, len(path.segments)):
+        prefix = Path(path.segments[:depth])
+        segment = prefix.last
+        if isinstance(segment, Item) and segment.name in MAP_ARRAYS:
+            try:
+                get_value(record, prefix)
+            except PathError:
+                entry = dict(segment.match)
+                record = apply_change(record, prefix.parent.append(segment.name), entry)
+        elif isinstance(segment, Key):
+            found = find_schema_field(prefix)
+            if found and found[2].kind is Kind.OBJECT and get_value(record, prefix) is None:
+                record = apply_change(record, prefix, {})
+    return record

@@ -1,0 +1,518 @@
+"""Three-way merge of a contact: the merge base (the mirror), the platform and CRM+.
+
+``merge3`` decides, field by field and item by item, what each side must receive. It is
+pure: it returns what to do (``MergeResult``) and does nothing.
+
+The three versions are aligned with ``diff.align`` (arrays matched by identity, values
+compared in normal form, read-only fields ignored), then walked once. Each field or
+item falls in exactly one case of the decision tables below, one commented branch per
+case (the vdirsyncer ``_get_actions`` habit), so every outcome can be traced to a line.
+
+Roles of absence (see ``diff``): a key absent from the PLATFORM record is not managed by
+the platform: the CRM keeps its value and the platform is sent nothing for it. A key
+absent from the CRM record (a full GET) reads as null. With no base at all (first sync)
+nothing can be told about who changed what: equal values are agreed, different ones go
+to the policy, and items present on one side only are kept (a union: no loss).
+
+An item removed on one side and edited on the other is always a conflict, whatever the
+policy: a removal wins only over an untouched item. While a conflict is open neither
+side is written at its path: the CRM keeps its value in ``merged`` and the platform
+keeps its own, so that nothing a person typed is lost before someone decides.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Final, Literal
+
+from syncengine.domain.diff import (
+    FieldChange,
+    Slot,
+    SlotKind,
+    align,
+    apply_changes,
+    is_managed,
+    natural_key,
+)
+from syncengine.domain.paths import Path, get_value, parse_path
+from syncengine.domain.policy import MergePolicy, Rule
+from syncengine.domain.ports import Record
+from syncengine.domain.schema import ARRAY_IDENTITY
+from syncengine.domain.timestamps import crm_ticks, parse_crm_timestamp
+
+__all__ = [
+    "Conflict",
+    "ConflictRule",
+    "MergeResult",
+    "Resolution",
+    "Side",
+    "merge3",
+]
+
+Side = Literal["platform", "crm"]
+# Why a conflict was opened: the field's rule is ``manual``; ``newest`` could not tell
+# which side is newer (a timestamp missing, or equal) and the tie breaker is manual; or
+# an item was removed on one side and edited on the other; or the conflict was already
+# open from an earlier run and the sides still differ ("held"); or an item added on the
+# platform has the natural key of another CRM item, so that it could not be told apart
+# from that one once written ("duplicate-natural-key").
+ConflictRule = Literal["manual", "newest", "removed-vs-edited", "held", "duplicate-natural-key"]
+REMOVED_VS_EDITED: Final = "removed-vs-edited"
+HELD: Final = "held"
+DUPLICATE_NATURAL_KEY: Final = "duplicate-natural-key"
+
+# Version order given to ``align``: the base first so that items keep the names (ids)
+# they had at the last sync; then the CRM, whose items always carry server ids.
+B, C, P = 0, 1, 2
+
+
+class _NoBase(Enum):
+    """No merge base for this field: a first sync, or an item added on both sides."""
+
+    NO_BASE = "NO_BASE"
+
+
+_NO_BASE: Final = _NoBase.NO_BASE
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A field changed on both sides to different values, resolved by a rule.
+
+    ``rule`` is the rule that actually decided: when ``newest`` could not and the tie
+    breaker did, it is the tie breaker's rule. ``has_base`` is False for a first sync or
+    an item added on both sides (``base`` is then None and means "none").
+    """
+
+    path: str
+    base: Any
+    platform: Any
+    crm: Any
+    chosen: Any
+    rule: Rule
+    winner: Side
+    has_base: bool = True
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A change left for a person. The CRM value stays; nothing is written either way.
+
+    ``suggestion``/``suggested_side``: what ``newest`` would pick when the timestamps
+    tell; for a removed-vs-edited item, the edited side (restoring loses nothing).
+    ``platform``/``crm`` are None for the side that removed the item.
+    """
+
+    path: str
+    base: Any
+    platform: Any
+    crm: Any
+    platform_modified: datetime | None
+    crm_modified: datetime | None
+    suggestion: Any
+    rule: ConflictRule
+    suggested_side: Side | None = None
+    has_base: bool = True
+
+
+@dataclass
+class MergeResult:
+    """What a merge decided.
+
+    ``merged``: the CRM record with ``to_crm`` applied (unknown and read-only keys kept,
+    as a full-record PUT must send them back). ``to_crm``: changes relative to the CRM
+    record. ``to_platform``: changes relative to the platform record, paths in the
+    platform's own terms (an item it holds without an id is named by natural key).
+    """
+
+    merged: Record
+    to_crm: list[FieldChange] = field(default_factory=list)
+    to_platform: list[FieldChange] = field(default_factory=list)
+    resolutions: list[Resolution] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    @property
+    def in_sync(self) -> bool:
+        """Nothing to write to either side and nothing open."""
+        return not (self.to_crm or self.to_platform or self.conflicts)
+
+
+def merge3(
+    base: Record | None,
+    platform: Record,
+    crm: Record,
+    policy: MergePolicy | None = None,
+    *,
+    platform_modified: datetime | None = None,
+    open_conflicts: Collection[str] = (),
+) -> MergeResult:
+    """Merge a contact's platform and CRM versions against their common base.
+
+    ``base=None``: first sync (no mirror yet). ``platform_modified``: when the platform
+    last changed this record (a naive datetime is read as UTC); ``newest`` compares it
+    with the CRM's ``modifiedDateTimeUtc`` of the smallest enclosing item that has one
+    (method, address, individual, then contact), read in ``policy.zone``.
+
+    ``open_conflicts``: paths of conflicts opened by earlier runs and not yet decided.
+    The mirror (the next base) takes the CRM value at a conflict while the platform
+    keeps its own, so without this the next run would see "only the platform changed"
+    and push it: a silent resolution. A held path whose sides still differ is reported
+    again (rule ``held``) and written nowhere; once the sides agree it is simply gone.
+    PathError if an array item in any version has no identity (no id, no natural key).
+    """
+    merger = _Merger(
+        base, platform, crm, policy or MergePolicy(), platform_modified, open_conflicts
+    )
+    merger.walk(merger.root, base_exists=base is not None)
+    merged = merger.build_merged(crm)
+    return MergeResult(
+        merged=merged,
+        to_crm=merger.to_crm,
+        to_platform=merger.to_platform,
+        resolutions=merger.resolutions,
+        conflicts=merger.conflicts,
+    )
+
+
+class _Merger:
+    def __init__(
+        self,
+        base: Record | None,
+        platform: Record,
+        crm: Record,
+        policy: MergePolicy,
+        platform_modified: datetime | None,
+        open_conflicts: Collection[str],
+    ) -> None:
+        self.root = align([base, crm, platform])
+        self.held = frozenset(open_conflicts)
+        self.policy = policy
+        if platform_modified is not None and platform_modified.tzinfo is None:
+            platform_modified = platform_modified.replace(tzinfo=UTC)
+        self.platform_modified = platform_modified
+        self.to_crm: list[FieldChange] = []
+        self.crm_slots: list[Slot] = []  # the slot of each ``to_crm`` change
+        self.to_platform: list[FieldChange] = []
+        self.resolutions: list[Resolution] = []
+        self.conflicts: list[Conflict] = []
+
+    # -- walking ---------------------------------------------------------------------------
+
+    def walk(self, slot: Slot, *, base_exists: bool) -> None:
+        for child in slot.children.values():
+            if child.kind is SlotKind.LEAF:
+                self.leaf(child, base_exists=base_exists)
+            elif child.kind is SlotKind.ITEM:
+                self.item(child, base_exists=base_exists)
+            elif child.kind is SlotKind.MEMBER:
+                self.member(child)
+            else:
+                # An object, an array, a custom-field entry: only its contents are decided.
+                self.walk(child, base_exists=base_exists)
+
+    def platform_manages(self, slot: Slot) -> bool:
+        return is_managed(slot, self.policy.managed)
+
+    # -- leaves ----------------------------------------------------------------------------
+
+    def leaf(self, slot: Slot, *, base_exists: bool) -> None:
+        # CRM: a full record, so an absent key reads as null.
+        crm = slot.raw[C] if slot.present[C] else None
+        # Base: null where the base record (or the item) exists but lacks the key; no
+        # base at all for a first sync or inside an item added on both sides.
+        if slot.present[B]:
+            base: Any = slot.raw[B]
+        else:
+            base = None if base_exists else _NO_BASE
+
+        if not slot.present[P] or not self.platform_manages(slot):
+            # The platform does not manage this field: the CRM value stands and the
+            # platform is sent nothing.
+            return
+        platform = slot.raw[P]
+
+        if self.same(slot, platform, P, crm, C):
+            # Both sides hold the same value (changed alike, or not changed at all).
+            return
+        if slot.path in self.held:
+            # Still different and a person has not decided yet: keep it open.
+            self.hold(slot, base, platform, crm)
+            return
+        if base is not _NO_BASE and self.same(slot, base, B, platform, P):
+            # Only the CRM changed it: the platform receives the CRM value.
+            self.send_to_platform(slot, "set", old=platform, new=crm)
+            return
+        if base is not _NO_BASE and self.same(slot, base, B, crm, C):
+            # Only the platform changed it: CRM+ receives the platform value.
+            self.send_to_crm(slot, "set", old=crm, new=platform)
+            return
+        # Both changed it to different values, or there is no base to tell who did (a
+        # first sync, an item added on both sides): the field's policy decides.
+        self.resolve(slot, base, platform, crm)
+
+    def same(self, slot: Slot, a: Any, side_a: int, b: Any, side_b: int) -> bool:
+        return slot.equivalent(a, slot.holder[side_a], b, slot.holder[side_b])
+
+    def resolve(self, slot: Slot, base: Any, platform: Any, crm: Any) -> None:
+        rule = self.policy.rule_for(slot.path)
+        platform_at, crm_at = self.platform_modified, self.crm_modified(slot)
+        newest = _newer_side(platform_at, crm_at)
+        decided: Rule = rule
+        if rule is Rule.NEWEST:
+            # newest decides when the timestamps tell; otherwise the tie breaker does.
+            decided = _RULE_OF_SIDE[newest] if newest else self.policy.tie_breaker
+        has_base = base is not _NO_BASE
+        base_value = base if has_base else None
+
+        if decided is Rule.MANUAL:
+            # Left to a person: the CRM value stays, nothing is written either way. The
+            # suggestion is what newest would pick, when the timestamps tell.
+            suggestion = {None: None, "platform": platform, "crm": crm}[newest]
+            self.conflicts.append(
+                Conflict(
+                    path=slot.path,
+                    base=base_value,
+                    platform=platform,
+                    crm=crm,
+                    platform_modified=platform_at,
+                    crm_modified=crm_at,
+                    suggestion=suggestion,
+                    rule="newest" if rule is Rule.NEWEST else "manual",
+                    suggested_side=newest,
+                    has_base=has_base,
+                )
+            )
+            return
+        winner: Side = "platform" if decided is Rule.PLATFORM else "crm"
+        chosen = platform if winner == "platform" else crm
+        self.resolutions.append(
+            Resolution(slot.path, base_value, platform, crm, chosen, decided, winner, has_base)
+        )
+        if winner == "platform":
+            self.send_to_crm(slot, "set", old=crm, new=platform)
+        else:
+            self.send_to_platform(slot, "set", old=platform, new=crm)
+
+    def crm_modified(self, slot: Slot) -> datetime | None:
+        """The CRM modification time of the smallest enclosing item that has one."""
+        raw = slot.stamp[C]
+        if raw is None:
+            return None
+        try:
+            return parse_crm_timestamp(raw, self.policy.zone)
+        except ValueError:
+            return None  # an unreadable stamp cannot decide anything
+
+    # -- array items -----------------------------------------------------------------------
+
+    def item(self, slot: Slot, *, base_exists: bool) -> None:
+        container = slot.parent
+        assert container is not None
+        if not container.present[P] or not self.platform_manages(slot):
+            # The platform's record has no such array, or the item is outside what the
+            # platform manages: the CRM keeps what it has, the platform is told nothing.
+            return
+        in_base, in_crm, in_platform = slot.present[B], slot.present[C], slot.present[P]
+
+        if in_crm != in_platform and slot.path in self.held:
+            # One side has it, the other not, and a person has not decided yet: keep it
+            # open (otherwise the next base would turn it into a plain add or remove).
+            self.hold(
+                slot,
+                slot.raw[B] if in_base else _NO_BASE,
+                slot.raw[P] if in_platform else None,
+                slot.raw[C] if in_crm else None,
+            )
+        elif in_base and in_crm and in_platform:
+            # Everywhere: the item itself stays; merge its fields.
+            self.walk(slot, base_exists=True)
+        elif not in_base and in_crm and in_platform:
+            # Added on both sides with the same identity (or natural key), or a first
+            # sync: one item; its fields merge with no base (differences go to policy).
+            self.walk(slot, base_exists=False)
+        elif not in_base and in_platform:
+            # Added on the platform only (or only the platform has it on a first sync).
+            self.send_to_crm(slot, "add", old=None, new=slot.raw[P])
+        elif not in_base and in_crm:
+            # Added in the CRM only (or only the CRM has it on a first sync).
+            self.send_to_platform(slot, "add", old=None, new=slot.raw[C])
+        elif in_crm and not in_platform:
+            if self.edited(slot, C):
+                # Removed on the platform, edited in the CRM: never a silent loss.
+                self.removed_vs_edited(slot, edited_side="crm")
+            else:
+                # Removed on the platform, untouched in the CRM: remove it there.
+                self.send_to_crm(slot, "remove", old=slot.raw[C], new=None)
+        elif in_platform and not in_crm:
+            if self.edited(slot, P):
+                # Removed in the CRM, edited on the platform: never a silent loss.
+                self.removed_vs_edited(slot, edited_side="platform")
+            else:
+                # Removed in the CRM, untouched on the platform: remove it there.
+                self.send_to_platform(slot, "remove", old=slot.raw[P], new=None)
+        else:
+            # Removed on both sides: nothing left to do.
+            assert in_base and not in_crm and not in_platform
+
+    def edited(self, slot: Slot, side: int) -> bool:
+        """Whether ``side`` changed anything inside ``slot`` since the base."""
+        for inner in _inside(slot):
+            if side == P and not self.platform_manages(inner):
+                continue  # what the platform does not manage, it cannot have edited
+            if inner.kind is SlotKind.LEAF:
+                if side == P and not inner.present[P]:
+                    continue  # absent on the platform: not managed, not an edit
+                before = inner.raw[B] if inner.present[B] else None
+                after = inner.raw[side] if inner.present[side] else None
+                if not self.same(inner, before, B, after, side):
+                    return True
+            elif inner.kind in (SlotKind.ITEM, SlotKind.MEMBER):
+                container = inner.parent
+                assert container is not None
+                if container.present[side] and inner.present[B] != inner.present[side]:
+                    return True
+        return False
+
+    def removed_vs_edited(self, slot: Slot, *, edited_side: Side) -> None:
+        kept = slot.raw[C] if edited_side == "crm" else slot.raw[P]
+        self.conflicts.append(
+            Conflict(
+                path=slot.path,
+                base=slot.raw[B],
+                platform=slot.raw[P] if slot.present[P] else None,
+                crm=slot.raw[C] if slot.present[C] else None,
+                platform_modified=self.platform_modified,
+                crm_modified=self.crm_modified(slot),
+                suggestion=kept,
+                rule=REMOVED_VS_EDITED,
+                suggested_side=edited_side,
+            )
+        )
+
+    def hold(self, slot: Slot, base: Any, platform: Any, crm: Any) -> None:
+        self.conflicts.append(
+            Conflict(
+                path=slot.path,
+                base=None if base is _NO_BASE else base,
+                platform=platform,
+                crm=crm,
+                platform_modified=self.platform_modified,
+                crm_modified=self.crm_modified(slot),
+                suggestion=None,
+                rule=HELD,
+                has_base=base is not _NO_BASE,
+            )
+        )
+
+    # -- set members (tags, groups) --------------------------------------------------------
+
+    def member(self, slot: Slot) -> None:
+        container = slot.parent
+        assert container is not None
+        if not container.present[P] or not self.platform_manages(slot):
+            # The platform does not manage this set: the CRM keeps its members.
+            return
+        in_base, in_crm, in_platform = slot.present[B], slot.present[C], slot.present[P]
+
+        if in_crm == in_platform:
+            # Both have it or both lack it (added alike, removed alike, or untouched).
+            return
+        if not in_base and in_platform:
+            # Added on the platform (or only the platform has it on a first sync).
+            self.send_to_crm(slot, "add", old=None, new=slot.raw[P])
+        elif not in_base and in_crm:
+            # Added in the CRM (or only the CRM has it on a first sync).
+            self.send_to_platform(slot, "add", old=None, new=slot.raw[C])
+        elif in_crm:
+            # Removed on the platform; a member has nothing to edit, so the removal holds.
+            self.send_to_crm(slot, "remove", old=slot.raw[C], new=None)
+        else:
+            # Removed in the CRM: the platform drops it too.
+            self.send_to_platform(slot, "remove", old=slot.raw[P], new=None)
+
+    # -- output ----------------------------------------------------------------------------
+
+    def send_to_crm(
+        self, slot: Slot, kind: Literal["set", "add", "remove"], old: Any, new: Any
+    ) -> None:
+        self.to_crm.append(FieldChange(slot.path_in(C).render(), kind, old, new))
+        self.crm_slots.append(slot)
+
+    def build_merged(self, crm: Record) -> Record:
+        """The CRM record with ``to_crm`` applied, change by change, in document order
+        (so an item renamed away from a natural key frees it before an add needs it)."""
+        merged = copy.deepcopy(crm)
+        kept: list[FieldChange] = []
+        for slot, change in zip(self.crm_slots, self.to_crm, strict=True):
+            clash = self.clash(merged, slot, change)
+            if clash is not None:
+                # A new platform item whose natural key a different CRM item holds (the
+                # platform renamed that one and reused its name, say): written, the two
+                # could not be told apart, and paths refuse to try. A person decides.
+                self.conflicts.append(
+                    Conflict(
+                        path=slot.path,
+                        base=None,
+                        platform=change.new,
+                        crm=clash,
+                        platform_modified=self.platform_modified,
+                        crm_modified=self.crm_modified(slot),
+                        suggestion=change.new,
+                        rule=DUPLICATE_NATURAL_KEY,
+                        suggested_side="platform",
+                        has_base=False,
+                    )
+                )
+                continue
+            merged = apply_changes(merged, [change])
+            kept.append(change)
+        self.to_crm = kept
+        return merged
+
+    def clash(self, merged: Record, slot: Slot, change: FieldChange) -> Any:
+        """The item of ``merged`` already holding the natural key of an item to add."""
+        if change.kind != "add" or slot.kind is not SlotKind.ITEM:
+            return None
+        name = slot.field_name
+        if all(change.new.get(k) is not None for k in ARRAY_IDENTITY.get(name, ("id",))):
+            return None  # it has its own id: nothing else can hold it
+        wanted = natural_key(name, change.new)
+        at = parse_path(change.path)
+        items = get_value(merged, Path(at.segments[:-1]).key(name))
+        for item in items or ():
+            if (
+                isinstance(item, Mapping)
+                and wanted is not None
+                and natural_key(name, item) == wanted
+            ):
+                return item
+        return None
+
+    def send_to_platform(
+        self, slot: Slot, kind: Literal["set", "add", "remove"], old: Any, new: Any
+    ) -> None:
+        self.to_platform.append(FieldChange(slot.path_in(P).render(), kind, old, new))
+
+
+_RULE_OF_SIDE: Final[dict[Side, Rule]] = {"platform": Rule.PLATFORM, "crm": Rule.CRM}
+
+
+def _newer_side(platform_at: datetime | None, crm_at: datetime | None) -> Side | None:
+    """Which side changed last, to the CRM's 100-ns tick; None if unknown or a tie."""
+    if platform_at is None or crm_at is None:
+        return None
+    platform_ticks, crm_ticks_ = crm_ticks(platform_at), crm_ticks(crm_at)
+    if platform_ticks == crm_ticks_:
+        return None
+    return "platform" if platform_ticks > crm_ticks_ else "crm"
+
+
+def _inside(slot: Slot) -> Iterator[Slot]:
+    """Every slot below ``slot`` (not ``slot`` itself)."""
+    walker = slot.walk()
+    next(walker)
+    yield from walker
