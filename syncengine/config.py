@@ -109,6 +109,61 @@ class UpdateSettings(_Section):
     deceased_opts_out_methods: bool = True
 
 
+class LocalSettings(_Section):
+    """The partner platform's side (see docs/local-adapters.md)."""
+
+    # files | sql | memory | a partner adapter registered under syncengine.local_adapters
+    adapter: str = "files"
+    # The contactReferences source naming platform keys in CRM+: how a contact created
+    # from the platform is found again (and never created twice).
+    reference_source: str = Field("syncengine", min_length=1)
+    # files adapter: the folder of <contactId>.json / new-<key>.json documents.
+    path: str | None = "platform"
+    # sql adapter: url, table, key_column, contact_id_column, modified_column, and
+    # document_column or columns (checked by the adapter, which names the bad key).
+    sql: dict[str, Any] | None = None
+    # Which fields the platform manages and which way each flows, first match wins:
+    # [{path: "address.*", direction: both | to_crm | to_platform}, ...]
+    fields: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"path": "*", "direction": "both"}]
+    )
+
+    def adapter_options(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class GuardConfig(_Section):
+    """Stop ``sync --all`` before any write when too much would change (``--force``)."""
+
+    max_contact_share: float = Field(0.5, gt=0, le=1)
+    max_field_share: float = Field(0.3, gt=0, le=1)
+    # Below this many contacts the shares say nothing and the guard never stops a run.
+    min_contacts: int = Field(20, ge=0)
+
+
+class SyncSettings(_Section):
+    """How both-sides changes are decided (see docs/sync.md)."""
+
+    # newest | crm | platform | manual, for fields no rule names.
+    default_policy: Literal["newest", "crm", "platform", "manual"] = "newest"
+    # Per-field rules, first match wins: [{path: "isDeceased", policy: manual}, ...]
+    policies: list[dict[str, str]] = Field(default_factory=list)
+    # What `newest` does when it cannot tell (a timestamp missing or equal).
+    tie_breaker: Literal["crm", "platform", "manual"] = "manual"
+    guard: GuardConfig = GuardConfig()
+
+    @field_validator("policies")
+    @classmethod
+    def _rules(cls, value: list[dict[str, str]]) -> list[dict[str, str]]:
+        allowed = {"newest", "crm", "platform", "manual"}
+        for n, rule in enumerate(value):
+            if set(rule) != {"path", "policy"}:
+                raise ValueError(f"rule {n} must have exactly 'path' and 'policy'")
+            if rule["policy"] not in allowed:
+                raise ValueError(f"rule {n}: policy must be one of {sorted(allowed)}")
+        return value
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     format: Literal["console", "json"] = "console"
@@ -119,6 +174,8 @@ class Settings(_Section):
     crm: CrmSettings = CrmSettings()
     database: DatabaseSettings = DatabaseSettings()
     update: UpdateSettings = UpdateSettings()
+    local: LocalSettings = LocalSettings()
+    sync: SyncSettings = SyncSettings()
     logging: LoggingSettings = LoggingSettings()
     # Where the settings came from, for messages; not a config key.
     source: str = Field("defaults", exclude=True)

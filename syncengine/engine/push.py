@@ -147,11 +147,18 @@ class SafeUpdater:
     # -- field changes ------------------------------------------------------------------
 
     def push(
-        self, contact_id: int, changes: Sequence[p.Change], *, dry_run: bool = False
+        self,
+        contact_id: int,
+        changes: Sequence[p.Change],
+        *,
+        dry_run: bool = False,
+        fresh: Record | None = None,
     ) -> PushReport:
+        """Apply ``changes`` to one contact. ``fresh``: a Contact the caller GOT moments ago
+        (the sync has just read it to merge), saving a second GET; never the mirror."""
         start = self._crm.requests_made
         report = PushReport(contact_id, dry_run)
-        contact = self._get_contact(contact_id)
+        contact = fresh if fresh is not None else self.fetch_contact(contact_id)
         addresses = self._crm.list_addresses(contact_id) if p.needs_address_list(changes) else None
         resolved = p.resolve_changes(contact, changes, self._rules, addresses)
         groups = p.group_writes(contact_id, contact, resolved)
@@ -169,7 +176,8 @@ class SafeUpdater:
         report.requests_used = self._crm.requests_made - start
         return report
 
-    def _get_contact(self, contact_id: int) -> Record:
+    def fetch_contact(self, contact_id: int) -> Record:
+        """GET the contact; a merged-away one is a CrmNotFound naming the survivor."""
         try:
             contact = self._crm.get_contact(contact_id)
         except CrmNotFound as exc:
@@ -336,6 +344,10 @@ class SafeUpdater:
             contact, Path((item_segment("contactIndividuals", response),)), response
         )
 
+    def remember(self, contact_id: int, record: Record, *, merged_into: int | None = None) -> None:
+        """mirror := ``record``, a state CRM+ answered with (a GET or a write's response)."""
+        self._store(contact_id, record, merged_into=merged_into)
+
     def _store(self, contact_id: int, record: Record, *, merged_into: int | None = None) -> None:
         known = self._mirror.get(contact_id)
         self._mirror.put(
@@ -368,8 +380,8 @@ class SafeUpdater:
         """Archive or unarchive through the dedicated endpoints (never a PUT field)."""
         start = self._crm.requests_made
         report = PushReport(contact_id, dry_run)
-        contact = self._get_contact(contact_id)
-        currently = self._is_archived(contact_id)
+        contact = self.fetch_contact(contact_id)
+        currently = self.is_archived(contact_id)
         verb = "Archive" if archived else "Unarchive"
         endpoint = f"/api/Contact/{verb}/{contact_id}"
         write = WriteReport(
@@ -413,7 +425,7 @@ class SafeUpdater:
             raise
         stored = archived
         if ARCHIVE_FIELD in self._rules.high_stakes_fields:
-            stored = self._is_archived(contact_id)
+            stored = self.is_archived(contact_id)
             write.verified_by_get = True
         write.fields[0].stored = stored
         self._store_archived(contact_id, self._crm.get_contact(contact_id), stored)
@@ -427,7 +439,7 @@ class SafeUpdater:
         report.requests_used = self._crm.requests_made - start
         return report
 
-    def _is_archived(self, contact_id: int) -> bool:
+    def is_archived(self, contact_id: int) -> bool:
         """``isArchived`` never appears in a GET: an archived contact is the one a query
         without ``includeArchived`` leaves out."""
         page = self._crm.query_full_contacts(

@@ -1,0 +1,175 @@
+"""New platform contacts: link to an existing CRM+ contact, or create one, never twice.
+
+1. ``Find`` by our reference (``contactReferences`` source = ``local.reference_source``,
+   id = the platform key): found -> link. This is also how a create whose answer was lost
+   is found again.
+2. ``Find`` by the primary email: found -> link, and our reference is added to it.
+3. Otherwise ``POST /api/Contact`` carrying our reference, journaled first. The client
+   never repeats a create blindly; when its outcome is unknown we look it up by
+   reference, and if it is not there yet the journal row stays ``unknown`` so the next
+   run looks again before anything else is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from syncengine.domain.plan import Change
+from syncengine.domain.ports import (
+    Clock,
+    CrmPort,
+    Journal,
+    JournalEntry,
+    LocalPlatform,
+    LocalRecord,
+    Outcome,
+    Record,
+)
+from syncengine.domain.syncplan import create_body, platform_view, primary_email
+from syncengine.engine.push import SafeUpdater
+from syncengine.engine.sync import ContactReport, ContactSync, PlannedChange
+from syncengine.errors import CrmDuplicateValue, CrmError
+
+log = structlog.get_logger(__name__)
+
+CREATE_ENDPOINT = "/api/Contact"
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    reference_source: str
+
+
+class ContactCreator:
+    def __init__(
+        self,
+        crm: CrmPort,
+        journal: Journal,
+        platform: LocalPlatform,
+        updater: SafeUpdater,
+        contacts: ContactSync,
+        clock: Clock,
+        options: CreateOptions,
+    ) -> None:
+        self._crm = crm
+        self._journal = journal
+        self._platform = platform
+        self._updater = updater
+        self._contacts = contacts
+        self._clock = clock
+        self._source = options.reference_source
+
+    def create_or_link(self, local: LocalRecord, *, dry_run: bool = False) -> ContactReport:
+        report = ContactReport(None, key=local.key, dry_run=dry_run)
+        record = platform_view(local, {})
+        found = self._crm.find_contact_by_reference(self._source, local.key)
+        how = "reference"
+        if found is None:
+            email = primary_email(record)
+            found = self._crm.find_contact_by_email(email) if email else None
+            how = f"email {email}"
+        if found is not None:
+            return self._link(report, local, found, how, add_reference=how != "reference")
+        body = create_body(record, self._source, local.key)
+        report.changes.append(PlannedChange("to_crm", "(new contact)", "add", None, body))
+        report.outcome = "created"
+        if dry_run:
+            report.notes.append("dry run: would create the contact in CRM+")
+            return report
+        created = self._create(local.key, body)
+        if created is None:
+            report.outcome = "failed"
+            report.error = (
+                "CRM+ did not answer the create and the contact cannot be found by reference "
+                "yet; the next run looks it up again before creating anything"
+            )
+            return report
+        return self._after_create(report, local, created)
+
+    def _create(self, key: str, body: Record) -> Record | None:
+        entry_id = self._journal.open(
+            JournalEntry(
+                contact_id=None,
+                method="POST",
+                endpoint=CREATE_ENDPOINT,
+                fields=["(new contact)"],
+                before={},
+                after={"referenceSource": self._source, "referenceId": key},
+                started_at=self._clock.now(),
+                local_key=key,
+            )
+        )
+        try:
+            created = self._crm.create_contact(body)
+        except CrmDuplicateValue as exc:
+            # Someone else holds the email (Find did not see it, e.g. it was added
+            # meanwhile): linking to them is for a person to decide.
+            self._journal.close(entry_id, Outcome.FAILED, error=str(exc))
+            raise
+        except CrmError as exc:
+            if not getattr(exc, "maybe_applied", False):
+                self._journal.close(entry_id, Outcome.FAILED, error=str(exc))
+                raise
+            again = self._crm.find_contact_by_reference(self._source, key)
+            if again is None:
+                self._journal.close(entry_id, Outcome.UNKNOWN, error=str(exc))
+                return None
+            self._journal.close(
+                entry_id,
+                Outcome.OK,
+                response_after={"contactId": again.get("id")},
+                note="no answer to the create; found by reference afterwards",
+            )
+            return again
+        self._journal.close(entry_id, Outcome.OK, response_after={"contactId": created.get("id")})
+        return created
+
+    def _after_create(
+        self, report: ContactReport, local: LocalRecord, created: Record
+    ) -> ContactReport:
+        contact_id = int(created["id"])
+        report.contact_id = contact_id
+        linked = self._platform.link(local.key, contact_id)
+        self._updater.remember(contact_id, created)
+        # The platform's copy gets the server's ids for its individuals, methods and
+        # address, so later changes to them are matched by id, not by value.
+        saved = self._platform.save(
+            contact_id,
+            self._contacts.project_for_platform(created),
+            expected_modified=linked.modified_at,
+        )
+        self._contacts.remember_synced(contact_id, saved, "created")
+        report.notes.append(f"created as contact {contact_id}")
+        return report
+
+    def _link(
+        self,
+        report: ContactReport,
+        local: LocalRecord,
+        found: Record,
+        how: str,
+        *,
+        add_reference: bool,
+    ) -> ContactReport:
+        contact_id = int(found["id"])
+        report.contact_id = contact_id
+        report.outcome = "linked"
+        report.notes.append(f"found contact {contact_id} by {how}")
+        if report.dry_run:
+            return report
+        linked = self._platform.link(local.key, contact_id)
+        if add_reference:
+            # So that the next lookup (or a crash-recovery lookup) finds it by reference.
+            self._updater.push(
+                contact_id,
+                [Change("contactReferences[+]", {"source": self._source, "id": local.key})],
+                fresh=found,
+            )
+        # A first sync without a base: equal fields agree, differing ones follow the
+        # policy and are recorded.
+        merged = self._contacts.sync(contact_id, local=linked)
+        merged.outcome = "linked" if merged.outcome == "unchanged" else merged.outcome
+        merged.notes = report.notes + merged.notes
+        return merged

@@ -1,0 +1,375 @@
+"""``sync --all``: every contact the platform holds or the mirror knows.
+
+1. Open intents of earlier runs are resolved by reading CRM+ (``recovery``).
+2. A bulk ``Query/FullContact`` refresh by ``Last Modified Date`` (keyset-paged by
+   ``Contact Id``, 1,000 a page) tells which contacts CRM+ changed since the last run;
+   the date filter may be day-granular, so the window overlaps by a day and what the
+   mirror already holds at the same ``modifiedDateTimeUtc`` is dropped.
+3. The platform is scanned; a record not modified since its last sync is unchanged.
+4. Contacts changed on neither side cost no request at all.
+5. The guard: the whole run is planned first; if more than a configured share of the
+   contacts, or of one field's values, would change, it stops before any write (a bad
+   import looks exactly like that) unless ``--force``.
+6. Each changed contact is synced on its own; one failing contact never stops the others
+   (only a refused token, an unusable platform or database does).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+import structlog
+
+from syncengine.domain.ports import (
+    Clock,
+    CrmPort,
+    Cursor,
+    CursorStore,
+    LocalPlatform,
+    LocalRecord,
+    MirrorStore,
+    Record,
+    SyncStateStore,
+)
+from syncengine.domain.syncplan import GuardVerdict, bulk_guard
+from syncengine.domain.timestamps import crm_timestamp_sort_key, parse_crm_timestamp
+from syncengine.engine.creates import ContactCreator
+from syncengine.engine.recovery import IntentRecovery
+from syncengine.engine.sync import ContactReport, ContactSync
+from syncengine.errors import (
+    CrmRecordError,
+    CrmTransientError,
+    LocalConflictError,
+    LocalDataError,
+    UsageError,
+    VerificationError,
+)
+
+log = structlog.get_logger(__name__)
+
+PAGE = 1000
+CURSOR = "contacts"
+# Errors that concern one contact: reported, and the run goes on with the others.
+PER_CONTACT_ERRORS = (
+    CrmRecordError,
+    CrmTransientError,
+    VerificationError,
+    LocalDataError,
+    LocalConflictError,
+    UsageError,
+)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    max_contact_share: float = 0.5
+    max_field_share: float = 0.3
+    min_contacts: int = 20
+
+
+@dataclass
+class RunSummary:
+    dry_run: bool
+    reports: list[ContactReport] = field(default_factory=list)
+    unchanged: int = 0
+    requests_used: int = 0
+    guard: GuardVerdict | None = None
+    stopped: str | None = None  # why the run stopped before writing
+    recovered: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(r.outcome for r in self.reports)
+        counted["unchanged"] += self.unchanged
+        return dict(counted)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.reports if r.outcome == "failed")
+
+    @property
+    def conflicts(self) -> int:
+        return sum(1 for r in self.reports if r.conflicts or r.outcome == "conflict")
+
+    def to_json(self) -> dict[str, Any]:
+        counts = self.counts()
+        return {
+            "dry_run": self.dry_run,
+            "stopped": self.stopped,
+            "summary": {
+                "pushed": counts.get("pushed", 0) + counts.get("synced", 0),
+                "pulled": counts.get("pulled", 0) + counts.get("synced", 0),
+                "created": counts.get("created", 0),
+                "linked": counts.get("linked", 0) + counts.get("relinked", 0),
+                "unchanged": counts.get("unchanged", 0),
+                "conflicts": self.conflicts,
+                "failed": self.failed,
+                "requests_used": self.requests_used,
+            },
+            "guard": None
+            if self.guard is None
+            else {
+                "stop": self.guard.stop,
+                "contacts_changing": self.guard.contacts_changing,
+                "contacts_total": self.guard.contacts_total,
+                "worst_field": self.guard.worst_field,
+                "worst_field_count": self.guard.worst_field_count,
+                "reasons": self.guard.reasons,
+            },
+            "recovered": self.recovered,
+            "contacts": [r.to_json() for r in self.reports if r.outcome != "unchanged"],
+        }
+
+
+@dataclass
+class _Work:
+    linked: dict[int, LocalRecord | None] = field(default_factory=dict)  # id -> platform
+    fresh: dict[int, Record] = field(default_factory=dict)  # from the bulk query
+    new: list[LocalRecord] = field(default_factory=list)
+    broken: list[ContactReport] = field(default_factory=list)
+    unchanged: int = 0
+    known: int = 0
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        crm: CrmPort,
+        mirror: MirrorStore,
+        platform: LocalPlatform,
+        states: SyncStateStore,
+        cursors: CursorStore,
+        contacts: ContactSync,
+        creator: ContactCreator,
+        recovery: IntentRecovery,
+        clock: Clock,
+        guard: GuardSettings,
+    ) -> None:
+        self._crm = crm
+        self._mirror = mirror
+        self._platform = platform
+        self._states = states
+        self._cursors = cursors
+        self._contacts = contacts
+        self._creator = creator
+        self._recovery = recovery
+        self._clock = clock
+        self._guard = guard
+
+    # -- one contact ------------------------------------------------------------------------
+
+    def run_one(self, contact_id: int, *, dry_run: bool = False) -> RunSummary:
+        start = self._crm.requests_made
+        summary = RunSummary(dry_run)
+        if not dry_run:
+            summary.recovered = self._recovery.recover(contact_id=contact_id).resolved
+        summary.reports.append(self._contacts.sync(contact_id, dry_run=dry_run))
+        summary.requests_used = self._crm.requests_made - start
+        return summary
+
+    # -- everything -------------------------------------------------------------------------
+
+    def run_all(
+        self, *, dry_run: bool = False, force: bool = False, progress: Progress | None = None
+    ) -> RunSummary:
+        start = self._crm.requests_made
+        summary = RunSummary(dry_run)
+        if not dry_run:
+            summary.recovered = self._recovery.recover().resolved
+        pages, cursor = self._refresh()
+        work = self._collect(pages)
+        summary.unchanged = work.unchanged
+        summary.reports += work.broken
+
+        planned = self._plan(work)
+        summary.guard = bulk_guard(
+            {key: [c.path for c in r.changes] for key, r in enumerate(planned)},
+            work.known,
+            max_contact_share=self._guard.max_contact_share,
+            max_field_share=self._guard.max_field_share,
+            min_contacts=self._guard.min_contacts,
+        )
+        if dry_run:
+            summary.reports += planned
+            summary.unchanged += sum(1 for r in planned if r.outcome == "unchanged")
+            summary.reports = [r for r in summary.reports if r.outcome != "unchanged"]
+            summary.requests_used = self._crm.requests_made - start
+            return summary
+        if summary.guard.stop and not force:
+            summary.stopped = "; ".join(summary.guard.reasons)
+            summary.requests_used = self._crm.requests_made - start
+            return summary
+
+        total = len(work.linked) + len(work.new)
+        done = 0
+        for contact_id, local in work.linked.items():
+            summary.reports.append(
+                self._guarded(
+                    contact_id,
+                    None,
+                    partial(
+                        self._contacts.sync,
+                        contact_id,
+                        local=local,
+                        fresh=work.fresh.get(contact_id),
+                        refetch_before_push=True,
+                    ),
+                )
+            )
+            done += 1
+            if progress:
+                progress(done, total, f"contact {contact_id}")
+        for local in work.new:
+            summary.reports.append(
+                self._guarded(None, local.key, partial(self._creator.create_or_link, local))
+            )
+            done += 1
+            if progress:
+                progress(done, total, f"new record {local.key}")
+        unchanged = [r for r in summary.reports if r.outcome == "unchanged"]
+        summary.unchanged += len(unchanged)
+        summary.reports = [r for r in summary.reports if r.outcome != "unchanged"]
+        self._cursors.put(cursor)
+        summary.requests_used = self._crm.requests_made - start
+        return summary
+
+    def _guarded(
+        self, contact_id: int | None, key: str | None, work: Callable[[], ContactReport]
+    ) -> ContactReport:
+        try:
+            return work()
+        except PER_CONTACT_ERRORS as exc:
+            log.warning("sync.contact_failed", contact_id=contact_id, key=key, error=str(exc))
+            return ContactReport(contact_id, key=key, outcome="failed", error=str(exc))
+
+    # -- the bulk refresh -------------------------------------------------------------------
+
+    def _refresh(self) -> tuple[list[Record], Cursor]:
+        """Every contact CRM+ modified since the cursor (all of them the first time)."""
+        known = self._cursors.get(CURSOR)
+        conditions: list[Record] = []
+        if known is not None and known.high_water:
+            day = parse_crm_timestamp(known.high_water).date() - timedelta(days=1)
+            conditions.append(
+                {
+                    "parameter": "Last Modified Date",
+                    "operator": "OnOrAfter",
+                    "value": day.isoformat(),
+                }
+            )
+        found: list[Record] = []
+        last_id = 0
+        while True:
+            query = {
+                "groups": [
+                    {
+                        "conditions": [
+                            *conditions,
+                            {
+                                "parameter": "Contact Id",
+                                "operator": "GreaterThan",
+                                "value": str(last_id),
+                            },
+                        ]
+                    }
+                ],
+                "sortBy": "Contact Id",
+                "descending": False,
+            }
+            page = self._crm.query_full_contacts(query, skip=0, take=PAGE)
+            found += page.items
+            if len(page.items) < PAGE:
+                break
+            last_id = max(int(item["id"]) for item in page.items)
+        return found, _advance(known, found)
+
+    def _collect(self, pages: Iterable[Record]) -> _Work:
+        work = _Work()
+        mirrored = set(self._mirror.all_ids())
+        for record in pages:
+            contact_id = int(record["id"])
+            entry = self._mirror.get(contact_id) if contact_id in mirrored else None
+            # Dropped: what the mirror already holds at the same modifiedDateTimeUtc (the
+            # overlapping day of the window, or our own write echoing back).
+            if entry is None or entry.modified_raw != record.get("modifiedDateTimeUtc"):
+                work.fresh[contact_id] = record
+        on_platform: set[int] = set()
+        for item in self._platform.scan():
+            if isinstance(item, LocalDataError):
+                work.broken.append(
+                    ContactReport(None, key=item.where, outcome="failed", error=str(item))
+                )
+                continue
+            if item.contact_id is None:
+                work.new.append(item)
+                continue
+            on_platform.add(item.contact_id)
+            state = self._states.get(item.contact_id)
+            changed_here = (
+                state is None
+                or state.platform_modified is None
+                or item.modified_at > state.platform_modified
+            )
+            if changed_here or item.contact_id in work.fresh:
+                work.linked[item.contact_id] = item
+            else:
+                work.unchanged += 1
+        for contact_id in sorted(mirrored - on_platform):
+            if self._states.get(contact_id) is not None:
+                # Synced before and gone from the platform now: the platform removed it.
+                # Writing it back would undo that; it is left alone.
+                continue
+            work.linked[contact_id] = None  # a first sync writes it to the platform
+        work.known = len(mirrored | on_platform) + len(work.new)
+        return work
+
+    def _plan(self, work: _Work) -> list[ContactReport]:
+        """What the run would change, without one request: the CRM side is the bulk
+        query's record where CRM+ changed, the mirror's otherwise."""
+        planned: list[ContactReport] = []
+        for contact_id, local in work.linked.items():
+            crm = work.fresh.get(contact_id)
+            if crm is None:
+                entry = self._mirror.get(contact_id)
+                crm = entry.record if entry is not None else None
+            if crm is None:
+                planned.append(ContactReport(contact_id, outcome="unknown"))
+                continue
+            planned.append(
+                self._guarded(
+                    contact_id,
+                    None,
+                    partial(self._contacts.sync, contact_id, dry_run=True, local=local, fresh=crm),
+                )
+            )
+        for local in work.new:
+            report = ContactReport(None, key=local.key, outcome="created", dry_run=True)
+            report.notes.append("new platform record: found or created in CRM+")
+            planned.append(report)
+        return planned
+
+
+def _advance(known: Cursor | None, found: list[Record]) -> Cursor:
+    """The cursor after this refresh: the newest stamp seen, and the ids seen at it."""
+    stamps: list[tuple[int, str, int]] = [
+        (crm_timestamp_sort_key(r["modifiedDateTimeUtc"]), r["modifiedDateTimeUtc"], int(r["id"]))
+        for r in found
+        if isinstance(r.get("modifiedDateTimeUtc"), str)
+    ]
+    if not stamps:
+        return known or Cursor(CURSOR, None, [])
+    newest_key, newest, _ = max(stamps)
+    if (
+        known is not None
+        and known.high_water
+        and (crm_timestamp_sort_key(known.high_water) > newest_key)
+    ):
+        return known
+    ids = sorted(i for key, _, i in stamps if key == newest_key)
+    return Cursor(CURSOR, newest, ids)
