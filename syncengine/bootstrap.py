@@ -23,13 +23,26 @@ from syncengine.crm import (
     RetryPolicy,
     Timeouts,
 )
+from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.plan import UpdateRules
+from syncengine.domain.policy import MergePolicy, policy_from_mapping
+from syncengine.domain.ports import LocalPlatform
+from syncengine.engine.creates import ContactCreator, CreateOptions
 from syncengine.engine.push import SafeUpdater
+from syncengine.engine.recovery import IntentRecovery
+from syncengine.engine.run_all import GuardSettings, SyncRunner
+from syncengine.engine.sync import ContactSync, SyncOptions
 from syncengine.errors import ConfigError
-from syncengine.store.database import make_engine
-from syncengine.store.journal import SqlJournal
-from syncengine.store.migrate import prepare_database
-from syncengine.store.mirror import SqlMirrorStore
+from syncengine.local import load_platform
+from syncengine.store import (
+    SqlConflictStore,
+    SqlCursorStore,
+    SqlJournal,
+    SqlMirrorStore,
+    SqlSyncStateStore,
+    make_engine,
+    prepare_database,
+)
 
 
 class SystemClock:
@@ -101,6 +114,23 @@ def update_rules(settings: Settings) -> UpdateRules:
     )
 
 
+def merge_policy(settings: Settings) -> MergePolicy:
+    sync = settings.sync
+    try:
+        return policy_from_mapping(
+            [(rule["path"], rule["policy"]) for rule in sync.policies],
+            default=sync.default_policy,
+            zone=settings.crm.zone,
+            tie_breaker=sync.tie_breaker,
+        )
+    except ValueError as exc:
+        raise ConfigError("sync.policies", str(exc), source=settings.source) from None
+
+
+def build_platform(settings: Settings) -> LocalPlatform:
+    return load_platform(settings.local.adapter, settings.local.adapter_options())
+
+
 @dataclass
 class App:
     """Everything a command needs, built once."""
@@ -110,9 +140,70 @@ class App:
     database: Engine
     mirror: SqlMirrorStore
     journal: SqlJournal
+    conflicts: SqlConflictStore
     updater: SafeUpdater
+    clock: SystemClock
+    _platform: LocalPlatform | None = None
+    _runner: SyncRunner | None = None
+
+    def platform(self) -> LocalPlatform:
+        """The local platform, built on first use (push and conflicts never need it)."""
+        if self._platform is None:
+            self._platform = build_platform(self.settings)
+        return self._platform
+
+    def runner(self) -> SyncRunner:
+        if self._runner is None:
+            self._runner = self._build_runner()
+        return self._runner
+
+    def _build_runner(self) -> SyncRunner:
+        settings = self.settings
+        platform = self.platform()
+        states = SqlSyncStateStore(self.database, organization=settings.organization)
+        cursors = SqlCursorStore(self.database, organization=settings.organization)
+        source = settings.local.reference_source
+        contacts = ContactSync(
+            self.crm,
+            self.mirror,
+            platform,
+            self.conflicts,
+            states,
+            self.updater,
+            self.clock,
+            SyncOptions(
+                fields=FieldMap.from_rules(settings.local.fields),
+                policy=merge_policy(settings),
+                reference_source=source,
+            ),
+        )
+        creator = ContactCreator(
+            self.crm,
+            self.journal,
+            platform,
+            self.updater,
+            contacts,
+            self.clock,
+            CreateOptions(reference_source=source),
+        )
+        guard = settings.sync.guard
+        return SyncRunner(
+            self.crm,
+            self.mirror,
+            platform,
+            states,
+            cursors,
+            contacts,
+            creator,
+            IntentRecovery(self.crm, self.journal, platform, self.updater, source),
+            self.clock,
+            GuardSettings(guard.max_contact_share, guard.max_field_share, guard.min_contacts),
+        )
 
     def close(self) -> None:
+        closer = getattr(self._platform, "close", None)
+        if callable(closer):
+            closer()
         self.crm.close()
         self.database.dispose()
 
@@ -143,7 +234,9 @@ def open_app(
         database=database,
         mirror=mirror,
         journal=journal,
+        conflicts=SqlConflictStore(database, organization=settings.organization),
         updater=SafeUpdater(crm, mirror, journal, clock, update_rules(settings)),
+        clock=clock,
     )
     try:
         yield app

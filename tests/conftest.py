@@ -1,6 +1,30 @@
 """Shared pytest fixtures: each area keeps its fixtures in ``tests/fixtures/``."""
 
+from collections.abc import Iterator
+
+import pytest
+import structlog
+from hypothesis import HealthCheck, settings
+
 pytest_plugins = [
     "tests.fixtures.db",
     "tests.fixtures.sandbox",
 ]
+
+# The machines running the suite are shared and noisy: a property is judged on what it
+# finds, never on how fast an example ran.
+settings.register_profile(
+    "syncengine",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile("syncengine")
+
+
+@pytest.fixture(autouse=True)
+def _default_logging() -> Iterator[None]:
+    """Commands under test configure structlog for the process (a WARNING filter, say);
+    every test starts from, and leaves, the library defaults."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -10,7 +11,10 @@ from rich.table import Table
 
 from syncengine.demo import Outcome as DemoOutcome
 from syncengine.demo import Row
+from syncengine.domain.ports import ConflictRecord
 from syncengine.engine.push import PushReport, jsonable
+from syncengine.engine.run_all import RunSummary
+from syncengine.engine.sync import ContactReport
 
 
 def console() -> Console:
@@ -96,3 +100,77 @@ def _verdict(outcome: DemoOutcome) -> str:
     if outcome.missing:
         lines.append("not applied: " + ", ".join(outcome.missing))
     return "\n".join(lines)
+
+
+def render_run(summary: RunSummary, open_conflicts: int) -> None:
+    out = console()
+    data = summary.to_json()
+    if summary.recovered:
+        out.print("recovered from an interrupted run:")
+        for line in summary.recovered:
+            out.print(f"  - {line}")
+    for report in summary.reports:
+        _render_contact(out, report)
+    if summary.guard is not None and summary.guard.reasons:
+        out.print("\nbulk-change guard: " + "; ".join(summary.guard.reasons))
+    if summary.stopped:
+        out.print(f"\nSTOPPED before any write: {summary.stopped}\n(use --force to run anyway)")
+    counts = data["summary"]
+    title = "plan (dry run)" if summary.dry_run else "summary"
+    out.print(
+        f"\n{title}: pushed {counts['pushed']}, pulled {counts['pulled']}, created "
+        f"{counts['created']}, linked {counts['linked']}, unchanged {counts['unchanged']}, "
+        f"conflicts {counts['conflicts']}, failed {counts['failed']}; "
+        f"requests used {counts['requests_used']}; open conflicts {open_conflicts}"
+    )
+
+
+def _render_contact(out: Console, report: ContactReport) -> None:
+    who = f"contact {report.contact_id}" if report.contact_id else f"record {report.key}"
+    out.print(f"\n{who}: {report.outcome}")
+    for change in report.changes:
+        rule = f"  [{change.rule}]" if change.rule else ""
+        arrow = "-> CRM+" if change.direction == "to_crm" else "-> platform"
+        out.print(f"  {arrow}  {change.path}: {show(change.old)} -> {show(change.new)}{rule}")
+    for path in report.conflicts:
+        out.print(f"  CONFLICT  {path} (see `syncengine conflicts list --open`)")
+    for note in report.notes:
+        out.print(f"  - {note}")
+    if report.error:
+        out.print(f"  ERROR: {report.error}")
+
+
+def render_conflicts(rows: Sequence[ConflictRecord]) -> None:
+    out = console()
+    if not rows:
+        out.print("no conflicts")
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "contact", "field", "platform", "CRM+", "status", "suggestion"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row.id),
+            str(row.contact_id),
+            row.path,
+            show(row.platform),
+            show(row.crm),
+            row.status.value,
+            show(row.suggestion),
+        )
+    out.print(table)
+
+
+def render_conflict(row: ConflictRecord) -> None:
+    out = console()
+    out.print(
+        f"conflict #{row.id}: contact {row.contact_id}, field {row.path} ({row.status.value})"
+    )
+    out.print(f"  base:      {show(row.base)}")
+    out.print(f"  platform:  {show(row.platform)}  (modified {row.platform_modified})")
+    out.print(f"  CRM+:      {show(row.crm)}  (modified {row.crm_modified} by {row.crm_author})")
+    out.print(f"  rule:      {row.rule}; suggestion {show(row.suggestion)}")
+    if row.resolved_at is not None:
+        out.print(f"  resolved:  {show(row.resolution)} by {row.resolved_by} at {row.resolved_at}")
+    if row.applied_at is not None:
+        out.print(f"  applied:   {row.applied_at}")

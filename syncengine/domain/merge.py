@@ -289,8 +289,10 @@ class _Merger:
             return
         winner: Side = "platform" if decided is Rule.PLATFORM else "crm"
         chosen = platform if winner == "platform" else crm
+        # The rule that decided: newest when the timestamps told, else the tie breaker.
+        deciding = Rule.NEWEST if rule is Rule.NEWEST and newest else decided
         self.resolutions.append(
-            Resolution(slot.path, base_value, platform, crm, chosen, decided, winner, has_base)
+            Resolution(slot.path, base_value, platform, crm, chosen, deciding, winner, has_base)
         )
         if winner == "platform":
             self.send_to_crm(slot, "set", old=crm, new=platform)

@@ -140,7 +140,10 @@ class Journal(Protocol):
         error: str | None = None,
         note: str | None = None,
         concurrent_write_suspected: bool = False,
-    ) -> None: ...
+        contact_id: int | None = None,
+    ) -> None:
+        """Close an entry; ``contact_id``: a create's new id, once CRM+ gave it."""
+        ...
 
     def pending(self) -> Sequence[JournalEntry]: ...
 

@@ -121,9 +121,15 @@ class ContactCreator:
                 Outcome.OK,
                 response_after={"contactId": again.get("id")},
                 note="no answer to the create; found by reference afterwards",
+                contact_id=int(again["id"]),
             )
             return again
-        self._journal.close(entry_id, Outcome.OK, response_after={"contactId": created.get("id")})
+        self._journal.close(
+            entry_id,
+            Outcome.OK,
+            response_after={"contactId": created.get("id")},
+            contact_id=int(created["id"]),
+        )
         return created
 
     def _after_create(

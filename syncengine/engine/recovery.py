@@ -90,6 +90,7 @@ class IntentRecovery:
             Outcome.OK,
             response_after={"contactId": contact_id},
             note="interrupted create found by reference afterwards",
+            contact_id=contact_id,
         )
         report.note(f"create of platform record {key}: found as contact {contact_id}, linked")
 

@@ -361,14 +361,29 @@ class ContactSync:
                     rules.get(change.path),
                 )
             )
-        report.conflicts += [c.path for c in plan.result.conflicts]
+        decided = {c.path for c in plan.decided}
+        report.conflicts += [c.path for c in plan.result.conflicts if c.path not in decided]
         report.outcome = _outcome(plan, report)
 
     def _record_conflicts(
         self, contact_id: int, plan: _Plan, ours: Record, crm: Record, local: LocalRecord
     ) -> None:
+        already = {
+            c.path: c
+            for c in self._conflicts.list(status=ConflictStatus.OPEN, contact_id=contact_id)
+        }
+        decided = {c.path for c in plan.decided}
         for conflict in plan.result.conflicts:
-            self._conflicts.record(self._from_merge(contact_id, conflict, crm, local))
+            if conflict.path in decided:
+                continue  # a data manager's decision is being applied right now
+            row = self._from_merge(contact_id, conflict, crm, local)
+            known = already.get(conflict.path)
+            if known is not None:
+                # Held from an earlier run: the sides' values are refreshed, but the base
+                # and the reason stay those of the moment they diverged (the mirror has
+                # moved on to the CRM value since).
+                row.base, row.rule = known.base, known.rule
+            self._conflicts.record(row)
         for resolution in plan.result.resolutions:
             self._conflicts.record(self._from_resolution(contact_id, resolution, crm, local))
 
@@ -451,7 +466,7 @@ class ContactSync:
 def _outcome(plan: _Plan, report: ContactReport) -> str:
     if report.outcome in ("conflict", "failed"):
         return report.outcome
-    if plan.result.conflicts:
+    if report.conflicts:
         return "conflict"
     if plan.to_crm and plan.to_platform:
         return "synced"

@@ -1,19 +1,32 @@
-"""The store: the mirror (last-known CRM+ records) and the journal (every write attempt).
+"""The store: the mirror (last-known CRM+ records), the journal (every write attempt),
+and the two-way sync's state (conflicts, per-contact sync state, pull cursors).
 
 SQLModel tables on SQLite or PostgreSQL, repositories implementing the domain's
-``MirrorStore`` and ``Journal`` ports, their in-memory twins, and the Alembic migrations.
-Nothing here reads the environment or the configuration: callers pass a URL or an engine.
+``MirrorStore``, ``Journal``, ``ConflictStore``, ``SyncStateStore`` and ``CursorStore``
+ports, their in-memory twins, and the Alembic migrations. Nothing here reads the
+environment or the configuration: callers pass a URL or an engine.
 
     engine = make_engine(url)
     prepare_database(engine)          # new database: created; older one: SchemaOutdated
     mirror = SqlMirrorStore(engine, organization)
     journal = SqlJournal(engine, organization)
+    conflicts = SqlConflictStore(engine, organization)
+    states = SqlSyncStateStore(engine, organization)
+    cursors = SqlCursorStore(engine, organization)
 """
 
+from syncengine.store.conflicts import SqlConflictStore
+from syncengine.store.cursors import SqlCursorStore
 from syncengine.store.database import make_engine, parse_url, safe_url
-from syncengine.store.failures import MissingEntryError
+from syncengine.store.failures import ConflictStateError, MissingEntryError
 from syncengine.store.journal import SqlJournal
-from syncengine.store.memory import MemoryJournal, MemoryMirrorStore
+from syncengine.store.memory import (
+    MemoryConflictStore,
+    MemoryCursorStore,
+    MemoryJournal,
+    MemoryMirrorStore,
+    MemorySyncStateStore,
+)
 from syncengine.store.migrate import (
     SchemaStatus,
     UpgradeResult,
@@ -26,16 +39,24 @@ from syncengine.store.migrate import (
 )
 from syncengine.store.mirror import SqlMirrorStore
 from syncengine.store.scripts import find_script_location, head_revision
+from syncengine.store.sync_state import SqlSyncStateStore
 from syncengine.store.tables import DEFAULT_ORGANIZATION
 
 __all__ = [
     "DEFAULT_ORGANIZATION",
+    "ConflictStateError",
+    "MemoryConflictStore",
+    "MemoryCursorStore",
     "MemoryJournal",
     "MemoryMirrorStore",
+    "MemorySyncStateStore",
     "MissingEntryError",
     "SchemaStatus",
+    "SqlConflictStore",
+    "SqlCursorStore",
     "SqlJournal",
     "SqlMirrorStore",
+    "SqlSyncStateStore",
     "UpgradeResult",
     "current_revision",
     "db_current",

@@ -12,7 +12,24 @@ from syncengine.store.database import safe_url
 
 
 class MissingEntryError(StoreError, LookupError):
-    """The mirror or journal has no such entry (a caller bug, or another organisation's)."""
+    """The store has no such entry (a caller bug, or another organisation's)."""
+
+
+class ConflictStateError(StoreError):
+    """The conflict is not in a state that allows the operation (it changes nothing).
+
+    Typically a second data manager resolving a conflict someone already resolved: the
+    first choice stands, and the caller can show ``status`` instead of overwriting it.
+    """
+
+    def __init__(self, conflict_id: int, status: str, action: str, allowed: str) -> None:
+        self.conflict_id = conflict_id
+        self.status = status
+        self.action = action
+        super().__init__(
+            f"conflict {conflict_id} is {status}: it cannot be {action} "
+            f"(only {allowed} conflicts can)"
+        )
 
 
 def describe(exc: BaseException, url: URL) -> str:

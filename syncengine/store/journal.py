@@ -14,6 +14,10 @@ from syncengine.store.sessions import transaction
 from syncengine.store.tables import DEFAULT_ORGANIZATION, JournalRow
 from syncengine.store.timestamps import as_utc, utcnow
 
+# Outcomes that leave it open whether the write happened: both must be settled by reading
+# the CRM before the contact is written again (a PENDING one was cut off by a crash).
+UNRESOLVED = (Outcome.PENDING, Outcome.UNKNOWN)
+
 
 class SqlJournal:
     """``Journal`` on SQLite or PostgreSQL, limited to one organisation's entries.
@@ -42,6 +46,7 @@ class SqlJournal:
         row = JournalRow(
             organization=self._organization,
             contact_id=entry.contact_id,
+            local_key=entry.local_key,
             method=entry.method,
             endpoint=entry.endpoint,
             fields=list(entry.fields),
@@ -71,12 +76,14 @@ class SqlJournal:
         error: str | None = None,
         note: str | None = None,
         concurrent_write_suspected: bool = False,
+        contact_id: int | None = None,
     ) -> None:
         """Record how the write ended.
 
         ``None`` arguments keep what ``open`` wrote, and a suspected concurrent write once
         flagged stays flagged: closing never erases evidence. Closing as PENDING is a bug
         (the entry would look unfinished forever) and raises ``ValueError``.
+        ``contact_id``: the id a create got, so that ``for_contact`` lists the create too.
         """
         outcome = Outcome(outcome)
         if outcome is Outcome.PENDING:
@@ -90,6 +97,8 @@ class SqlJournal:
             values["note"] = note
         if concurrent_write_suspected:
             values["concurrent_write_suspected"] = True
+        if contact_id is not None:
+            values["contact_id"] = contact_id
         statement = (
             update(JournalRow)
             .where(self._mine(), col(JournalRow.id) == entry_id)
@@ -110,6 +119,29 @@ class SqlJournal:
         return self._list(
             select(JournalRow)
             .where(self._mine(), col(JournalRow.outcome) == Outcome.PENDING.value)
+            .order_by(col(JournalRow.id))
+        )
+
+    def unresolved(self) -> Sequence[JournalEntry]:
+        """Entries whose write may or may not have happened (PENDING or UNKNOWN), oldest
+        first: each must be settled by reading the CRM before its contact is written again."""
+        return self._list(
+            select(JournalRow)
+            .where(self._mine(), col(JournalRow.outcome).in_([o.value for o in UNRESOLVED]))
+            .order_by(col(JournalRow.id))
+        )
+
+    def pending_for_key(self, local_key: str) -> Sequence[JournalEntry]:
+        """The unresolved (PENDING or UNKNOWN) entries opened with ``local_key``, oldest
+        first: in practice a create cut off before its answer, to be looked up in the CRM
+        (by reference or email) before creating the contact a second time."""
+        return self._list(
+            select(JournalRow)
+            .where(
+                self._mine(),
+                col(JournalRow.local_key) == local_key,
+                col(JournalRow.outcome).in_([o.value for o in UNRESOLVED]),
+            )
             .order_by(col(JournalRow.id))
         )
 
@@ -146,6 +178,7 @@ def _to_entry(row: JournalRow) -> JournalEntry:
     return JournalEntry(
         id=row.id,
         contact_id=row.contact_id,
+        local_key=row.local_key,
         method=row.method,
         endpoint=row.endpoint,
         fields=list(row.fields),

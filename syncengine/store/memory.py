@@ -1,4 +1,5 @@
-"""In-memory twins of the SQL mirror and journal, for tests and simulations.
+"""In-memory twins of the SQL repositories, for tests and simulations: the mirror, the
+journal, and the two-way sync's conflicts, sync state and cursors.
 
 They keep the same contract as the SQL repositories (the suite in ``tests/store/`` runs
 against both), including what a database does implicitly: values go through a JSON round
@@ -13,10 +14,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from syncengine.domain.ports import JournalEntry, MirrorEntry, Outcome
-from syncengine.store.failures import MissingEntryError
+from syncengine.domain.ports import (
+    ConflictRecord,
+    ConflictStatus,
+    Cursor,
+    JournalEntry,
+    MirrorEntry,
+    Outcome,
+    SyncState,
+)
+from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
+from syncengine.store.failures import ConflictStateError, MissingEntryError
+from syncengine.store.journal import UNRESOLVED
 from syncengine.store.tables import DEFAULT_ORGANIZATION
-from syncengine.store.timestamps import as_utc, utcnow
+from syncengine.store.timestamps import as_utc, optional_utc, utcnow
 
 
 def _json_copy(value: Any) -> Any:
@@ -129,6 +140,7 @@ class MemoryJournal:
         error: str | None = None,
         note: str | None = None,
         concurrent_write_suspected: bool = False,
+        contact_id: int | None = None,
     ) -> None:
         outcome = Outcome(outcome)
         if outcome is Outcome.PENDING:
@@ -152,6 +164,8 @@ class MemoryJournal:
             entry.concurrent_write_suspected = (
                 entry.concurrent_write_suspected or concurrent_write_suspected
             )
+            if contact_id is not None:
+                entry.contact_id = contact_id
 
     def get(self, entry_id: int) -> JournalEntry | None:
         with self._lock:
@@ -160,6 +174,14 @@ class MemoryJournal:
 
     def pending(self) -> Sequence[JournalEntry]:
         return self._select(lambda entry: entry.outcome is Outcome.PENDING)
+
+    def unresolved(self) -> Sequence[JournalEntry]:
+        return self._select(lambda entry: entry.outcome in UNRESOLVED)
+
+    def pending_for_key(self, local_key: str) -> Sequence[JournalEntry]:
+        return self._select(
+            lambda entry: entry.local_key == local_key and entry.outcome in UNRESOLVED
+        )
 
     def for_contact(self, contact_id: int) -> Sequence[JournalEntry]:
         return self._select(lambda entry: entry.contact_id == contact_id)
@@ -188,3 +210,194 @@ def _copy_journal_entry(entry: JournalEntry) -> JournalEntry:
         after=_json_copy(dict(entry.after)),
         response_after=_json_copy(dict(entry.response_after)),
     )
+
+
+class MemoryConflictStore:
+    """``ConflictStore`` in a dict; safe to share between threads.
+
+    Like the SQL store: at most one OPEN conflict per (contact, path), ``created_at`` and
+    ``updated_at`` stamped with ``clock``, values through a JSON round trip.
+    """
+
+    def __init__(
+        self,
+        organization: str = DEFAULT_ORGANIZATION,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._organization = organization
+        self._clock = clock
+        self._conflicts: dict[int, ConflictRecord] = {}
+        self._next_id = 1
+        self._lock = threading.Lock()
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def record(self, conflict: ConflictRecord) -> ConflictRecord:
+        now = as_utc(self._clock())
+        stored = _stored_conflict(conflict, now)
+        with self._lock:
+            existing = self._open_on(stored) if stored.status is ConflictStatus.OPEN else None
+            if existing is not None:
+                for name in REFRESHED:
+                    setattr(existing, name, getattr(stored, name))
+                existing.updated_at = now
+                return _copy_conflict(existing)
+            stored.id = self._next_id
+            self._next_id += 1
+            self._conflicts[stored.id] = stored
+            return _copy_conflict(stored)
+
+    def get(self, conflict_id: int) -> ConflictRecord | None:
+        with self._lock:
+            conflict = self._conflicts.get(conflict_id)
+            return None if conflict is None else _copy_conflict(conflict)
+
+    def list(
+        self, *, status: ConflictStatus | None = None, contact_id: int | None = None
+    ) -> Sequence[ConflictRecord]:
+        wanted = None if status is None else ConflictStatus(status)
+        with self._lock:
+            return [
+                _copy_conflict(self._conflicts[key])
+                for key in sorted(self._conflicts)
+                if wanted in (None, self._conflicts[key].status)
+                and contact_id in (None, self._conflicts[key].contact_id)
+            ]
+
+    def resolve(
+        self, conflict_id: int, value: Any, *, resolved_by: str, at: datetime
+    ) -> ConflictRecord:
+        resolution, resolved_at = _json_copy(value), as_utc(at)
+        now = as_utc(self._clock())
+        with self._lock:
+            conflict = self._checked(conflict_id, "resolved", RESOLVE_ALLOWED)
+            conflict.status = ConflictStatus.RESOLVED
+            conflict.resolution = resolution
+            conflict.resolved_by = resolved_by
+            conflict.resolved_at = resolved_at
+            conflict.updated_at = now
+            return _copy_conflict(conflict)
+
+    def mark_applied(self, conflict_id: int, at: datetime) -> None:
+        applied_at, now = as_utc(at), as_utc(self._clock())
+        with self._lock:
+            conflict = self._checked(conflict_id, "marked applied", APPLY_ALLOWED)
+            if conflict.applied_at is None:
+                conflict.applied_at = applied_at
+            conflict.updated_at = now
+
+    def _open_on(self, conflict: ConflictRecord) -> ConflictRecord | None:
+        for candidate in self._conflicts.values():
+            if (
+                candidate.status is ConflictStatus.OPEN
+                and candidate.contact_id == conflict.contact_id
+                and candidate.path == conflict.path
+            ):
+                return candidate
+        return None
+
+    def _checked(
+        self, conflict_id: int, action: str, allowed: frozenset[ConflictStatus]
+    ) -> ConflictRecord:
+        conflict = self._conflicts.get(conflict_id)
+        if conflict is None:
+            raise MissingEntryError(
+                f"conflict {conflict_id} does not exist in {self._organization!r}"
+            )
+        if conflict.status not in allowed:
+            raise ConflictStateError(conflict_id, conflict.status.value, action, spell(allowed))
+        return conflict
+
+
+def _stored_conflict(conflict: ConflictRecord, now: datetime) -> ConflictRecord:
+    """What the SQL store would keep of ``conflict``: its own id and timestamps, UTC."""
+    return replace(
+        _copy_conflict(conflict),
+        status=ConflictStatus(conflict.status),
+        platform_modified=optional_utc(conflict.platform_modified),
+        crm_modified=optional_utc(conflict.crm_modified),
+        resolved_at=optional_utc(conflict.resolved_at),
+        applied_at=optional_utc(conflict.applied_at),
+        created_at=now,
+        updated_at=now,
+        id=None,
+    )
+
+
+def _copy_conflict(conflict: ConflictRecord) -> ConflictRecord:
+    return replace(
+        conflict,
+        base=_json_copy(conflict.base),
+        platform=_json_copy(conflict.platform),
+        crm=_json_copy(conflict.crm),
+        suggestion=_json_copy(conflict.suggestion),
+        resolution=_json_copy(conflict.resolution),
+    )
+
+
+class MemorySyncStateStore:
+    """``SyncStateStore`` in a dict; safe to share between threads."""
+
+    def __init__(self, organization: str = DEFAULT_ORGANIZATION) -> None:
+        self._organization = organization
+        self._states: dict[int, SyncState] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def get(self, contact_id: int) -> SyncState | None:
+        with self._lock:
+            state = self._states.get(contact_id)
+            return None if state is None else replace(state)
+
+    def put(self, state: SyncState) -> None:
+        stored = replace(
+            state,
+            platform_modified=optional_utc(state.platform_modified),
+            synced_at=optional_utc(state.synced_at),
+        )
+        with self._lock:
+            self._states[state.contact_id] = stored
+
+    def all(self) -> Sequence[SyncState]:
+        with self._lock:
+            return [replace(self._states[key]) for key in sorted(self._states)]
+
+
+class MemoryCursorStore:
+    """``CursorStore`` in a dict; safe to share between threads. ``put`` stamps
+    ``updated_at`` with ``clock``, like the SQL store."""
+
+    def __init__(
+        self,
+        organization: str = DEFAULT_ORGANIZATION,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._organization = organization
+        self._clock = clock
+        self._cursors: dict[str, Cursor] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def get(self, name: str) -> Cursor | None:
+        with self._lock:
+            cursor = self._cursors.get(name)
+            return None if cursor is None else _copy_cursor(cursor)
+
+    def put(self, cursor: Cursor) -> None:
+        stored = replace(_copy_cursor(cursor), updated_at=as_utc(self._clock()))
+        with self._lock:
+            self._cursors[cursor.name] = stored
+
+
+def _copy_cursor(cursor: Cursor) -> Cursor:
+    return replace(cursor, ids_at_high_water=_json_copy(list(cursor.ids_at_high_water)))

@@ -1,4 +1,5 @@
-"""The database tables: the mirror (merge bases) and the journal (every write attempt).
+"""The database tables: the mirror (merge bases), the journal (every write attempt), and
+the two-way sync's state: conflicts, per-contact sync state and pull cursors.
 
 No ``from __future__ import annotations`` here: SQLModel reads the annotations at class
 creation time and breaks on strings.
@@ -21,10 +22,11 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
-from syncengine.domain.ports import Outcome
+from syncengine.domain.ports import ConflictStatus, Outcome
 from syncengine.store.columns import BigId, JsonDocument, UTCDateTime
 
 DEFAULT_ORGANIZATION = "default"
@@ -95,6 +97,9 @@ class JournalRow(StoreModel, table=True):
     __table_args__ = (
         Index("ix_journal_organization_outcome", "organization", "outcome"),
         Index("ix_journal_organization_contact_id", "organization", "contact_id"),
+        # A create has no contact id until CRM+ answers; after a crash it is found again
+        # by the platform's key.
+        Index("ix_journal_organization_local_key", "organization", "local_key"),
         CheckConstraint(
             "outcome IN (" + ", ".join(f"'{value}'" for value in OUTCOME_VALUES) + ")",
             name="outcome",
@@ -109,7 +114,9 @@ class JournalRow(StoreModel, table=True):
             String(ORGANIZATION_LENGTH), nullable=False, server_default=DEFAULT_ORGANIZATION
         )
     )
-    contact_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # NULL only for a create whose contact id is not known yet.
+    contact_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    local_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
     method: str = Field(sa_column=Column(String(16), nullable=False))
     endpoint: str = Field(sa_column=Column(Text, nullable=False))
     fields: list[str] = Field(sa_column=Column(JsonDocument, nullable=False))
@@ -124,6 +131,114 @@ class JournalRow(StoreModel, table=True):
     )
     started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+
+
+CONFLICT_STATUS_VALUES = tuple(status.value for status in ConflictStatus)
+# The predicate of the partial unique index below, spelt identically in migration 0002.
+OPEN_CONFLICT = "status = 'open'"
+
+
+class ConflictRow(StoreModel, table=True):
+    """A field both sides changed (or one no policy may decide), for a data manager.
+
+    JSON columns are NOT NULL: a Python None is stored as JSON ``null``, so "the value was
+    null (or absent)" is one stored value, never confused with a column nobody wrote.
+    """
+
+    __tablename__ = "conflicts"
+    __table_args__ = (
+        Index("ix_conflicts_organization_status", "organization", "status"),
+        Index("ix_conflicts_organization_contact_id", "organization", "contact_id"),
+        # At most one OPEN conflict per field: a re-sync of a still-conflicting contact
+        # refreshes that row (``record`` upserts against this index) instead of piling up
+        # rows a data manager would have to resolve one by one. Resolved and auto rows are
+        # history and may repeat.
+        Index(
+            "uq_conflicts_one_open_per_field",
+            "organization",
+            "contact_id",
+            "path",
+            unique=True,
+            sqlite_where=text(OPEN_CONFLICT),
+            postgresql_where=text(OPEN_CONFLICT),
+        ),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{value}'" for value in CONFLICT_STATUS_VALUES) + ")",
+            name="status",
+        ),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    organization: str = Field(
+        sa_column=Column(
+            String(ORGANIZATION_LENGTH), nullable=False, server_default=DEFAULT_ORGANIZATION
+        )
+    )
+    contact_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    base: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    platform: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    crm: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    platform_modified: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    crm_modified: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    platform_author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    crm_author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    suggestion: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    rule: str = Field(sa_column=Column(String, nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    resolution: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    resolved_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SyncStateRow(StoreModel, table=True):
+    """Where one contact's sync stands with the platform."""
+
+    __tablename__ = "sync_state"
+
+    organization: str = Field(
+        sa_column=Column(
+            String(ORGANIZATION_LENGTH),
+            primary_key=True,
+            server_default=DEFAULT_ORGANIZATION,
+        )
+    )
+    contact_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    platform_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    platform_modified: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    synced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    last_outcome: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CursorRow(StoreModel, table=True):
+    """An incremental pull's high-water mark and the ids already seen at it."""
+
+    __tablename__ = "cursors"
+
+    organization: str = Field(
+        sa_column=Column(
+            String(ORGANIZATION_LENGTH),
+            primary_key=True,
+            server_default=DEFAULT_ORGANIZATION,
+        )
+    )
+    name: str = Field(sa_column=Column(String, primary_key=True))
+    # Kept verbatim, like the mirror's modified_raw: it goes back into the CRM's filter.
+    high_water: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    ids_at_high_water: list[int] = Field(sa_column=Column(JsonDocument, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
 metadata = StoreModel.metadata

@@ -27,6 +27,11 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def optional_utc(value: datetime | None) -> datetime | None:
+    """``as_utc`` for columns that may be empty."""
+    return None if value is None else as_utc(value)
+
+
 def from_database(value: datetime) -> datetime:
     """A datetime read back from either backend, as aware UTC.
 

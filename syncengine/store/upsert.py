@@ -3,7 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table, TextClause
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -15,22 +15,29 @@ def upsert(
     *,
     key: Sequence[str],
     update: Sequence[str],
+    key_where: ColumnElement[bool] | TextClause | None = None,
 ) -> Insert:
     """Insert ``values``; on a conflict on ``key``, overwrite only the ``update`` columns.
 
     One statement, so two workers putting the same contact cannot both try to insert it
     (a select-then-insert would let one of them fail with a duplicate key).
+
+    ``key_where``: the predicate of a partial unique index on ``key`` (both backends need
+    it spelt out to pick that index as the arbiter). A row outside the predicate never
+    conflicts and is simply inserted.
     """
     if dialect_name == "postgresql":
         pg_insert = postgresql.insert(table).values(dict(values))
         return pg_insert.on_conflict_do_update(
             index_elements=list(key),
+            index_where=key_where,
             set_={name: pg_insert.excluded[name] for name in update},
         )
     if dialect_name == "sqlite":
         lite_insert = sqlite.insert(table).values(dict(values))
         return lite_insert.on_conflict_do_update(
             index_elements=list(key),
+            index_where=key_where,
             set_={name: lite_insert.excluded[name] for name in update},
         )
     raise NotImplementedError(f"no upsert for the {dialect_name!r} dialect")

@@ -202,9 +202,9 @@ def test_newest_uses_the_smallest_enclosing_item_with_a_stamp() -> None:
     method(platform, 2082)["value"], method(crm, 2082)["value"] = "555-0001", "555-0002"
     result = merge3(base, platform, crm, only(Rule.NEWEST), platform_modified=moment)
     assert {r.path: (r.winner, r.rule) for r in result.resolutions} == {
-        "name": ("platform", Rule.PLATFORM),
-        f"{METHOD}.value": ("platform", Rule.PLATFORM),
-        f"{PHONE}.value": ("crm", Rule.CRM),
+        "name": ("platform", Rule.NEWEST),
+        f"{METHOD}.value": ("platform", Rule.NEWEST),
+        f"{PHONE}.value": ("crm", Rule.NEWEST),
     }
 
 

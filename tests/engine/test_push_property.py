@@ -118,6 +118,7 @@ def replace_app(sandbox_replace: SandboxServer, tmp_path: Any) -> Iterator[App]:
         yield app
 
 
+@pytest.mark.timeout(900)
 @settings(
     max_examples=25,
     deadline=None,

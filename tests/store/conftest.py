@@ -10,12 +10,26 @@ from typing import Any, Protocol
 import pytest
 from sqlalchemy import Engine
 
-from syncengine.domain.ports import JournalEntry, MirrorEntry, Outcome
+from syncengine.domain.ports import (
+    ConflictRecord,
+    ConflictStore,
+    CursorStore,
+    JournalEntry,
+    MirrorEntry,
+    Outcome,
+    SyncStateStore,
+)
 from syncengine.store import (
+    MemoryConflictStore,
+    MemoryCursorStore,
     MemoryJournal,
     MemoryMirrorStore,
+    MemorySyncStateStore,
+    SqlConflictStore,
+    SqlCursorStore,
     SqlJournal,
     SqlMirrorStore,
+    SqlSyncStateStore,
 )
 from tests.fixtures.db import backend_params, fresh_database_url, migrated_engine
 
@@ -34,7 +48,8 @@ class LeasingMirror(Protocol):
 
 
 class ListingJournal(Protocol):
-    """Journal plus what both implementations add: get and recent."""
+    """Journal plus what both implementations add: get, recent, unresolved,
+    pending_for_key, and close(contact_id=...)."""
 
     def open(self, entry: JournalEntry) -> int: ...
     def close(
@@ -46,8 +61,11 @@ class ListingJournal(Protocol):
         error: str | None = None,
         note: str | None = None,
         concurrent_write_suspected: bool = False,
+        contact_id: int | None = None,
     ) -> None: ...
     def pending(self) -> Sequence[JournalEntry]: ...
+    def unresolved(self) -> Sequence[JournalEntry]: ...
+    def pending_for_key(self, local_key: str) -> Sequence[JournalEntry]: ...
     def for_contact(self, contact_id: int) -> Sequence[JournalEntry]: ...
     def get(self, entry_id: int) -> JournalEntry | None: ...
     def recent(self, limit: int = 50) -> Sequence[JournalEntry]: ...
@@ -73,6 +91,9 @@ class Backend:
     clock: StepClock = field(default_factory=StepClock)
     _memory_mirrors: dict[str, MemoryMirrorStore] = field(default_factory=dict)
     _memory_journals: dict[str, MemoryJournal] = field(default_factory=dict)
+    _memory_conflicts: dict[str, MemoryConflictStore] = field(default_factory=dict)
+    _memory_states: dict[str, MemorySyncStateStore] = field(default_factory=dict)
+    _memory_cursors: dict[str, MemoryCursorStore] = field(default_factory=dict)
 
     def mirror(self, organization: str = "default") -> LeasingMirror:
         if self.engine is None:
@@ -85,6 +106,25 @@ class Backend:
                 organization, MemoryJournal(organization, clock=self.clock)
             )
         return SqlJournal(self.engine, organization, clock=self.clock)
+
+    def conflicts(self, organization: str = "default") -> ConflictStore:
+        if self.engine is None:
+            return self._memory_conflicts.setdefault(
+                organization, MemoryConflictStore(organization, clock=self.clock)
+            )
+        return SqlConflictStore(self.engine, organization, clock=self.clock)
+
+    def sync_states(self, organization: str = "default") -> SyncStateStore:
+        if self.engine is None:
+            return self._memory_states.setdefault(organization, MemorySyncStateStore(organization))
+        return SqlSyncStateStore(self.engine, organization)
+
+    def cursors(self, organization: str = "default") -> CursorStore:
+        if self.engine is None:
+            return self._memory_cursors.setdefault(
+                organization, MemoryCursorStore(organization, clock=self.clock)
+            )
+        return SqlCursorStore(self.engine, organization, clock=self.clock)
 
 
 @pytest.fixture(params=backend_params("memory"))
@@ -104,6 +144,21 @@ def mirror(backend: Backend) -> LeasingMirror:
 @pytest.fixture
 def journal(backend: Backend) -> ListingJournal:
     return backend.journal()
+
+
+@pytest.fixture
+def conflicts(backend: Backend) -> ConflictStore:
+    return backend.conflicts()
+
+
+@pytest.fixture
+def sync_states(backend: Backend) -> SyncStateStore:
+    return backend.sync_states()
+
+
+@pytest.fixture
+def cursors(backend: Backend) -> CursorStore:
+    return backend.cursors()
 
 
 @pytest.fixture
@@ -141,3 +196,36 @@ def make_journal_entry(contact_id: int = 1001, **changes: Any) -> JournalEntry:
     }
     values.update(changes)
     return JournalEntry(**values)
+
+
+def make_create(local_key: str = "member-42", **changes: Any) -> JournalEntry:
+    """A create's entry: no contact id until CRM+ answers, found again by the key."""
+    values: dict[str, Any] = {
+        "contact_id": None,
+        "local_key": local_key,
+        "method": "POST",
+        "endpoint": "/api/Contact",
+        "fields": ["name"],
+        "before": {},
+        "after": {"name": "Grace Hopper"},
+    }
+    values.update(changes)
+    return JournalEntry(**values)
+
+
+def make_conflict(contact_id: int = 1001, path: str = "name", **changes: Any) -> ConflictRecord:
+    values: dict[str, Any] = {
+        "contact_id": contact_id,
+        "path": path,
+        "base": "Ada",
+        "platform": "Ada L.",
+        "crm": "Ada Lovelace",
+        "platform_modified": START - timedelta(hours=2),
+        "crm_modified": START - timedelta(hours=1),
+        "platform_author": "partner-portal",
+        "crm_author": "jane@example.org",
+        "suggestion": "Ada Lovelace",
+        "rule": "manual",
+    }
+    values.update(changes)
+    return ConflictRecord(**values)

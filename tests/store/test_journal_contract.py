@@ -6,7 +6,13 @@ import pytest
 
 from syncengine.domain.ports import Outcome
 from syncengine.store import MissingEntryError
-from tests.store.conftest import Backend, ListingJournal, StepClock, make_journal_entry
+from tests.store.conftest import (
+    Backend,
+    ListingJournal,
+    StepClock,
+    make_create,
+    make_journal_entry,
+)
 
 
 def test_opened_entry_is_pending_with_what_was_meant(
@@ -197,3 +203,99 @@ def test_organisations_keep_separate_journals(backend: Backend) -> None:
     assert south.get(north_only) is None
     with pytest.raises(MissingEntryError):
         south.close(north_only, Outcome.OK)
+
+
+# -- creates: no contact id yet, found again by the platform's key -------------------------
+
+
+def test_a_create_is_journaled_without_a_contact_id_and_with_the_platform_key(
+    journal: ListingJournal, clock: StepClock
+) -> None:
+    entry_id = journal.open(make_create())
+
+    stored = journal.get(entry_id)
+
+    assert stored == make_create(id=entry_id, started_at=clock.now)
+    assert (stored.contact_id, stored.local_key) == (None, "member-42")
+
+
+def test_an_update_keeps_its_platform_key_too(journal: ListingJournal) -> None:
+    entry_id = journal.open(make_journal_entry(local_key="1001"))
+
+    stored = journal.get(entry_id)
+
+    assert stored is not None
+    assert (stored.contact_id, stored.local_key) == (1001, "1001")
+
+
+def test_closing_a_create_with_its_new_contact_id_lists_it_for_that_contact(
+    journal: ListingJournal,
+) -> None:
+    entry_id = journal.open(make_create())
+
+    journal.close(entry_id, Outcome.OK, response_after={"id": 5005}, contact_id=5005)
+
+    assert [entry.id for entry in journal.for_contact(5005)] == [entry_id]
+    closed = journal.get(entry_id)
+    assert closed is not None
+    assert (closed.contact_id, closed.local_key) == (5005, "member-42")
+
+
+def test_closing_without_a_contact_id_keeps_the_one_opened_with(journal: ListingJournal) -> None:
+    entry_id = journal.open(make_journal_entry(7))
+
+    journal.close(entry_id, Outcome.OK)
+
+    assert [entry.id for entry in journal.for_contact(7)] == [entry_id]
+
+
+def test_unresolved_lists_pending_and_unknown_entries_oldest_first(
+    journal: ListingJournal,
+) -> None:
+    pending = journal.open(make_journal_entry(1))
+    unknown = journal.open(make_create())
+    journal.close(unknown, Outcome.UNKNOWN, error="timeout")
+    for outcome in (Outcome.OK, Outcome.FAILED, Outcome.MISMATCH, Outcome.DRY_RUN):
+        journal.close(journal.open(make_journal_entry(2)), outcome)
+    later_pending = journal.open(make_create("member-43"))
+
+    assert [entry.id for entry in journal.unresolved()] == [pending, unknown, later_pending]
+    # pending() stays what it was: only entries never closed.
+    assert [entry.id for entry in journal.pending()] == [pending, later_pending]
+
+
+def test_pending_for_key_finds_the_unfinished_creates_of_that_key_only(
+    journal: ListingJournal,
+) -> None:
+    crashed = journal.open(make_create("member-42"))
+    timed_out = journal.open(make_create("member-42"))
+    journal.close(timed_out, Outcome.UNKNOWN, error="read timeout")
+    journal.close(journal.open(make_create("member-42")), Outcome.FAILED, error="HTTP 422")
+    journal.open(make_create("member-43"))
+    journal.open(make_journal_entry(42))  # no key at all
+
+    found = journal.pending_for_key("member-42")
+
+    assert [entry.id for entry in found] == [crashed, timed_out]
+    assert [entry.outcome for entry in found] == [Outcome.PENDING, Outcome.UNKNOWN]
+    assert journal.pending_for_key("member-404") == []
+
+
+def test_a_create_that_succeeded_is_no_longer_pending_for_its_key(
+    journal: ListingJournal,
+) -> None:
+    entry_id = journal.open(make_create())
+
+    journal.close(entry_id, Outcome.OK, contact_id=5005)
+
+    assert journal.pending_for_key("member-42") == []
+    assert journal.unresolved() == []
+
+
+def test_organisations_do_not_share_pending_creates(backend: Backend) -> None:
+    north, south = backend.journal("north"), backend.journal("south")
+    north.open(make_create("member-42"))
+
+    assert south.pending_for_key("member-42") == []
+    assert south.unresolved() == []
+    assert len(north.pending_for_key("member-42")) == 1

@@ -1,0 +1,218 @@
+"""``syncengine sync`` and ``syncengine conflicts``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from syncengine.cli.errors import ExitCode
+from syncengine.cli.main import (
+    Context,
+    cli,
+    dry_run_option,
+    emit,
+    handled,
+    json_option,
+    pass_context,
+)
+from syncengine.cli.render import console, render_conflict, render_conflicts, render_run
+from syncengine.engine.run_all import Progress as ProgressCallback
+from syncengine.errors import UsageError
+
+
+@cli.command()
+@click.option("--contact", "contact_id", type=int, default=None, help="Sync this CRM+ contact.")
+@click.option("--all", "everything", is_flag=True, help="Sync every contact (platform and mirror).")
+@click.option(
+    "--force", is_flag=True, help="Run even when the bulk-change guard would stop the run."
+)
+@dry_run_option
+@json_option
+@pass_context
+def sync(
+    ctx: Context,
+    contact_id: int | None,
+    everything: bool,
+    force: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Two-way sync of one contact (--contact ID) or of all (--all).
+
+    Exit codes: 0 done, 1 some contacts failed, 2 usage or configuration error,
+    3 done with open conflicts.
+    """
+    from syncengine.bootstrap import open_app
+
+    with handled(as_json):
+        if (contact_id is None) == (not everything):
+            raise UsageError("give exactly one of --contact ID or --all")
+        with open_app(ctx.settings(), os.environ) as app:
+            runner = app.runner()
+            if everything:
+                with _progress(enabled=not as_json) as progress:
+                    summary = runner.run_all(dry_run=dry_run, force=force, progress=progress)
+            else:
+                assert contact_id is not None
+                summary = runner.run_one(contact_id, dry_run=dry_run)
+            open_conflicts = len(app.conflicts.list(status=_open()))
+        payload = summary.to_json()
+        payload["open_conflicts"] = open_conflicts
+        emit(payload, as_json, lambda: render_run(summary, open_conflicts))
+    if summary.stopped:
+        sys.exit(int(ExitCode.FAILED))
+    if summary.failed:
+        sys.exit(int(ExitCode.FAILED))
+    if open_conflicts:
+        sys.exit(int(ExitCode.CONFLICTS))
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[ProgressCallback | None]:
+    out = console()
+    if not enabled or not out.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("syncing", total=None)
+
+        def update(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield update
+
+
+def _open() -> Any:
+    from syncengine.domain.ports import ConflictStatus
+
+    return ConflictStatus.OPEN
+
+
+# -- conflicts ------------------------------------------------------------------------------
+
+
+@cli.group()
+def conflicts() -> None:
+    """Review and resolve fields both sides changed."""
+
+
+@conflicts.command("list")
+@click.option("--open", "only_open", is_flag=True, help="Only conflicts waiting for a decision.")
+@click.option("--contact", "contact_id", type=int, default=None, help="Only this contact.")
+@json_option
+@pass_context
+def conflicts_list(ctx: Context, only_open: bool, contact_id: int | None, as_json: bool) -> None:
+    """List conflicts (newest decisions included)."""
+    from syncengine.bootstrap import open_app
+    from syncengine.cli.conflict_json import conflict_json
+
+    with handled(as_json), open_app(ctx.settings(), os.environ) as app:
+        rows = app.conflicts.list(status=_open() if only_open else None, contact_id=contact_id)
+    emit([conflict_json(r) for r in rows], as_json, lambda: render_conflicts(rows))
+
+
+@conflicts.command("show")
+@click.argument("conflict_id", type=int)
+@json_option
+@pass_context
+def conflicts_show(ctx: Context, conflict_id: int, as_json: bool) -> None:
+    """Show one conflict in full."""
+    from syncengine.bootstrap import open_app
+    from syncengine.cli.conflict_json import conflict_json
+
+    with handled(as_json), open_app(ctx.settings(), os.environ) as app:
+        row = app.conflicts.get(conflict_id)
+        if row is None:
+            raise UsageError(f"no conflict #{conflict_id}")
+    emit(conflict_json(row), as_json, lambda: render_conflict(row))
+
+
+@conflicts.command("resolve")
+@click.argument("conflict_id", type=int)
+@click.option(
+    "--take", type=click.Choice(["platform", "crm"]), default=None, help="Keep one side's value."
+)
+@click.option("--value", "value_json", default=None, help="Use this value instead (JSON).")
+@click.option("--now", "apply_now", is_flag=True, help="Sync the contact at once to apply it.")
+@click.option("--by", "resolved_by", default=None, help="Who decides (default: your user name).")
+@dry_run_option
+@json_option
+@pass_context
+def conflicts_resolve(
+    ctx: Context,
+    conflict_id: int,
+    take: str | None,
+    value_json: str | None,
+    apply_now: bool,
+    resolved_by: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Decide a conflict; the choice reaches both sides on the contact's next sync
+    (or at once with --now)."""
+    from syncengine.bootstrap import open_app
+    from syncengine.cli.conflict_json import conflict_json
+
+    with handled(as_json):
+        if (take is None) == (value_json is None):
+            raise UsageError("give exactly one of --take platform|crm or --value JSON")
+        with open_app(ctx.settings(), os.environ) as app:
+            row = app.conflicts.get(conflict_id)
+            if row is None:
+                raise UsageError(f"no conflict #{conflict_id}")
+            if value_json is not None:
+                try:
+                    value = json.loads(value_json)
+                except ValueError as exc:
+                    raise UsageError(f"--value is not JSON: {exc}") from None
+            else:
+                value = row.platform if take == "platform" else row.crm
+            payload: dict[str, Any] = {"conflict": conflict_json(row), "value": value}
+            if dry_run:
+                payload["dry_run"] = True
+                emit(
+                    payload,
+                    as_json,
+                    lambda: click.echo(
+                        f"would resolve #{conflict_id} ({row.path}) with {json.dumps(value)}"
+                    ),
+                )
+                return
+            who = resolved_by or _user()
+            resolved = app.conflicts.resolve(
+                conflict_id, value, resolved_by=who, at=app.clock.now()
+            )
+            payload["conflict"] = conflict_json(resolved)
+            if apply_now:
+                summary = app.runner().run_one(resolved.contact_id)
+                payload["sync"] = summary.to_json()
+        emit(
+            payload,
+            as_json,
+            lambda: click.echo(
+                f"resolved #{conflict_id} ({row.path}) = {json.dumps(value)}"
+                + ("; applied" if apply_now else "; applied on the contact's next sync")
+            ),
+        )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,219 @@
+"""Conflicts in SQL: fields both sides changed, waiting for (or recorded for) review."""
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, and_, func, literal, text, update
+from sqlmodel import Session, col, select
+
+from syncengine.domain.ports import ConflictRecord, ConflictStatus
+from syncengine.store.columns import UTCDateTime
+from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
+from syncengine.store.failures import ConflictStateError, MissingEntryError
+from syncengine.store.sessions import transaction
+from syncengine.store.tables import DEFAULT_ORGANIZATION, OPEN_CONFLICT, ConflictRow, metadata
+from syncengine.store.timestamps import as_utc, optional_utc, utcnow
+from syncengine.store.upsert import upsert
+
+_TABLE = metadata.tables["conflicts"]
+_OPEN_FIELD = ("organization", "contact_id", "path")
+# The refreshed values, and the time they were refreshed.
+_REFRESHED = (*REFRESHED, "updated_at")
+
+
+class SqlConflictStore:
+    """``ConflictStore`` on SQLite or PostgreSQL, limited to one organisation's conflicts.
+
+    ``created_at`` and ``updated_at`` belong to the store: they are stamped with ``clock``
+    and any values given in a ``ConflictRecord`` are ignored, as is its ``id``.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        organization: str = DEFAULT_ORGANIZATION,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._organization = organization
+        self._clock = clock
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def record(self, conflict: ConflictRecord) -> ConflictRecord:
+        """Insert ``conflict``; if it is OPEN and its field already has an open conflict,
+        refresh that one instead. Returns what is stored (with its id).
+
+        One upsert against the partial unique index ``uq_conflicts_one_open_per_field``:
+        two workers recording the same field at once end with one open row, not two and
+        not a duplicate-key error. A non-open conflict is outside the index's predicate,
+        so it never matches and is always inserted.
+        """
+        now = as_utc(self._clock())
+        values = _row_values(conflict, now)
+        values["organization"] = self._organization
+        statement = upsert(
+            self._engine.dialect.name,
+            _TABLE,
+            values,
+            key=_OPEN_FIELD,
+            update=_REFRESHED,
+            key_where=text(OPEN_CONFLICT),
+        ).returning(_TABLE.c.id)
+        with transaction(self._engine) as session:
+            conflict_id: int = session.exec(statement).scalar_one()
+            return _to_record(self._load(session, conflict_id))
+
+    def get(self, conflict_id: int) -> ConflictRecord | None:
+        with transaction(self._engine) as session:
+            row = self._find(session, conflict_id)
+            return None if row is None else _to_record(row)
+
+    def list(
+        self, *, status: ConflictStatus | None = None, contact_id: int | None = None
+    ) -> Sequence[ConflictRecord]:
+        """This organisation's conflicts, optionally of one status and/or contact, by id."""
+        statement = select(ConflictRow).where(col(ConflictRow.organization) == self._organization)
+        if status is not None:
+            statement = statement.where(col(ConflictRow.status) == ConflictStatus(status).value)
+        if contact_id is not None:
+            statement = statement.where(col(ConflictRow.contact_id) == contact_id)
+        with transaction(self._engine) as session:
+            rows = session.exec(statement.order_by(col(ConflictRow.id))).all()
+            return [_to_record(row) for row in rows]
+
+    def resolve(
+        self, conflict_id: int, value: Any, *, resolved_by: str, at: datetime
+    ) -> ConflictRecord:
+        """A data manager chose ``value`` (any JSON value, null included) for an OPEN conflict.
+
+        Raises ``MissingEntryError`` for an unknown id and ``ConflictStateError`` for a
+        conflict that is not open (e.g. someone else resolved it first: their choice
+        stands). One conditional UPDATE, so of two racing resolvers exactly one wins.
+        """
+        values = {
+            "status": ConflictStatus.RESOLVED.value,
+            "resolution": value,
+            "resolved_by": resolved_by,
+            "resolved_at": as_utc(at),
+            "updated_at": as_utc(self._clock()),
+        }
+        only_if = col(ConflictRow.status).in_([status.value for status in RESOLVE_ALLOWED])
+        with transaction(self._engine) as session:
+            if not self._update(session, conflict_id, only_if, values):
+                raise self._refusal(session, conflict_id, "resolved", RESOLVE_ALLOWED)
+            return _to_record(self._load(session, conflict_id))
+
+    def mark_applied(self, conflict_id: int, at: datetime) -> None:
+        """The resolved (or automatically decided) value reached both sides.
+
+        The first ``at`` is kept: marking again (a re-run after a crash) changes nothing.
+        An OPEN conflict has nothing to apply: ``ConflictStateError``.
+        """
+        first_time = func.coalesce(col(ConflictRow.applied_at), literal(as_utc(at), UTCDateTime()))
+        values = {"applied_at": first_time, "updated_at": as_utc(self._clock())}
+        only_if = col(ConflictRow.status).in_([status.value for status in APPLY_ALLOWED])
+        with transaction(self._engine) as session:
+            if not self._update(session, conflict_id, only_if, values):
+                raise self._refusal(session, conflict_id, "marked applied", APPLY_ALLOWED)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _mine(self, conflict_id: int) -> ColumnElement[bool]:
+        return and_(
+            col(ConflictRow.organization) == self._organization,
+            col(ConflictRow.id) == conflict_id,
+        )
+
+    def _find(self, session: Session, conflict_id: int) -> ConflictRow | None:
+        return session.exec(select(ConflictRow).where(self._mine(conflict_id))).first()
+
+    def _load(self, session: Session, conflict_id: int) -> ConflictRow:
+        row = self._find(session, conflict_id)
+        if row is None:  # pragma: no cover - read in the transaction that wrote it
+            raise MissingEntryError(self._missing(conflict_id))
+        return row
+
+    def _update(
+        self,
+        session: Session,
+        conflict_id: int,
+        only_if: ColumnElement[bool],
+        values: dict[str, Any],
+    ) -> bool:
+        statement = (
+            update(ConflictRow)
+            .where(self._mine(conflict_id), only_if)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return session.exec(statement).rowcount == 1
+
+    def _refusal(
+        self,
+        session: Session,
+        conflict_id: int,
+        action: str,
+        allowed: frozenset[ConflictStatus],
+    ) -> MissingEntryError | ConflictStateError:
+        """Why a conditional update matched nothing: no such conflict, or the wrong state."""
+        row = self._find(session, conflict_id)
+        if row is None:
+            return MissingEntryError(self._missing(conflict_id))
+        return ConflictStateError(conflict_id, row.status, action, spell(allowed))
+
+    def _missing(self, conflict_id: int) -> str:
+        return f"conflict {conflict_id} does not exist in {self._organization!r}"
+
+
+def _row_values(conflict: ConflictRecord, now: datetime) -> dict[str, Any]:
+    """The columns of a new row for ``conflict`` (without the organisation)."""
+    return {
+        "contact_id": conflict.contact_id,
+        "path": conflict.path,
+        # JSON columns: None is stored as JSON null (see ConflictRow).
+        "base": conflict.base,
+        "platform": conflict.platform,
+        "crm": conflict.crm,
+        "platform_modified": optional_utc(conflict.platform_modified),
+        "crm_modified": optional_utc(conflict.crm_modified),
+        "platform_author": conflict.platform_author,
+        "crm_author": conflict.crm_author,
+        "suggestion": conflict.suggestion,
+        "rule": conflict.rule,
+        "status": ConflictStatus(conflict.status).value,
+        "resolution": conflict.resolution,
+        "resolved_by": conflict.resolved_by,
+        "resolved_at": optional_utc(conflict.resolved_at),
+        "applied_at": optional_utc(conflict.applied_at),
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _to_record(row: ConflictRow) -> ConflictRecord:
+    return ConflictRecord(
+        id=row.id,
+        contact_id=row.contact_id,
+        path=row.path,
+        base=row.base,
+        platform=row.platform,
+        crm=row.crm,
+        platform_modified=row.platform_modified,
+        crm_modified=row.crm_modified,
+        platform_author=row.platform_author,
+        crm_author=row.crm_author,
+        suggestion=row.suggestion,
+        rule=row.rule,
+        status=ConflictStatus(row.status),
+        resolution=row.resolution,
+        resolved_by=row.resolved_by,
+        resolved_at=row.resolved_at,
+        applied_at=row.applied_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

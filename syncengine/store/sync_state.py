@@ -1,0 +1,72 @@
+"""Per-contact sync state in SQL: where each contact's sync stands with the platform."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from syncengine.domain.ports import SyncState
+from syncengine.store.sessions import transaction
+from syncengine.store.tables import DEFAULT_ORGANIZATION, SyncStateRow, metadata
+from syncengine.store.timestamps import optional_utc
+from syncengine.store.upsert import upsert
+
+_TABLE = metadata.tables["sync_state"]
+_KEY = ("organization", "contact_id")
+_DATA_COLUMNS = ("platform_key", "platform_modified", "synced_at", "last_outcome", "last_error")
+
+
+class SqlSyncStateStore:
+    """``SyncStateStore`` on SQLite or PostgreSQL, limited to one organisation's contacts."""
+
+    def __init__(self, engine: Engine, organization: str = DEFAULT_ORGANIZATION) -> None:
+        self._engine = engine
+        self._organization = organization
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def get(self, contact_id: int) -> SyncState | None:
+        with transaction(self._engine) as session:
+            row = session.get(SyncStateRow, (self._organization, contact_id))
+            return None if row is None else _to_state(row)
+
+    def put(self, state: SyncState) -> None:
+        """Insert or replace the state of ``state.contact_id`` (every field is overwritten)."""
+        values: dict[str, Any] = {
+            "organization": self._organization,
+            "contact_id": state.contact_id,
+            "platform_key": state.platform_key,
+            "platform_modified": optional_utc(state.platform_modified),
+            "synced_at": optional_utc(state.synced_at),
+            "last_outcome": state.last_outcome,
+            "last_error": state.last_error,
+        }
+        statement = upsert(
+            self._engine.dialect.name, _TABLE, values, key=_KEY, update=_DATA_COLUMNS
+        )
+        with transaction(self._engine) as session:
+            session.exec(statement)
+
+    def all(self) -> Sequence[SyncState]:
+        """Every contact's state in this organisation, by contact id."""
+        statement = (
+            select(SyncStateRow)
+            .where(col(SyncStateRow.organization) == self._organization)
+            .order_by(col(SyncStateRow.contact_id))
+        )
+        with transaction(self._engine) as session:
+            return [_to_state(row) for row in session.exec(statement).all()]
+
+
+def _to_state(row: SyncStateRow) -> SyncState:
+    return SyncState(
+        contact_id=row.contact_id,
+        platform_key=row.platform_key,
+        platform_modified=row.platform_modified,
+        synced_at=row.synced_at,
+        last_outcome=row.last_outcome,
+        last_error=row.last_error,
+    )

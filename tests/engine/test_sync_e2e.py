@@ -1,0 +1,378 @@
+"""Two-way sync end to end: the real engine, the files and sql platform adapters, the
+sandbox over loopback HTTP under both PUT semantics, SQLite and PostgreSQL mirrors."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from syncengine.bootstrap import App, open_app
+from syncengine.config import LocalSettings, SyncSettings
+from syncengine.domain.ports import ConflictStatus, MirrorEntry
+from syncengine.engine.push import SafeUpdater
+from syncengine.sandbox import SandboxServer
+from syncengine.sandbox.faults import Fault
+from tests.engine.conftest import engine_settings, snapshot
+from tests.engine.platforms import FilesDriver, PlatformDriver, SqlDocumentDriver
+from tests.fixtures.sandbox import SANDBOX_TOKEN
+
+CONTACT = 4821
+ELEANOR = 48211
+
+
+@pytest.fixture(params=["files", "sql"])
+def platform(request: pytest.FixtureRequest, tmp_path: Path) -> PlatformDriver:
+    if request.param == "files":
+        return FilesDriver(tmp_path / "platform")
+    return SqlDocumentDriver(f"sqlite:///{tmp_path}/platform.db")
+
+
+def build(sandbox: SandboxServer, database_url: str, platform: PlatformDriver, **sync: Any) -> Any:
+    settings = engine_settings(sandbox.base_url, database_url)
+    local = LocalSettings(adapter=platform.adapter, reference_source="portal", **platform.options())
+    return open_app(
+        settings.model_copy(update={"local": local, "sync": SyncSettings(**sync)}),
+        {"CRMPLUS_API_TOKEN": SANDBOX_TOKEN},
+    )
+
+
+@pytest.fixture
+def app(sandbox: SandboxServer, database_url: str, platform: PlatformDriver) -> Iterator[App]:
+    with build(sandbox, database_url, platform) as built:
+        # The first sync writes the CRM contact to the platform: the common starting point.
+        report = built.runner().run_one(CONTACT)
+        assert report.reports[0].outcome == "pulled"
+        yield built
+
+
+def puts(sandbox: SandboxServer) -> list[str]:
+    return [
+        f"{r.method} {r.path}"
+        for r in sandbox.hooks.requests()
+        if r.method in ("PUT", "POST") and "Query" not in r.path
+    ]
+
+
+def outcome(app: App, contact_id: int = CONTACT) -> Any:
+    (report,) = app.runner().run_one(contact_id).reports
+    return report
+
+
+# -- both directions ------------------------------------------------------------------------
+
+
+def test_a_contact_unknown_to_the_platform_is_written_there_on_first_sync(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    doc = platform.read(CONTACT)
+    assert doc is not None
+    assert doc["name"] == "The Whitfield Household"
+    assert {m["id"] for p in doc["contactIndividuals"] for m in p["contactMethods"]} >= {482111}
+
+
+def test_a_platform_only_change_reaches_crm(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    before = snapshot(sandbox, CONTACT)
+    platform.edit(CONTACT, lambda d: d["address"].update(city="Denver"))
+    report = outcome(app)
+    assert report.outcome == "pushed"
+    after = snapshot(sandbox, CONTACT)
+    before["address"]["city"] = "Denver"
+    next(a for a in before["contactAddresses"] if a["isPrimary"])["city"] = "Denver"
+    assert after == before
+
+
+def test_a_crm_only_change_reaches_the_platform(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    sandbox.hooks.ui_edit(CONTACT, {"informalName": "Nell & Tom"})
+    sandbox.hooks.clear_requests()
+    report = outcome(app)
+    assert report.outcome == "pulled"
+    doc = platform.read(CONTACT)
+    assert doc is not None and doc["informalName"] == "Nell & Tom"
+    assert puts(sandbox) == [], "a CRM-only change needs no write to CRM+"
+
+
+def test_changes_to_different_fields_on_both_sides_both_survive(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    platform.edit(CONTACT, lambda d: d.update(description="Met at the spring gala"))
+    sandbox.hooks.ui_edit(CONTACT, {"website": "https://whitfield.example.org"})
+    report = outcome(app)
+    assert report.outcome == "synced"
+    raw = sandbox.hooks.raw_contact(CONTACT)
+    doc = platform.read(CONTACT)
+    assert doc is not None
+    assert raw["description"] == doc["description"] == "Met at the spring gala"
+    assert raw["website"] == doc["website"] == "https://whitfield.example.org"
+
+
+def test_a_second_run_with_nothing_new_makes_no_write(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    platform.edit(CONTACT, lambda d: d.update(description="changed once"))
+    assert outcome(app).outcome == "pushed"
+    sandbox.hooks.clear_requests()
+    assert outcome(app).outcome == "unchanged"
+    assert puts(sandbox) == [], "our own write must not come back as a CRM-side change"
+
+
+def test_same_field_newest_side_wins_and_the_decision_is_recorded(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    platform.edit(CONTACT, lambda d: d.update(informalName="from the platform"))
+    time.sleep(0.05)
+    sandbox.hooks.ui_edit(CONTACT, {"informalName": "from CRM, later"})
+    report = outcome(app)
+    assert report.conflicts == []
+    doc = platform.read(CONTACT)
+    assert doc is not None and doc["informalName"] == "from CRM, later"
+    assert sandbox.hooks.raw_contact(CONTACT)["informalName"] == "from CRM, later"
+    (auto,) = app.conflicts.list(status=ConflictStatus.AUTO, contact_id=CONTACT)
+    assert (auto.path, auto.rule, auto.resolution) == ("informalName", "newest", "from CRM, later")
+
+
+def test_same_field_platform_newer_wins(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    sandbox.hooks.ui_edit(CONTACT, {"informalName": "from CRM, earlier"})
+    time.sleep(0.05)
+    platform.edit(CONTACT, lambda d: d.update(informalName="from the platform, later"))
+    outcome(app)
+    assert sandbox.hooks.raw_contact(CONTACT)["informalName"] == "from the platform, later"
+
+
+def test_a_manual_field_opens_a_conflict_then_the_decision_reaches_both_sides(
+    sandbox: SandboxServer, database_url: str, platform: PlatformDriver
+) -> None:
+    policies = [{"path": "informalName", "policy": "manual"}]
+    with build(sandbox, database_url, platform, policies=policies) as app:
+        app.runner().run_one(CONTACT)
+        platform.edit(CONTACT, lambda d: d.update(informalName="platform says"))
+        sandbox.hooks.ui_edit(CONTACT, {"informalName": "CRM says"})
+        report = outcome(app)
+        assert report.conflicts == ["informalName"]
+        # Nothing is written at the field while it is open; the CRM keeps its value.
+        assert sandbox.hooks.raw_contact(CONTACT)["informalName"] == "CRM says"
+        doc = platform.read(CONTACT)
+        assert doc is not None and doc["informalName"] == "platform says"
+        # Still open on the next run: held, never silently resolved, never duplicated.
+        outcome(app)
+        (row,) = app.conflicts.list(status=ConflictStatus.OPEN, contact_id=CONTACT)
+        assert (row.platform, row.crm, row.base) == (
+            "platform says",
+            "CRM says",
+            "Eleanor & Thomas",
+        )
+        app.conflicts.resolve(row.id or 0, "platform says", resolved_by="dm", at=app.clock.now())
+        outcome(app)
+        assert sandbox.hooks.raw_contact(CONTACT)["informalName"] == "platform says"
+        doc = platform.read(CONTACT)
+        assert doc is not None and doc["informalName"] == "platform says"
+        assert app.conflicts.list(status=ConflictStatus.OPEN, contact_id=CONTACT) == []
+        assert outcome(app).outcome == "unchanged"
+
+
+def test_a_duplicate_email_becomes_a_conflict_not_a_crash(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    taken = "maria.alvarez@example.org"  # contact 4817's
+
+    def change(doc: dict[str, Any]) -> None:
+        person = next(p for p in doc["contactIndividuals"] if p["id"] == ELEANOR)
+        next(m for m in person["contactMethods"] if m["id"] == 482111)["value"] = taken
+
+    platform.edit(CONTACT, change)
+    report = outcome(app)
+    assert report.outcome == "conflict"
+    path = f"contactIndividuals[id={ELEANOR}].contactMethods[id=482111].value"
+    (row,) = app.conflicts.list(status=ConflictStatus.OPEN, contact_id=CONTACT)
+    assert (row.path, row.platform, row.rule) == (path, taken, "duplicate-value")
+    # Held: the next run does not hammer CRM+ with the same refused write.
+    sandbox.hooks.clear_requests()
+    outcome(app)
+    assert puts(sandbox) == []
+
+
+# -- creates ---------------------------------------------------------------------------------
+
+
+NEW_DONOR = {
+    "contactType": "Household",
+    "name": "The Rivera Household",
+    "contactIndividuals": [
+        {
+            "firstName": "Lucia",
+            "lastName": "Rivera",
+            "isPrimary": True,
+            "contactMethods": [
+                {"type": "Home Email", "value": "lucia.rivera@example.net", "isOptedIn": True}
+            ],
+        }
+    ],
+    "address": {
+        "address1": "12 Oak Ave",
+        "city": "Tucson",
+        "state": "AZ",
+        "postal": "85701",
+        "country": "United States",
+    },
+}
+
+
+def find_by_reference(sandbox: SandboxServer, key: str) -> list[int]:
+    state = sandbox.hooks.raw_state()
+    return [
+        c["id"]
+        for c in state["contacts"]
+        if {"source": "portal", "id": key} in c.get("contactReferences", [])
+    ]
+
+
+def test_a_new_platform_contact_is_created_once_with_our_reference(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    platform.add_new("D-100", NEW_DONOR)
+    summary = app.runner().run_all()
+    created = find_by_reference(sandbox, "D-100")
+    assert len(created) == 1
+    assert summary.to_json()["summary"]["created"] == 1
+    doc = platform.read(created[0])
+    assert doc is not None and doc["name"] == "The Rivera Household"
+    assert "D-100" not in [k for k in platform.keys() if k.startswith("new-")]  # noqa: SIM118
+    # Again: nothing new is created.
+    app.runner().run_all()
+    assert find_by_reference(sandbox, "D-100") == created
+
+
+def test_a_create_whose_response_is_dropped_is_never_duplicated(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    platform.add_new("D-200", NEW_DONOR | {"name": "Dropped Answer Household"})
+    sandbox.hooks.add_fault(Fault("POST", r"^/api/Contact$", drop=True))
+    app.runner().run_all()
+    app.runner().run_all()
+    created = find_by_reference(sandbox, "D-200")
+    assert len(created) == 1
+    assert platform.read(created[0]) is not None
+    posts = [r for r in sandbox.hooks.requests() if r.method == "POST" and r.path == "/api/Contact"]
+    assert len(posts) == 1
+
+
+def test_a_new_platform_contact_with_a_known_email_is_linked_not_created(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    donor = NEW_DONOR | {"name": "The Okafor Household"}
+    donor["contactIndividuals"] = [
+        {
+            "firstName": "Ada",
+            "lastName": "Okafor",
+            "isPrimary": True,
+            "contactMethods": [{"type": "Home Email", "value": "ada.okafor@example.org"}],
+        }
+    ]
+    count = len(sandbox.hooks.raw_state()["contacts"])
+    platform.add_new("D-300", donor)
+    app.runner().run_all(force=True)
+    assert len(sandbox.hooks.raw_state()["contacts"]) == count
+    assert find_by_reference(sandbox, "D-300") == [4818]
+    assert platform.read(4818) is not None
+
+
+# -- all contacts, crash safety ---------------------------------------------------------------
+
+
+def test_all_costs_no_request_for_contacts_changed_nowhere(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    app.runner().run_all()
+    sandbox.hooks.clear_requests()
+    summary = app.runner().run_all()
+    requests = [f"{r.method} {r.path}" for r in sandbox.hooks.requests()]
+    assert requests == ["POST /api/Contact/Query/FullContact"]
+    assert summary.to_json()["summary"]["unchanged"] >= 1
+
+
+def test_all_picks_up_crm_changes_through_the_bulk_query(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    app.runner().run_all()
+    sandbox.hooks.ui_edit(CONTACT, {"website": "https://new.example.org"})
+    sandbox.hooks.clear_requests()
+    app.runner().run_all()
+    doc = platform.read(CONTACT)
+    assert doc is not None and doc["website"] == "https://new.example.org"
+    # Pulled from the query's record: no per-contact GET, no write to CRM+.
+    assert [r.path for r in sandbox.hooks.requests()] == ["/api/Contact/Query/FullContact"]
+
+
+class Crash(BaseException):
+    """A process dying: not an Exception, so nothing in the engine catches it."""
+
+
+class MirrorThatCrashesOnce:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.armed = True
+
+    def put(self, entry: MirrorEntry) -> None:
+        if self.armed:
+            self.armed = False
+            raise Crash
+        self.inner.put(entry)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_crash_after_the_put_before_the_mirror_update_converges_on_rerun(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    platform.edit(CONTACT, lambda d: d.update(description="survives a crash"))
+    sandbox.hooks.ui_edit(CONTACT, {"website": "https://crm-side.example.org"})
+    crashing = MirrorThatCrashesOnce(app.mirror)
+    updater = SafeUpdater(app.crm, crashing, app.journal, app.clock, app.updater._rules)
+    doomed = dataclasses.replace(app, mirror=crashing, updater=updater, _runner=None)
+    with pytest.raises(Crash):
+        doomed.runner().run_one(CONTACT)
+    assert sandbox.hooks.raw_contact(CONTACT)["description"] == "survives a crash"
+    assert [e.outcome.value for e in app.journal.unresolved()] == ["pending"]
+
+    report = app.runner().run_one(CONTACT)
+    assert report.recovered, "the open intent is resolved by reading CRM+ first"
+    assert app.journal.unresolved() == []
+    raw = sandbox.hooks.raw_contact(CONTACT)
+    doc = platform.read(CONTACT)
+    assert doc is not None
+    assert raw["description"] == doc["description"] == "survives a crash"
+    assert raw["website"] == doc["website"] == "https://crm-side.example.org"
+    sandbox.hooks.clear_requests()
+    assert outcome(app).outcome == "unchanged"
+    assert puts(sandbox) == []
+
+
+def test_a_contact_merged_away_is_relinked_to_the_survivor(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    sandbox.hooks.merge(CONTACT, 4820, "pointer")
+    report = outcome(app)
+    assert report.outcome == "relinked"
+    assert platform.read(4820) is not None
+    assert platform.read(CONTACT) is None
+
+
+def test_a_contact_gone_without_survivor_leaves_the_platform_alone(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    before = platform.read(CONTACT)
+    sandbox.hooks.merge(CONTACT, 4820, "gone")
+    report = outcome(app)
+    assert report.outcome == "failed" and "left alone" in (report.error or "")
+    assert platform.read(CONTACT) == before
