@@ -207,6 +207,21 @@ class LocalPlatform(Protocol):
         """A new platform record was created in (or found in) CRM+ as ``contact_id``."""
         ...
 
+    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+        """CRM+ merged contact ``contact_id`` into ``survivor_id``: the platform record
+        linked to ``contact_id`` now belongs to the survivor. Returns it as now stored.
+
+        Only the link moves: the contact id (and a top-level ``id`` of a document, if it
+        has one) becomes ``survivor_id``; nothing else changes. ``modified_at`` is kept
+        when only the link moves and moves forward when a stored ``id`` is rewritten.
+
+        ``LocalConflictError``: a record already has ``survivor_id`` (the platform holds
+        both contacts; nothing is changed), or the platform holds no record for
+        ``contact_id`` any more, or the record changed while being relinked.
+        ``LocalDataError``: the record is malformed (never touched). ``ValueError``:
+        ``survivor_id`` is ``contact_id``."""
+        ...
+
 
 # -- two-way sync state: conflicts, per-contact sync state, pull cursors -----------------
 
