@@ -9,6 +9,7 @@ from enum import IntEnum
 from typing import Any
 
 from syncengine import errors as e
+from syncengine.store import ConflictStateError, MissingEntryError
 
 
 class ExitCode(IntEnum):
@@ -19,7 +20,8 @@ class ExitCode(IntEnum):
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:
-    if isinstance(exc, e.UsageError):
+    # Deciding a conflict that is not open is a usage error: nothing was changed.
+    if isinstance(exc, e.UsageError | ConflictStateError | MissingEntryError):
         return ExitCode.USAGE
     return ExitCode.FAILED
 

@@ -208,3 +208,21 @@ def test_a_missing_platform_folder_is_a_config_error(
     result = run(workdir, sandbox_replace, "sync", "--all")
     assert result.exit_code == 2
     assert "local" in result.stderr
+
+
+def test_resolving_a_conflict_twice_is_refused(
+    workdir: Path, sandbox_replace: SandboxServer
+) -> None:
+    run(workdir, sandbox_replace, "sync", "--contact", str(CONTACT))
+    edit(workdir, CONTACT, informalName="Portal Name")
+    sandbox_replace.hooks.ui_edit(CONTACT, {"informalName": "CRM Name"})
+    run(workdir, sandbox_replace, "sync", "--contact", str(CONTACT))
+    (row,) = json.loads(run(workdir, sandbox_replace, "conflicts", "list", "--json").stdout)
+    conflict = str(row["id"])
+    assert (
+        run(workdir, sandbox_replace, "conflicts", "resolve", conflict, "--take", "crm").exit_code
+        == 0
+    )
+    again = run(workdir, sandbox_replace, "conflicts", "resolve", conflict, "--take", "platform")
+    assert again.exit_code == 2
+    assert "resolved" in again.stderr
