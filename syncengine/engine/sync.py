@@ -322,7 +322,7 @@ class ContactSync:
                 "also holds: the two platform records need merging by a person"
             )
             return report
-        self._platform.link(local.key, survivor)
+        self._platform.relink(report.contact_id, survivor)
         state = self._states.get(report.contact_id)
         self._states.put(
             SyncState(

@@ -3,7 +3,8 @@
 It keeps the port's promises exactly as the real adapters do (the same contract suite runs
 against all of them): saves overlay the given fields, refuse on a stale
 ``expected_modified``, never touch a malformed record; ``link`` gives a new record its
-contact id without changing its modification time.
+contact id without changing its modification time; ``relink`` moves a record to the
+contact it was merged into.
 
 Besides the port it has the platform USER's side -- ``put_linked``, ``put_new``,
 ``corrupt``, ``remove`` -- so a test can edit the platform behind the engine's back.
@@ -106,6 +107,24 @@ class MemoryPlatform:
         self._linked[contact_id] = entry
         return self._view(str(contact_id), entry)
 
+    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+        _check_relink(contact_id, survivor_id)
+        entry = self._linked.get(contact_id)
+        if entry is None:
+            raise LocalConflictError(self._where(str(contact_id)))  # not here any more
+        self._view(str(contact_id), entry)  # malformed: reported, left where it is
+        if survivor_id in self._linked:
+            raise LocalConflictError(self._where(str(survivor_id)))
+        del self._linked[contact_id]
+        entry.contact_id = survivor_id
+        if entry.record.get("id") is not None:
+            # The record's own id names the contact too (it equals contact_id: checked
+            # above). Rewriting it is a write, so the modification time moves.
+            entry.record = {**entry.record, "id": survivor_id}
+            entry.modified_at = self._stamp(entry.modified_at)
+        self._linked[survivor_id] = entry
+        return self._view(str(survivor_id), entry)
+
     # -- the platform user's side --------------------------------------------------------
 
     def put_linked(self, contact_id: int, record: Record) -> LocalRecord:
@@ -184,3 +203,11 @@ class MemoryPlatform:
     @staticmethod
     def _where(key: str) -> str:
         return f"memory record {key!r}"
+
+
+def _check_relink(contact_id: int, survivor_id: int) -> None:
+    for value in (contact_id, survivor_id):
+        if type(value) is not int or value <= 0:
+            raise ValueError(f"a contact id is a positive integer, not {value!r}")
+    if contact_id == survivor_id:
+        raise ValueError(f"contact {contact_id} cannot be merged into itself")

@@ -293,6 +293,124 @@ def test_link_of_a_key_the_platform_does_not_hold_is_refused(harness: Harness) -
     assert harness.platform.get(3003) is None
 
 
+# -- relinking (CRM+ merged the contact into another) ----------------------------------
+
+
+def test_relink_moves_a_record_to_the_surviving_contact(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.put_linked(1003, contact(1003, name="Grace Hopper"))
+    before = linked(harness, 1001)
+
+    moved = harness.platform.relink(1001, 2002)
+
+    assert moved.contact_id == 2002
+    assert view(moved) == view(before)
+    if moved.leaves is None:
+        assert moved.record["id"] == 2002  # the document's own id follows the link
+    assert moved.modified_at >= before.modified_at  # it may move, never backwards
+    assert harness.platform.get(1001) is None
+    assert linked(harness, 2002) == moved
+    assert sorted((r.contact_id, view(r)["name"]) for r in scan_records(harness)) == [
+        (1003, "Grace Hopper"),
+        (2002, "Ada Lovelace"),
+    ]
+
+
+def test_relink_of_a_record_without_an_id_keeps_its_modification_time(
+    harness: Harness,
+) -> None:
+    record = contact(1001)
+    del record["id"]
+    harness.put_linked(1001, record)
+    before = linked(harness, 1001)
+
+    moved = harness.platform.relink(1001, 2002)
+
+    # Only the link moved: not an edit of the contact.
+    assert moved.modified_at == before.modified_at
+    assert "id" not in moved.record
+    assert view(moved) == view(before)
+    assert linked(harness, 2002) == moved
+
+
+def test_a_relinked_record_can_then_be_saved(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    moved = harness.platform.relink(1001, 2002)
+
+    harness.platform.save(
+        2002, {"id": 2002, "name": "Ada King"}, expected_modified=moved.modified_at
+    )
+
+    assert view(linked(harness, 2002)) == tracked(contact(2002, name="Ada King"))
+
+
+def test_relink_frees_the_merged_away_contact_id(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.platform.relink(1001, 2002)
+    key = harness.put_new("k1", contact(None, name="Alan Turing"))
+
+    harness.platform.link(key, 1001)
+
+    assert view(linked(harness, 1001))["name"] == "Alan Turing"
+    assert view(linked(harness, 2002))["name"] == "Ada Lovelace"
+
+
+def test_a_relinked_record_can_be_relinked_again(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.platform.relink(1001, 2002)
+
+    moved = harness.platform.relink(2002, 3003)
+
+    assert moved.contact_id == 3003
+    assert [r.contact_id for r in scan_records(harness)] == [3003]
+    assert view(moved) == tracked(contact(3003))
+
+
+def test_relink_refuses_a_survivor_the_platform_already_holds(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.put_linked(2002, contact(2002, name="Grace Hopper"))
+    merged_away, survivor = linked(harness, 1001), linked(harness, 2002)
+
+    with pytest.raises(LocalConflictError):
+        harness.platform.relink(1001, 2002)
+
+    # Nothing moved, nothing overwritten: both records stay as they were.
+    assert linked(harness, 1001) == merged_away
+    assert linked(harness, 2002) == survivor
+
+
+def test_relink_of_a_contact_the_platform_does_not_hold_is_refused(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    before = linked(harness, 1001)
+
+    with pytest.raises(LocalConflictError):
+        harness.platform.relink(4040, 2002)
+
+    assert harness.platform.get(2002) is None
+    assert linked(harness, 1001) == before
+
+
+def test_relink_of_a_record_deleted_on_the_platform_is_refused(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.remove(1001)
+
+    with pytest.raises(LocalConflictError):
+        harness.platform.relink(1001, 2002)
+
+    assert harness.platform.get(2002) is None
+    assert list(harness.platform.scan()) == []
+
+
+def test_relink_of_a_contact_into_itself_is_a_programming_error(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    before = linked(harness, 1001)
+
+    with pytest.raises(ValueError):
+        harness.platform.relink(1001, 1001)
+
+    assert linked(harness, 1001) == before
+
+
 # -- malformed records -----------------------------------------------------------------
 
 
@@ -332,6 +450,18 @@ def test_save_never_overwrites_a_malformed_record(harness: Harness) -> None:
         harness.platform.save(1002, {"name": "Ada King"}, expected_modified=A_WHILE_AGO)
 
     assert harness.raw(1002) == stored
+
+
+def test_relink_never_touches_a_malformed_record(harness: Harness) -> None:
+    harness.put_linked(1002, contact(1002))
+    harness.corrupt(1002)
+    stored = harness.raw(1002)
+
+    with pytest.raises(LocalDataError):
+        harness.platform.relink(1002, 2002)
+
+    assert harness.raw(1002) == stored
+    assert harness.platform.get(2002) is None
 
 
 def test_returned_records_are_copies(harness: Harness) -> None:

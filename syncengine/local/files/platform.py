@@ -206,6 +206,100 @@ class FilesPlatform:
             modified_at=from_ns(snapshot.status.st_mtime_ns),
         )
 
+    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+        """``<contact_id>.json`` becomes ``<survivor_id>.json``, never replacing a file.
+
+        Like ``link``: a hard link under the new name, then the old name is removed. A
+        document with an ``id`` gets the survivor's id: the linked file is atomically
+        replaced by the rewritten document (mtime strictly later, permission bits kept)
+        and, since that rewrite drops whatever the platform wrote to the file meanwhile,
+        the old name is only removed if it still holds exactly the version read. A crash
+        between the steps leaves the record under both names; calling ``relink`` again
+        finishes the job.
+        """
+        if contact_id == survivor_id:
+            raise ValueError(f"contact {contact_id} cannot be merged into itself")
+        source, target = linked_name(contact_id), linked_name(survivor_id)
+        snapshot = self._read(source, DocumentName(contact_id, str(contact_id)))
+        if snapshot is None:
+            raise LocalConflictError(self._where(source))  # not on the platform any more
+        document = self._parse(snapshot).record  # malformed: reported, left where it is
+        # The document's own id (checked equal to contact_id) names the contact too, so it
+        # follows; an absent or null one says nothing and stays as it is.
+        rewrite = document.get("id") is not None
+        relinked = {**document, "id": survivor_id} if rewrite else document
+        data = render_document(relinked).encode("utf-8") if rewrite else snapshot.data
+
+        finished: _Snapshot | None = None  # the rewritten copy an earlier relink left
+        try:
+            atomic.link_new_name(self._folder, source, target)
+        except FileExistsError:
+            if self._inode(target) != snapshot.inode:
+                finished = self._relinked_copy(target, survivor_id, data) if rewrite else None
+                if finished is None:
+                    raise LocalConflictError(self._where(target)) from None
+            # else: an earlier relink stopped after this step; go on from here.
+        except OSError as exc:
+            raise LocalPlatformError(
+                self._where(target), f"cannot link {source}: {exc.strerror or exc}"
+            ) from exc
+
+        if finished is not None:
+            status, copy_inode = finished.status, finished.inode
+        else:
+            source_inode, target_inode = self._inode(source), self._inode(target)
+            if source_inode != snapshot.inode or target_inode != snapshot.inode:
+                # Replaced or removed around our link: undo it (only if the target is
+                # ours) and keep the platform's version for the next run.
+                if target_inode is not None and target_inode in (snapshot.inode, source_inode):
+                    self._unlink(target)
+                raise LocalConflictError(self._where(source))
+            status, copy_inode = snapshot.status, snapshot.inode
+            if rewrite:
+                try:
+                    status = atomic.replace(
+                        self._folder, target, data, newer_than_ns=snapshot.status.st_mtime_ns
+                    )
+                except OSError as exc:
+                    self._unlink_if(target, snapshot.inode)
+                    raise LocalPlatformError(
+                        self._where(target), f"cannot write: {exc.strerror or exc}"
+                    ) from exc
+                copy_inode = (status.st_dev, status.st_ino)
+
+        if rewrite:
+            # The rewrite wrote the version we read; an edit the platform made since (in
+            # place, replaced, removed) lives on under the old name only. Keep it, drop
+            # our copy, and let the next run pick it up.
+            again = self._read(source, DocumentName(contact_id, str(contact_id)))
+            if (
+                again is None
+                or again.inode != snapshot.inode
+                or again.status.st_mtime_ns != snapshot.status.st_mtime_ns
+                or again.data != snapshot.data
+            ):
+                self._unlink_if(target, copy_inode)
+                raise LocalConflictError(self._where(source))
+        self._unlink(source)
+        atomic.sync_folder(self._folder)
+        self._seen.pop(source, None)
+        self._remember(target, status.st_mtime_ns, hashlib.sha256(data).hexdigest())
+        return LocalRecord(
+            key=str(survivor_id),
+            contact_id=survivor_id,
+            record=relinked,
+            modified_at=from_ns(status.st_mtime_ns),
+        )
+
+    def _relinked_copy(self, target: str, survivor_id: int, data: bytes) -> _Snapshot | None:
+        """``target`` if it holds exactly the bytes a relink would write (an earlier one
+        stopped before removing the old name), else None."""
+        try:
+            found = self._read(target, DocumentName(survivor_id, str(survivor_id)))
+        except LocalDataError:
+            return None
+        return found if found is not None and found.data == data else None
+
     # -- reading -------------------------------------------------------------------------
 
     def _list(self) -> list[str]:
@@ -326,6 +420,11 @@ class FilesPlatform:
             raise LocalPlatformError(
                 self._where(file_name), f"cannot remove: {exc.strerror or exc}"
             ) from exc
+
+    def _unlink_if(self, file_name: str, inode: tuple[int, int]) -> None:
+        """Remove ``file_name`` only if it is still the file we made (not the platform's)."""
+        if self._inode(file_name) == inode:
+            self._unlink(file_name)
 
     def _where(self, file_name: str) -> str:
         return str(self._folder / file_name)

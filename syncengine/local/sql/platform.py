@@ -226,6 +226,62 @@ class SqlPlatform:
             after = conn.execute(self._select().where(self._t.key == key_value)).one()
         return self._to_local(after)
 
+    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+        """The row of ``contact_id`` gets ``survivor_id`` in the contact id column (and in
+        a document's top-level ``id``, if it has one); its key stays what it is.
+
+        One transaction: the row is read, the survivor looked up, and the row updated
+        only if its contact id and modification time are still as read.
+        """
+        for value in (contact_id, survivor_id):
+            if type(value) is not int or value <= 0:
+                raise ValueError(f"a contact id is a positive integer, not {value!r}")
+        if contact_id == survivor_id:
+            raise ValueError(f"contact {contact_id} cannot be merged into itself")
+        try:
+            return self._relink(contact_id, survivor_id)
+        except LocalDataError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                # A unique index on the contact id column: a row took the survivor's id.
+                raise LocalConflictError(self._contact_where(survivor_id)) from exc.__cause__
+            raise
+
+    def _relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+        where = self._contact_where(contact_id)
+        old_id = values.bind_contact_id(self._t.contact_id, contact_id)
+        with translated(self._where, "write", record=where), self._engine.begin() as conn:
+            rows = self._rows_of(conn, contact_id)
+            if not rows:
+                raise LocalConflictError(where)  # not on the platform any more
+            row = self._only(rows, contact_id)
+            current = self._to_local(row)  # malformed: reported, never touched
+            if self._rows_of(conn, survivor_id):
+                raise LocalConflictError(self._contact_where(survivor_id))
+            changes: dict[Any, Any] = {
+                self._t.contact_id: values.bind_contact_id(self._t.contact_id, survivor_id)
+            }
+            if self._t.document is not None and current.record.get("id") is not None:
+                # The document's own id (checked equal to contact_id) names the contact
+                # too. Rewriting it changes the document, so the modification time moves;
+                # moving only the link leaves it alone, as ``link`` does.
+                document = {**current.record, "id": survivor_id}
+                changes[self._t.document] = values.bind_document(self._t.document, document)
+                stamp = later_than(current.modified_at, self._clock.now())
+                changes[self._t.modified] = values.bind_modified(self._t.modified, stamp)
+            raw_key = row._mapping[_KEY]
+            guard = type_coerce(self._t.modified, NullType()) == bindparam(
+                "modified_as_read", row._mapping[_MODIFIED], type_=NullType()
+            )
+            result = conn.execute(
+                update(self._t.table)
+                .where(self._t.key == raw_key, self._t.contact_id == old_id, guard)
+                .values(changes)
+            )
+            if result.rowcount != 1:
+                raise LocalConflictError(self._row_where(current.key))  # changed meanwhile
+            after = conn.execute(self._select().where(self._t.key == raw_key)).one()
+        return self._to_local(after)
+
     # -- writing -------------------------------------------------------------------------
 
     def _insert(self, contact_id: int, record: Record) -> LocalRecord:
