@@ -6,6 +6,7 @@ sandbox's ``ApiError``s (``NotFoundError`` for an unknown contact...) and ``Seed
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,18 @@ class SandboxHooks:
     def seed_file(self, path: Path | str) -> None:
         self.seed(load_seed_file(path))
 
-    def reset(self) -> None:
-        """Back to the start: the initial seed, no faults, no latency, empty log, full budget."""
+    def reset(self, *, settle: float = 5.0) -> None:
+        """Back to the start: the initial seed, no faults, no latency, empty log, full budget.
+
+        Waits up to ``settle`` seconds for requests still being answered (a delayed one
+        whose client gave up, say) so they cannot touch the fresh state.
+        """
+        with self._state.lock:
+            self._state.faults.clear()
+            self._state.latency = 0.0
+        deadline = time.monotonic() + settle
+        while self._state.in_flight and time.monotonic() < deadline:
+            time.sleep(0.005)
         with self._state.lock:
             self._state.load(self._state.initial_seed)
             self._state.faults.clear()

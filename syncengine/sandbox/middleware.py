@@ -70,11 +70,15 @@ class RequestLogMiddleware:
                 log(dropped=False)
             await send(message)
 
+        with self.state.lock:
+            self.state.in_flight += 1
         try:
             await self.app(scope, _replay(body, receive), watch)
         finally:
             if not logged:  # started but never finished: a dropped response
                 log(dropped=status is not None)
+            with self.state.lock:
+                self.state.in_flight -= 1
 
 
 class AuthRateLimitMiddleware:

@@ -31,6 +31,9 @@ class SandboxState:
         self.requests = RequestLog()
         self.limiter = RateLimiter()
         self.latency = 0.0  # seconds added to every API request
+        # API requests being answered right now: a reset waits for them, so a slow
+        # request of one test never lands in the next test's fresh state or log.
+        self.in_flight = 0
         self.initial_seed: Any = default_seed() if seed is None else seed
         self.load(self.initial_seed)
 

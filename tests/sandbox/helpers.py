@@ -16,7 +16,9 @@ HOME_ADDRESS, WINTER_ADDRESS = 48215, 48216
 ARCHIVED_CONTACT = 4822
 LIVE_IDS = [4817, 4818, 4819, 4820, 4821, 4823, 4824]  # every seeded contact but the archived
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "virtuous-fixtures"
+# The real-shaped GET responses of ../shared/reference/virtuous-fixtures, copied into the
+# repository so that a fresh clone tests against them too.
+FIXTURES = Path(__file__).resolve().parents[1] / "data"
 STAMP_KEYS = ("modifiedDateTimeUtc", "modifiedByUser")
 
 

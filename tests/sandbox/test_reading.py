@@ -11,7 +11,6 @@ from syncengine.sandbox import ManualClock, SandboxServer
 from tests.fixtures.sandbox import SandboxFactory, client_for
 from tests.sandbox.helpers import (
     ELEANOR,
-    FIXTURES,
     HOME_ADDRESS,
     SHOWCASE,
     THOMAS,
@@ -22,12 +21,7 @@ from tests.sandbox.helpers import (
     load_fixture,
 )
 
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(), reason="the shared virtuous-fixtures are not checked out"
-)
 
-
-@needs_fixtures
 def test_contact_has_exactly_the_keys_of_the_recorded_response(
     sandbox_client: httpx.Client,
 ) -> None:
@@ -41,7 +35,6 @@ def test_contact_has_exactly_the_keys_of_the_recorded_response(
     assert set(method) == set(recorded["contactIndividuals"][0]["contactMethods"][0])
 
 
-@needs_fixtures
 def test_a_seeded_recorded_response_is_served_back_unchanged(
     sandbox_factory: SandboxFactory,
 ) -> None:
