@@ -235,3 +235,21 @@ def test_demo_runs_and_the_safe_update_loses_nothing() -> None:
     assert len(rows) == 10
     assert all(r["safe"]["ok"] for r in rows)
     assert any(r["naive"]["lost"] for r in rows if r["semantics"] == "replace")
+
+
+def test_a_database_at_an_older_revision_stops_with_a_pointer_to_db_upgrade(
+    env: dict[str, str], sandbox_replace: SandboxServer
+) -> None:
+    from syncengine.store import make_engine, upgrade
+
+    engine = make_engine(env["SYNCENGINE_DATABASE_URL"])
+    upgrade(engine, "0001")
+    engine.dispose()
+    result = run(env, "push", "--contact", str(CONTACT), "--set", "address.city=Denver")
+    assert result.exit_code == 1
+    assert "syncengine db upgrade" in result.stderr
+    assert not [r for r in sandbox_replace.hooks.requests() if r.method == "PUT"]
+    assert run(env, "db", "upgrade").exit_code == 0
+    assert (
+        run(env, "push", "--contact", str(CONTACT), "--set", "address.city=Denver").exit_code == 0
+    )

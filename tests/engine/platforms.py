@@ -129,3 +129,58 @@ def _tick() -> None:
     # Modification times must move forward between a sync and the edit after it, even
     # on a file system with coarse timestamps.
     time.sleep(0.02)
+
+
+class SqlColumnsDriver:
+    """The platform's own table with plain columns, mapped to field paths."""
+
+    adapter = "sql"
+    COLUMNS = {
+        "display_name": "name",
+        "first_name": "contactIndividuals[isPrimary=true].firstName",
+        "email": "contactIndividuals[isPrimary=true].contactMethods[type=Home Email].value",
+        "city": "address.city",
+        "shirt": "customFields[name=Shirt Size].value",
+    }
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = sa.create_engine(url)
+        with self.engine.begin() as db:
+            db.execute(
+                sa.text(
+                    "CREATE TABLE donors (key TEXT PRIMARY KEY, crm_id INTEGER, "
+                    "updated_at TIMESTAMP NOT NULL, display_name TEXT, first_name TEXT, "
+                    "email TEXT, city TEXT, shirt TEXT, notes TEXT)"
+                )
+            )
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "sql": {
+                "url": self.url,
+                "table": "donors",
+                "key_column": "key",
+                "contact_id_column": "crm_id",
+                "modified_column": "updated_at",
+                "columns": self.COLUMNS,
+            }
+        }
+
+    def row(self, contact_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as db:
+            found = (
+                db.execute(sa.text("SELECT * FROM donors WHERE crm_id = :id"), {"id": contact_id})
+                .mappings()
+                .first()
+            )
+        return dict(found) if found else None
+
+    def update(self, contact_id: int, **columns: Any) -> None:
+        _tick()
+        sets = ", ".join(f"{name} = :{name}" for name in columns)
+        with self.engine.begin() as db:
+            db.execute(
+                sa.text(f"UPDATE donors SET {sets}, updated_at = :now WHERE crm_id = :id"),
+                {**columns, "now": _now(), "id": contact_id},
+            )

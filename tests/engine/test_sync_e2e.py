@@ -18,7 +18,12 @@ from syncengine.engine.push import SafeUpdater
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.faults import Fault
 from tests.engine.conftest import engine_settings, snapshot
-from tests.engine.platforms import FilesDriver, PlatformDriver, SqlDocumentDriver
+from tests.engine.platforms import (
+    FilesDriver,
+    PlatformDriver,
+    SqlColumnsDriver,
+    SqlDocumentDriver,
+)
 from tests.fixtures.sandbox import SANDBOX_TOKEN
 
 CONTACT = 4821
@@ -376,3 +381,81 @@ def test_a_contact_gone_without_survivor_leaves_the_platform_alone(
     report = outcome(app)
     assert report.outcome == "failed" and "left alone" in (report.error or "")
     assert platform.read(CONTACT) == before
+
+
+# -- a platform with plain columns -----------------------------------------------------------
+
+
+@pytest.fixture
+def columns_app(
+    sandbox: SandboxServer, database_url: str, tmp_path: Path
+) -> Iterator[tuple[App, SqlColumnsDriver]]:
+    driver = SqlColumnsDriver(f"sqlite:///{tmp_path}/columns.db")
+    with build(sandbox, database_url, driver) as built:
+        assert built.runner().run_one(CONTACT).reports[0].outcome == "pulled"
+        yield built, driver
+
+
+def test_mapped_columns_are_filled_on_first_sync(
+    columns_app: tuple[App, SqlColumnsDriver],
+) -> None:
+    _, driver = columns_app
+    row = driver.row(CONTACT)
+    assert row is not None
+    assert (row["display_name"], row["first_name"], row["email"], row["city"], row["shirt"]) == (
+        "The Whitfield Household",
+        "Eleanor",
+        "eleanor.whitfield@example.org",
+        "Boulder",
+        "M",
+    )
+
+
+def test_a_column_change_reaches_crm_and_nothing_else_changes(
+    columns_app: tuple[App, SqlColumnsDriver], sandbox: SandboxServer
+) -> None:
+    app, driver = columns_app
+    before = snapshot(sandbox, CONTACT)
+    driver.update(CONTACT, email="eleanor@portal.example.net", shirt="L")
+    report = outcome(app)
+    assert report.outcome == "pushed", report.error
+    expected = before
+    person = next(p for p in expected["contactIndividuals"] if p["id"] == ELEANOR)
+    next(m for m in person["contactMethods"] if m["id"] == 482111)["value"] = (
+        "eleanor@portal.example.net"
+    )
+    next(f for f in expected["customFields"] if f["name"] == "Shirt Size")["value"] = "L"
+    assert snapshot(sandbox, CONTACT) == expected
+
+
+def test_a_crm_change_updates_only_the_mapped_columns(
+    columns_app: tuple[App, SqlColumnsDriver], sandbox: SandboxServer
+) -> None:
+    app, driver = columns_app
+    driver.update(CONTACT, notes="the platform's own column")
+    outcome(app)
+    sandbox.hooks.ui_edit(CONTACT, {"address": {"city": "Lyons"}})
+    outcome(app)
+    row = driver.row(CONTACT)
+    assert row is not None
+    assert row["city"] == "Lyons"
+    assert row["notes"] == "the platform's own column"
+
+
+def test_one_failing_contact_never_stops_the_others(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    app.runner().run_one(4817)
+
+    def break_email(doc: dict[str, Any]) -> None:
+        doc["contactIndividuals"][0]["contactMethods"][0]["value"] = "not-an-email"
+
+    platform.edit(4817, break_email)
+    platform.edit(CONTACT, lambda d: d.update(description="still goes through"))
+    summary = app.runner().run_all(force=True)
+    outcomes = {r.contact_id: r.outcome for r in summary.reports}
+    assert outcomes[4817] == "failed"
+    assert outcomes[CONTACT] == "pushed"
+    assert sandbox.hooks.raw_contact(CONTACT)["description"] == "still goes through"
+    failed = next(r for r in summary.reports if r.contact_id == 4817)
+    assert "422" in (failed.error or "")
