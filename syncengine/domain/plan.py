@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from syncengine.domain.diff import diff
 from syncengine.domain.fieldtypes import coerce_change, coerce_record
 from syncengine.domain.normalize import values_equivalent
 from syncengine.domain.paths import (
@@ -44,6 +45,7 @@ from syncengine.domain.paths import (
 )
 from syncengine.domain.ports import Record
 from syncengine.domain.schema import Kind
+from syncengine.domain.timestamps import crm_timestamp_sort_key
 from syncengine.errors import Mismatch, PathError, UsageError
 
 REQUESTED = "requested"
@@ -366,3 +368,33 @@ def _equivalent(path: Path, intended: Any, found: Any, view: Record) -> bool:
 
 def touches_high_stakes(changes: Iterable[ResolvedChange], high_stakes: frozenset[str]) -> bool:
     return any(c.path.last.name in high_stakes for c in changes)
+
+
+def concurrency_signs(
+    group: WriteGroup, body: Record, response: Record, target: Record
+) -> list[str]:
+    """Signs that someone else wrote the record between our GET and our PUT's answer.
+
+    Our own write explains: the fields we changed, server normalisation (the diff
+    normalises), and a newer modifiedDateTimeUtc. Anything else is reported.
+    """
+    notes: list[str] = []
+    intended = {verification_path(c).render() for c in group.changes}
+    sent, got = wrap(group, body), wrap(group, response)
+    others = [
+        ch.path
+        for ch in diff(sent, got)
+        if not any(ch.path == i or ch.path.startswith(i + ".") for i in intended)
+    ]
+    if others:
+        notes.append(
+            "fields we did not change differ from what we sent: " + ", ".join(sorted(others))
+        )
+    before, after = target.get("modifiedDateTimeUtc"), response.get("modifiedDateTimeUtc")
+    if (
+        isinstance(before, str)
+        and isinstance(after, str)
+        and crm_timestamp_sort_key(after) <= crm_timestamp_sort_key(before)
+    ):
+        notes.append("modifiedDateTimeUtc did not advance with our write")
+    return notes

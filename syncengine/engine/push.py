@@ -26,7 +26,6 @@ from typing import Any
 import structlog
 
 from syncengine.domain import plan as p
-from syncengine.domain.diff import diff
 from syncengine.domain.paths import REMOVE, Path, apply_change, get_value, item_segment
 from syncengine.domain.ports import (
     Clock,
@@ -260,7 +259,8 @@ class SafeUpdater:
         view = p.wrap(group, response)
         mismatches, normalised = p.verify_changes(group.changes, view)
         _record_stored(report, group, view, normalised)
-        report.notes += _unexplained(group, body, response, target)
+        # Signs of someone else's write; kept apart from the other notes, which are not.
+        suspicions = p.concurrency_signs(group, body, response, target)
         mirror_record = self._splice(contact, group, response)
 
         if p.touches_high_stakes(group.changes, self._rules.high_stakes_fields):
@@ -274,13 +274,14 @@ class SafeUpdater:
             later, _ = p.verify_changes(group.changes, fresh_view)
             mismatches += [m for m in later if m not in mismatches]
             if _moved_after(response if group.route is p.Route.CONTACT else None, fresh):
-                report.notes.append(
+                suspicions.append(
                     "the follow-up GET shows a newer modifiedDateTimeUtc than our write: "
                     "someone else wrote this contact in between"
                 )
             mirror_record = fresh
 
-        report.concurrent_write_suspected = bool(report.notes)
+        report.notes += suspicions
+        report.concurrent_write_suspected = bool(suspicions)
         self._store(contact_id, mirror_record)
         if mismatches:
             report.outcome = Outcome.MISMATCH
@@ -479,34 +480,6 @@ def _record_stored(
         except PathError:  # a removed item no longer resolves: that is the intended state
             f.stored = REMOVE
         f.normalised = p.verification_path(change).render() in changed
-
-
-def _unexplained(group: p.WriteGroup, body: Record, response: Record, target: Record) -> list[str]:
-    """Signs that someone else wrote the record between our GET and our PUT's answer.
-
-    Our own write explains: the fields we changed, server normalisation (the diff
-    normalises), and a newer modifiedDateTimeUtc. Anything else is reported.
-    """
-    notes: list[str] = []
-    intended = {p.verification_path(c).render() for c in group.changes}
-    sent, got = p.wrap(group, body), p.wrap(group, response)
-    others = [
-        ch.path
-        for ch in diff(sent, got)
-        if not any(ch.path == i or ch.path.startswith(i + ".") for i in intended)
-    ]
-    if others:
-        notes.append(
-            "fields we did not change differ from what we sent: " + ", ".join(sorted(others))
-        )
-    before, after = target.get("modifiedDateTimeUtc"), response.get("modifiedDateTimeUtc")
-    if (
-        isinstance(before, str)
-        and isinstance(after, str)
-        and crm_timestamp_sort_key(after) <= crm_timestamp_sort_key(before)
-    ):
-        notes.append("modifiedDateTimeUtc did not advance with our write")
-    return notes
 
 
 def _moved_after(put_response: Mapping[str, Any] | None, fresh: Mapping[str, Any]) -> bool:

@@ -273,3 +273,48 @@ def test_high_stakes_fields_are_detected(contact: dict[str, Any]) -> None:
     assert p.touches_high_stakes(resolved, RULES.high_stakes_fields)
     other = p.resolve_changes(contact, changes("address.city=Austin"), RULES)
     assert not p.touches_high_stakes(other, RULES.high_stakes_fields)
+
+
+# -- concurrency signs ---------------------------------------------------------------------
+
+
+def _contact_write(contact: dict[str, Any], *assignments: str) -> tuple[p.WriteGroup, Any]:
+    resolved = p.resolve_changes(contact, changes(*assignments), RULES)
+    (group,) = p.group_writes(1, contact, resolved)
+    return group, p.build_body(group, contact)
+
+
+def test_our_own_write_explains_itself(contact: dict[str, Any]) -> None:
+    group, body = _contact_write(contact, "name=New")
+    response = {**copy.deepcopy(body), "modifiedDateTimeUtc": "2024-01-01T00:00:00.1234567"}
+    assert p.concurrency_signs(group, body, response, contact) == []
+
+
+def test_a_field_we_did_not_send_changed_is_a_sign_of_another_writer(
+    contact: dict[str, Any],
+) -> None:
+    group, body = _contact_write(contact, "name=New")
+    response = {
+        **copy.deepcopy(body),
+        "website": "https://other.example.org",
+        "modifiedDateTimeUtc": "2024-01-01T00:00:00",
+    }
+    (sign,) = p.concurrency_signs(group, body, response, contact)
+    assert "website" in sign
+
+
+def test_a_stamp_that_did_not_advance_is_reported(contact: dict[str, Any]) -> None:
+    group, body = _contact_write(contact, "name=New")
+    response = copy.deepcopy(body)  # same modifiedDateTimeUtc as the GET
+    assert p.concurrency_signs(group, body, response, contact) == [
+        "modifiedDateTimeUtc did not advance with our write"
+    ]
+
+
+def test_server_normalisation_is_not_a_sign(contact: dict[str, Any]) -> None:
+    contact["address"]["country"] = "United States"
+    group, body = _contact_write(contact, "name=New")
+    response = copy.deepcopy(body)
+    response["address"]["state"] = " " + str(response["address"]["state"]).lower()
+    response["modifiedDateTimeUtc"] = "2024-01-01T00:00:00"
+    assert p.concurrency_signs(group, body, response, contact) == []

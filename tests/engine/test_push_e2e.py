@@ -360,3 +360,42 @@ def test_removing_a_tag_keeps_the_others_or_reports_it_could_not(
         (row,) = app.journal.for_contact(CONTACT)
         assert row.outcome is Outcome.MISMATCH
     assert snapshot(sandbox, CONTACT) == expected
+
+
+def test_a_write_by_someone_else_right_after_ours_is_reported(
+    app: App, sandbox: SandboxServer
+) -> None:
+    """No ETag: the only signal is modifiedDateTimeUtc. The follow-up GET of a
+    high-stakes change shows a newer stamp than our write's answer: reported, journaled."""
+    import threading
+    import time
+
+    # Both GETs of the contact wait a little: the follow-up one is read after the edit.
+    sandbox.hooks.add_fault(Fault("GET", rf"^/api/Contact/{CONTACT}$", delay=0.4, count=2))
+
+    def edit_in_the_ui_after_our_put() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(r.method == "PUT" for r in sandbox.hooks.requests()):
+                sandbox.hooks.ui_edit(CONTACT, {"website": "https://ui.example.org"})
+                return
+            time.sleep(0.005)
+
+    editor = threading.Thread(target=edit_in_the_ui_after_our_put)
+    editor.start()
+    report = push(app, "isPrivate=true")
+    editor.join()
+    (write,) = report.writes
+    assert write.concurrent_write_suspected
+    assert any("someone else" in note for note in write.notes)
+    (row,) = app.journal.for_contact(CONTACT)
+    assert row.concurrent_write_suspected and row.outcome is Outcome.OK
+    # The mirror holds what CRM+ holds now, the other writer's change included.
+    entry = app.mirror.get(CONTACT)
+    assert entry is not None and entry.record["website"] == "https://ui.example.org"
+
+
+def test_an_ordinary_write_raises_no_suspicion(app: App, sandbox: SandboxServer) -> None:
+    report = push(app, "isPrivate=true", "address.city=Denver")
+    assert not report.writes[0].concurrent_write_suspected
+    assert report.writes[0].notes == []
