@@ -98,7 +98,7 @@ def _verdict(outcome: DemoOutcome) -> str:
         more = f" (+{len(outcome.lost) - 4} more)" if len(outcome.lost) > 4 else ""
         lines.append(f"LOST {len(outcome.lost)}: {shown}{more}")
     if outcome.missing:
-        lines.append("not applied: " + ", ".join(outcome.missing))
+        lines.append(f"NOT APPLIED {len(outcome.missing)}: " + ", ".join(outcome.missing))
     return "\n".join(lines)
 
 
