@@ -71,7 +71,7 @@ def sync(
         sys.exit(int(ExitCode.FAILED))
     if summary.failed:
         sys.exit(int(ExitCode.FAILED))
-    if open_conflicts:
+    if open_conflicts or summary.conflicts:
         sys.exit(int(ExitCode.CONFLICTS))
 
 

@@ -78,7 +78,20 @@ class ContactCreator:
         if dry_run:
             report.notes.append("dry run: would create the contact in CRM+")
             return report
-        created = self._create(local.key, body)
+        try:
+            created = self._create(local.key, body)
+        except CrmDuplicateValue as exc:
+            # Not a crash and not a guess: a person decides whether this is the same
+            # donor (then add our reference to that contact) or the platform's data is
+            # wrong. The platform record stays new; the next run looks it up again.
+            report.outcome = "conflict"
+            report.error = (
+                f"CRM+ refused to create it: {exc.value or 'a value'} already belongs to "
+                "another contact. If it is the same person, add the reference "
+                f"{{source: {self._source}, id: {local.key}}} to that contact in CRM+; "
+                "otherwise correct the platform record"
+            )
+            return report
         if created is None:
             report.outcome = "failed"
             report.error = (

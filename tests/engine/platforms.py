@@ -27,7 +27,7 @@ class PlatformDriver(Protocol):
 
     def add_new(self, key: str, record: dict[str, Any]) -> None: ...
 
-    def keys(self) -> list[str]: ...
+    def stored_keys(self) -> list[str]: ...
 
 
 class FilesDriver:
@@ -56,7 +56,7 @@ class FilesDriver:
     def add_new(self, key: str, record: dict[str, Any]) -> None:
         (self.folder / f"new-{key}.json").write_text(json.dumps(record, indent=2))
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         return sorted(p.stem for p in self.folder.glob("*.json"))
 
 
@@ -116,7 +116,7 @@ class SqlDocumentDriver:
                 {"k": key, "now": _now(), "doc": json.dumps(record)},
             )
 
-    def keys(self) -> list[str]:
+    def stored_keys(self) -> list[str]:
         with self.engine.connect() as db:
             return sorted(str(r[0]) for r in db.execute(sa.text("SELECT key FROM donors")))
 

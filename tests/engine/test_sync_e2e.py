@@ -251,7 +251,7 @@ def test_a_new_platform_contact_is_created_once_with_our_reference(
     assert summary.to_json()["summary"]["created"] == 1
     doc = platform.read(created[0])
     assert doc is not None and doc["name"] == "The Rivera Household"
-    assert "D-100" not in [k for k in platform.keys() if k.startswith("new-")]  # noqa: SIM118
+    assert "D-100" not in [k for k in platform.stored_keys() if k.startswith("new-")]
     # Again: nothing new is created.
     app.runner().run_all()
     assert find_by_reference(sandbox, "D-100") == created
@@ -459,3 +459,28 @@ def test_one_failing_contact_never_stops_the_others(
     assert sandbox.hooks.raw_contact(CONTACT)["description"] == "still goes through"
     failed = next(r for r in summary.reports if r.contact_id == 4817)
     assert "422" in (failed.error or "")
+
+
+def test_a_create_refused_for_a_duplicate_email_is_reported_for_review(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    """The email belongs to an ARCHIVED contact that Find does not return here: CRM+
+    answers 409, and that is a case for a person, not a crash or a duplicate."""
+    donor = dict(NEW_DONOR)
+    donor["contactIndividuals"] = [
+        {
+            "firstName": "Siobhan",
+            "lastName": "Brennan",
+            "isPrimary": True,
+            "contactMethods": [{"type": "Home Email", "value": "siobhan.brennan@example.org"}],
+        }
+    ]
+    sandbox.hooks.add_fault(Fault("GET", r"^/api/Contact/Find$", status=404, count=2))
+    platform.add_new("D-409", donor)
+    count = len(sandbox.hooks.raw_state()["contacts"])
+    summary = app.runner().run_all(force=True)
+    (report,) = [r for r in summary.reports if r.key == "D-409"]
+    assert report.outcome == "conflict"
+    assert "siobhan.brennan@example.org" in (report.error or "")
+    assert len(sandbox.hooks.raw_state()["contacts"]) == count
+    assert "new-D-409" in platform.stored_keys() or "D-409" in platform.stored_keys()
