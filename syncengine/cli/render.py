@@ -19,7 +19,8 @@ from syncengine.engine.sync import ContactReport
 
 def console() -> Console:
     # soft_wrap: long paths stay whole, so output can be copied back into --set.
-    return Console(soft_wrap=True, highlight=False)
+    # markup off: paths such as contactIndividuals[id=2] are data, not rich markup.
+    return Console(soft_wrap=True, highlight=False, markup=False)
 
 
 def show(value: Any) -> str:
@@ -36,23 +37,13 @@ def render_push(report: PushReport) -> None:
     for note in report.notes:
         out.print(f"  {note}")
     for write in report.writes:
-        out.print(
-            f"\n{write.method} {write.endpoint}  [{write.route} route]  -> {write.outcome.value}"
-        )
-        table = Table(show_edge=False, pad_edge=False)
-        table.add_column("field")
-        table.add_column("old")
-        table.add_column("new")
-        if not report.dry_run:
-            table.add_column("stored by CRM+")
-        table.add_column("why")
+        out.print(f"\n{write.method} {write.endpoint} ({write.route} route): {write.outcome.value}")
         for f in write.fields:
-            row = [f.path, show(f.old), show(f.new)]
+            stored = ""
             if not report.dry_run:
-                row.append(show(f.stored) + (" (normalised)" if f.normalised else ""))
-            row.append(f.reason)
-            table.add_row(*row)
-        out.print(table)
+                stored = f"  (CRM+ stored {show(f.stored)}{', normalised' if f.normalised else ''})"
+            why = "" if f.reason == "requested" else f"  [{f.reason}]"
+            out.print(f"  {f.path}: {show(f.old)} -> {show(f.new)}{stored}{why}")
         if write.verified_by_get:
             out.print("  confirmed by a follow-up GET (high-stakes field)")
         if write.concurrent_write_suspected:
@@ -67,7 +58,7 @@ def render_push(report: PushReport) -> None:
 def render_demo(rows: list[Row]) -> None:
     out = console()
     if not out.is_terminal:
-        out = Console(width=120, highlight=False)
+        out = Console(width=120, highlight=False, markup=False)
     out.print(
         "\nWhat each update left on contact 4821 (fields changed that nobody meant to change):\n"
     )
@@ -147,7 +138,7 @@ def render_conflicts(rows: Sequence[ConflictRecord]) -> None:
         return
     table = Table(show_edge=False, pad_edge=False)
     for column in ("id", "contact", "field", "platform", "CRM+", "status", "suggestion"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
             str(row.id),

@@ -253,3 +253,18 @@ def test_a_database_at_an_older_revision_stops_with_a_pointer_to_db_upgrade(
     assert (
         run(env, "push", "--contact", str(CONTACT), "--set", "address.city=Denver").exit_code == 0
     )
+
+
+def test_text_output_shows_paths_exactly_as_they_can_be_typed_back(env: dict[str, str]) -> None:
+    result = run(
+        env,
+        "push",
+        "--contact",
+        str(CONTACT),
+        "--set",
+        "contactIndividuals[isPrimary=true].nickname=Nell",
+        "--dry-run",
+    )
+    assert result.exit_code == 0
+    assert "contactIndividuals[id=48211].nickname: null -> Nell" in result.stdout
+    assert "(individual route)" in result.stdout
