@@ -1,19 +1,20 @@
 """Conflicts in SQL: fields both sides changed, waiting for (or recorded for) review."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, func, literal, text, update
+from sqlalchemy import ColumnElement, func, literal, text, update
 from sqlmodel import Session, col, select
 
 from syncengine.domain.ports import ConflictRecord, ConflictStatus
 from syncengine.store.columns import UTCDateTime
 from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
 from syncengine.store.failures import ConflictStateError, MissingEntryError
+from syncengine.store.scoped import ClockedSqlRepository
 from syncengine.store.sessions import transaction
-from syncengine.store.tables import DEFAULT_ORGANIZATION, OPEN_CONFLICT, ConflictRow, metadata
-from syncengine.store.timestamps import as_utc, optional_utc, utcnow
+from syncengine.store.tables import OPEN_CONFLICT, ConflictRow, metadata
+from syncengine.store.timestamps import as_utc, optional_utc
 from syncengine.store.upsert import upsert
 
 _TABLE = metadata.tables["conflicts"]
@@ -22,27 +23,14 @@ _OPEN_FIELD = ("organization", "contact_id", "path")
 _REFRESHED = (*REFRESHED, "updated_at")
 
 
-class SqlConflictStore:
+class SqlConflictStore(ClockedSqlRepository):
     """``ConflictStore`` on SQLite or PostgreSQL, limited to one organisation's conflicts.
 
     ``created_at`` and ``updated_at`` belong to the store: they are stamped with ``clock``
     and any values given in a ``ConflictRecord`` are ignored, as is its ``id``.
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        organization: str = DEFAULT_ORGANIZATION,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._engine = engine
-        self._organization = organization
-        self._clock = clock
-
-    @property
-    def organization(self) -> str:
-        return self._organization
+    _row_type = ConflictRow
 
     def record(self, conflict: ConflictRecord) -> ConflictRecord:
         """Insert ``conflict``; if it is OPEN and its field already has an open conflict,
@@ -77,7 +65,7 @@ class SqlConflictStore:
         self, *, status: ConflictStatus | None = None, contact_id: int | None = None
     ) -> Sequence[ConflictRecord]:
         """This organisation's conflicts, optionally of one status and/or contact, by id."""
-        statement = select(ConflictRow).where(col(ConflictRow.organization) == self._organization)
+        statement = select(ConflictRow).where(self._mine())
         if status is not None:
             statement = statement.where(col(ConflictRow.status) == ConflictStatus(status).value)
         if contact_id is not None:
@@ -123,14 +111,11 @@ class SqlConflictStore:
 
     # -- helpers ---------------------------------------------------------------------------
 
-    def _mine(self, conflict_id: int) -> ColumnElement[bool]:
-        return and_(
-            col(ConflictRow.organization) == self._organization,
-            col(ConflictRow.id) == conflict_id,
-        )
+    def _one(self, conflict_id: int) -> ColumnElement[bool]:
+        return self._mine(col(ConflictRow.id) == conflict_id)
 
     def _find(self, session: Session, conflict_id: int) -> ConflictRow | None:
-        return session.exec(select(ConflictRow).where(self._mine(conflict_id))).first()
+        return session.exec(select(ConflictRow).where(self._one(conflict_id))).first()
 
     def _load(self, session: Session, conflict_id: int) -> ConflictRow:
         row = self._find(session, conflict_id)
@@ -147,7 +132,7 @@ class SqlConflictStore:
     ) -> bool:
         statement = (
             update(ConflictRow)
-            .where(self._mine(conflict_id), only_if)
+            .where(self._one(conflict_id), only_if)
             .values(**values)
             .execution_options(synchronize_session=False)
         )

@@ -1,43 +1,26 @@
 """Pull cursors in SQL: high-water marks of incremental pulls, per organisation."""
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
 from syncengine.domain.ports import Cursor
+from syncengine.store.scoped import ClockedSqlRepository
 from syncengine.store.sessions import transaction
-from syncengine.store.tables import DEFAULT_ORGANIZATION, CursorRow, metadata
-from syncengine.store.timestamps import as_utc, utcnow
-from syncengine.store.upsert import upsert
+from syncengine.store.tables import CursorRow, metadata
+from syncengine.store.timestamps import as_utc
 
 _TABLE = metadata.tables["cursors"]
 _KEY = ("organization", "name")
 _DATA_COLUMNS = ("high_water", "ids_at_high_water", "updated_at")
 
 
-class SqlCursorStore:
+class SqlCursorStore(ClockedSqlRepository):
     """``CursorStore`` on SQLite or PostgreSQL, limited to one organisation's cursors.
 
     ``updated_at`` belongs to the store: ``put`` stamps it with ``clock`` (a value given
     in the ``Cursor`` is ignored).
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        organization: str = DEFAULT_ORGANIZATION,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._engine = engine
-        self._organization = organization
-        self._clock = clock
-
-    @property
-    def organization(self) -> str:
-        return self._organization
+    _row_type = CursorRow
 
     def get(self, name: str) -> Cursor | None:
         with transaction(self._engine) as session:
@@ -51,17 +34,12 @@ class SqlCursorStore:
         again is the engine's decision, not something the store may refuse.
         """
         values: dict[str, Any] = {
-            "organization": self._organization,
             "name": cursor.name,
             "high_water": cursor.high_water,
             "ids_at_high_water": list(cursor.ids_at_high_water),
             "updated_at": as_utc(self._clock()),
         }
-        statement = upsert(
-            self._engine.dialect.name, _TABLE, values, key=_KEY, update=_DATA_COLUMNS
-        )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        self._upsert(_TABLE, values, key=_KEY, update=_DATA_COLUMNS)
 
 
 def _to_cursor(row: CursorRow) -> Cursor:

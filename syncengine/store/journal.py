@@ -1,45 +1,32 @@
 """The journal in SQL: every remote write attempt, per organisation."""
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from syncengine.domain.ports import JournalEntry, Outcome
 from syncengine.store.failures import MissingEntryError
+from syncengine.store.scoped import ClockedSqlRepository
 from syncengine.store.sessions import transaction
-from syncengine.store.tables import DEFAULT_ORGANIZATION, JournalRow
-from syncengine.store.timestamps import as_utc, utcnow
+from syncengine.store.tables import JournalRow
+from syncengine.store.timestamps import as_utc
 
 # Outcomes that leave it open whether the write happened: both must be settled by reading
 # the CRM before the contact is written again (a PENDING one was cut off by a crash).
 UNRESOLVED = (Outcome.PENDING, Outcome.UNKNOWN)
 
 
-class SqlJournal:
+class SqlJournal(ClockedSqlRepository):
     """``Journal`` on SQLite or PostgreSQL, limited to one organisation's entries.
 
     ``clock`` stamps ``started_at`` (when the entry does not carry one) and
     ``finished_at``; inject one in tests and simulations.
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        organization: str = DEFAULT_ORGANIZATION,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._engine = engine
-        self._organization = organization
-        self._clock = clock
-
-    @property
-    def organization(self) -> str:
-        return self._organization
+    _row_type = JournalRow
 
     def open(self, entry: JournalEntry) -> int:
         """Write the intent (normally PENDING) before the request is sent; returns its id."""
@@ -160,9 +147,6 @@ class SqlJournal:
         return self._list(
             select(JournalRow).where(self._mine()).order_by(col(JournalRow.id).desc()).limit(limit)
         )
-
-    def _mine(self) -> ColumnElement[bool]:
-        return and_(col(JournalRow.organization) == self._organization)
 
     def _list(self, statement: SelectOfScalar[JournalRow]) -> list[JournalEntry]:
         with transaction(self._engine) as session:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from syncengine.domain.ports import (
     ConflictRecord,
@@ -26,6 +26,7 @@ from syncengine.domain.ports import (
 from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
 from syncengine.store.failures import ConflictStateError, MissingEntryError
 from syncengine.store.journal import UNRESOLVED
+from syncengine.store.scoped import OrganizationScoped
 from syncengine.store.tables import DEFAULT_ORGANIZATION
 from syncengine.store.timestamps import as_utc, optional_utc, utcnow
 
@@ -34,39 +35,85 @@ def _json_copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+_Key = TypeVar("_Key")
+_Item = TypeVar("_Item")
+
+
+class _MemoryRepository(OrganizationScoped, Generic[_Key, _Item]):
+    """What every twin keeps: its items by key, and the lock that every method holds
+    while it touches them (which makes a twin safe to share between threads)."""
+
+    def __init__(self, organization: str = DEFAULT_ORGANIZATION) -> None:
+        super().__init__(organization)
+        self._items: dict[_Key, _Item] = {}
+        self._lock = threading.Lock()
+
+
+class _ClockedMemoryRepository(_MemoryRepository[_Key, _Item]):
+    """A twin that stamps times itself, with ``clock``, like its SQL repository."""
+
+    def __init__(
+        self,
+        organization: str = DEFAULT_ORGANIZATION,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__(organization)
+        self._clock = clock
+
+
+class _Numbered(Protocol):
+    id: int | None
+
+
+_NumberedItem = TypeVar("_NumberedItem", bound=_Numbered)
+
+
+class _NumberedMemoryRepository(_ClockedMemoryRepository[int, _NumberedItem]):
+    """A twin of a table whose ids the database assigns (the journal, the conflicts)."""
+
+    # The last id handed out. A class default rather than an __init__ of its own (which
+    # would repeat the public signature): the first ``+=`` gives each twin its own count.
+    _last_id = 0
+
+    def _add(self, item: _NumberedItem) -> int:
+        """Give ``item`` the next id and keep it under that id (hold the lock).
+
+        Ids go 1, 2, 3, ... and are never reused, like a fresh autoincrement column's.
+        """
+        self._last_id += 1
+        item.id = self._last_id
+        self._items[item.id] = item
+        return item.id
+
+
 @dataclass
 class _Lease:
     owner: str
     until: datetime
 
 
-class MemoryMirrorStore:
+class MemoryMirrorStore(_MemoryRepository[int, MirrorEntry]):
     """``MirrorStore`` in a dict; safe to share between threads."""
 
     def __init__(self, organization: str = DEFAULT_ORGANIZATION) -> None:
-        self._organization = organization
-        self._entries: dict[int, MirrorEntry] = {}
+        super().__init__(organization)
         self._leases: dict[int, _Lease] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def organization(self) -> str:
-        return self._organization
 
     def get(self, contact_id: int) -> MirrorEntry | None:
         with self._lock:
-            entry = self._entries.get(contact_id)
+            entry = self._items.get(contact_id)
             return None if entry is None else _copy_entry(entry)
 
     def put(self, entry: MirrorEntry) -> None:
         stored = _copy_entry(entry)
         stored.fetched_at = as_utc(entry.fetched_at)
         with self._lock:
-            self._entries[entry.contact_id] = stored
+            self._items[entry.contact_id] = stored
 
     def set_archived(self, contact_id: int, archived: bool) -> None:
         with self._lock:
-            entry = self._entries.get(contact_id)
+            entry = self._items.get(contact_id)
             if entry is None:
                 raise MissingEntryError(
                     f"contact {contact_id} is not in the mirror of {self._organization!r}"
@@ -75,12 +122,12 @@ class MemoryMirrorStore:
 
     def all_ids(self) -> list[int]:
         with self._lock:
-            return sorted(self._entries)
+            return sorted(self._items)
 
     def try_lease(self, contact_id: int, owner: str, *, until: datetime, now: datetime) -> bool:
         until, now = as_utc(until), as_utc(now)
         with self._lock:
-            if contact_id not in self._entries:
+            if contact_id not in self._items:
                 return False
             held = self._leases.get(contact_id)
             if held is not None and held.owner != owner and held.until > now:
@@ -101,24 +148,8 @@ def _copy_entry(entry: MirrorEntry) -> MirrorEntry:
     return replace(entry, record=_json_copy(entry.record))
 
 
-class MemoryJournal:
+class MemoryJournal(_NumberedMemoryRepository[JournalEntry]):
     """``Journal`` in a list; safe to share between threads."""
-
-    def __init__(
-        self,
-        organization: str = DEFAULT_ORGANIZATION,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._organization = organization
-        self._clock = clock
-        self._entries: dict[int, JournalEntry] = {}
-        self._next_id = 1
-        self._lock = threading.Lock()
-
-    @property
-    def organization(self) -> str:
-        return self._organization
 
     def open(self, entry: JournalEntry) -> int:
         stored = _copy_journal_entry(entry)
@@ -126,10 +157,7 @@ class MemoryJournal:
         stored.started_at = as_utc(entry.started_at or self._clock())
         stored.finished_at = None if entry.finished_at is None else as_utc(entry.finished_at)
         with self._lock:
-            stored.id = self._next_id
-            self._next_id += 1
-            self._entries[stored.id] = stored
-            return stored.id
+            return self._add(stored)
 
     def close(
         self,
@@ -148,7 +176,7 @@ class MemoryJournal:
         finished_at = as_utc(self._clock())
         response_copy = None if response_after is None else _json_copy(dict(response_after))
         with self._lock:
-            entry = self._entries.get(entry_id)
+            entry = self._items.get(entry_id)
             if entry is None:
                 raise MissingEntryError(
                     f"journal entry {entry_id} does not exist in {self._organization!r}"
@@ -169,7 +197,7 @@ class MemoryJournal:
 
     def get(self, entry_id: int) -> JournalEntry | None:
         with self._lock:
-            entry = self._entries.get(entry_id)
+            entry = self._items.get(entry_id)
             return None if entry is None else _copy_journal_entry(entry)
 
     def pending(self) -> Sequence[JournalEntry]:
@@ -190,15 +218,15 @@ class MemoryJournal:
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         with self._lock:
-            newest_first = sorted(self._entries, reverse=True)[:limit]
-            return [_copy_journal_entry(self._entries[key]) for key in newest_first]
+            newest_first = sorted(self._items, reverse=True)[:limit]
+            return [_copy_journal_entry(self._items[key]) for key in newest_first]
 
     def _select(self, keep: Callable[[JournalEntry], bool]) -> list[JournalEntry]:
         with self._lock:
             return [
-                _copy_journal_entry(self._entries[key])
-                for key in sorted(self._entries)
-                if keep(self._entries[key])
+                _copy_journal_entry(self._items[key])
+                for key in sorted(self._items)
+                if keep(self._items[key])
             ]
 
 
@@ -212,28 +240,12 @@ def _copy_journal_entry(entry: JournalEntry) -> JournalEntry:
     )
 
 
-class MemoryConflictStore:
+class MemoryConflictStore(_NumberedMemoryRepository[ConflictRecord]):
     """``ConflictStore`` in a dict; safe to share between threads.
 
     Like the SQL store: at most one OPEN conflict per (contact, path), ``created_at`` and
     ``updated_at`` stamped with ``clock``, values through a JSON round trip.
     """
-
-    def __init__(
-        self,
-        organization: str = DEFAULT_ORGANIZATION,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._organization = organization
-        self._clock = clock
-        self._conflicts: dict[int, ConflictRecord] = {}
-        self._next_id = 1
-        self._lock = threading.Lock()
-
-    @property
-    def organization(self) -> str:
-        return self._organization
 
     def record(self, conflict: ConflictRecord) -> ConflictRecord:
         now = as_utc(self._clock())
@@ -245,14 +257,12 @@ class MemoryConflictStore:
                     setattr(existing, name, getattr(stored, name))
                 existing.updated_at = now
                 return _copy_conflict(existing)
-            stored.id = self._next_id
-            self._next_id += 1
-            self._conflicts[stored.id] = stored
+            self._add(stored)
             return _copy_conflict(stored)
 
     def get(self, conflict_id: int) -> ConflictRecord | None:
         with self._lock:
-            conflict = self._conflicts.get(conflict_id)
+            conflict = self._items.get(conflict_id)
             return None if conflict is None else _copy_conflict(conflict)
 
     def list(
@@ -261,10 +271,10 @@ class MemoryConflictStore:
         wanted = None if status is None else ConflictStatus(status)
         with self._lock:
             return [
-                _copy_conflict(self._conflicts[key])
-                for key in sorted(self._conflicts)
-                if wanted in (None, self._conflicts[key].status)
-                and contact_id in (None, self._conflicts[key].contact_id)
+                _copy_conflict(self._items[key])
+                for key in sorted(self._items)
+                if wanted in (None, self._items[key].status)
+                and contact_id in (None, self._items[key].contact_id)
             ]
 
     def resolve(
@@ -290,7 +300,7 @@ class MemoryConflictStore:
             conflict.updated_at = now
 
     def _open_on(self, conflict: ConflictRecord) -> ConflictRecord | None:
-        for candidate in self._conflicts.values():
+        for candidate in self._items.values():
             if (
                 candidate.status is ConflictStatus.OPEN
                 and candidate.contact_id == conflict.contact_id
@@ -302,7 +312,7 @@ class MemoryConflictStore:
     def _checked(
         self, conflict_id: int, action: str, allowed: frozenset[ConflictStatus]
     ) -> ConflictRecord:
-        conflict = self._conflicts.get(conflict_id)
+        conflict = self._items.get(conflict_id)
         if conflict is None:
             raise MissingEntryError(
                 f"conflict {conflict_id} does not exist in {self._organization!r}"
@@ -338,21 +348,12 @@ def _copy_conflict(conflict: ConflictRecord) -> ConflictRecord:
     )
 
 
-class MemorySyncStateStore:
+class MemorySyncStateStore(_MemoryRepository[int, SyncState]):
     """``SyncStateStore`` in a dict; safe to share between threads."""
-
-    def __init__(self, organization: str = DEFAULT_ORGANIZATION) -> None:
-        self._organization = organization
-        self._states: dict[int, SyncState] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def organization(self) -> str:
-        return self._organization
 
     def get(self, contact_id: int) -> SyncState | None:
         with self._lock:
-            state = self._states.get(contact_id)
+            state = self._items.get(contact_id)
             return None if state is None else replace(state)
 
     def put(self, state: SyncState) -> None:
@@ -362,41 +363,26 @@ class MemorySyncStateStore:
             synced_at=optional_utc(state.synced_at),
         )
         with self._lock:
-            self._states[state.contact_id] = stored
+            self._items[state.contact_id] = stored
 
     def all(self) -> Sequence[SyncState]:
         with self._lock:
-            return [replace(self._states[key]) for key in sorted(self._states)]
+            return [replace(self._items[key]) for key in sorted(self._items)]
 
 
-class MemoryCursorStore:
+class MemoryCursorStore(_ClockedMemoryRepository[str, Cursor]):
     """``CursorStore`` in a dict; safe to share between threads. ``put`` stamps
     ``updated_at`` with ``clock``, like the SQL store."""
 
-    def __init__(
-        self,
-        organization: str = DEFAULT_ORGANIZATION,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._organization = organization
-        self._clock = clock
-        self._cursors: dict[str, Cursor] = {}
-        self._lock = threading.Lock()
-
-    @property
-    def organization(self) -> str:
-        return self._organization
-
     def get(self, name: str) -> Cursor | None:
         with self._lock:
-            cursor = self._cursors.get(name)
+            cursor = self._items.get(name)
             return None if cursor is None else _copy_cursor(cursor)
 
     def put(self, cursor: Cursor) -> None:
         stored = replace(_copy_cursor(cursor), updated_at=as_utc(self._clock()))
         with self._lock:
-            self._cursors[cursor.name] = stored
+            self._items[cursor.name] = stored
 
 
 def _copy_cursor(cursor: Cursor) -> Cursor:

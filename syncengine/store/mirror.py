@@ -3,15 +3,15 @@
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, update
+from sqlalchemy import ColumnElement, Engine, or_, update
 from sqlmodel import col, select
 
 from syncengine.domain.ports import MirrorEntry
 from syncengine.store.failures import MissingEntryError
+from syncengine.store.scoped import SqlRepository
 from syncengine.store.sessions import transaction
 from syncengine.store.tables import DEFAULT_ORGANIZATION, MirrorRow, metadata
 from syncengine.store.timestamps import as_utc, parse_crm_timestamp
-from syncengine.store.upsert import upsert
 
 _TABLE = metadata.tables["mirror"]
 _KEY = ("organization", "contact_id")
@@ -28,12 +28,14 @@ _DATA_COLUMNS = (
 )
 
 
-class SqlMirrorStore:
+class SqlMirrorStore(SqlRepository):
     """``MirrorStore`` on SQLite or PostgreSQL, limited to one organisation's rows.
 
     ``timestamp_zone`` is the zone CRM+ renders ``modifiedDateTimeUtc`` in (it carries no
     suffix); it only affects the parsed copy used for ordering.
     """
+
+    _row_type = MirrorRow
 
     def __init__(
         self,
@@ -42,13 +44,8 @@ class SqlMirrorStore:
         *,
         timestamp_zone: tzinfo = UTC,
     ) -> None:
-        self._engine = engine
-        self._organization = organization
+        super().__init__(engine, organization)
         self._timestamp_zone = timestamp_zone
-
-    @property
-    def organization(self) -> str:
-        return self._organization
 
     def get(self, contact_id: int) -> MirrorEntry | None:
         with transaction(self._engine) as session:
@@ -58,7 +55,6 @@ class SqlMirrorStore:
     def put(self, entry: MirrorEntry) -> None:
         """Insert or replace the entry of ``entry.contact_id`` (its lease is left alone)."""
         values: dict[str, Any] = {
-            "organization": self._organization,
             "contact_id": entry.contact_id,
             "record": entry.record,
             "modified_raw": entry.modified_raw,
@@ -68,11 +64,7 @@ class SqlMirrorStore:
             "archived": entry.archived,
             "merged_into": entry.merged_into,
         }
-        statement = upsert(
-            self._engine.dialect.name, _TABLE, values, key=_KEY, update=_DATA_COLUMNS
-        )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        self._upsert(_TABLE, values, key=_KEY, update=_DATA_COLUMNS)
 
     def set_archived(self, contact_id: int, archived: bool) -> None:
         """Record the archive state; raises ``MissingEntryError`` if the contact is not mirrored."""
@@ -91,9 +83,7 @@ class SqlMirrorStore:
     def all_ids(self) -> list[int]:
         """Every mirrored contact id of this organisation (archived ones too), ascending."""
         statement = (
-            select(MirrorRow.contact_id)
-            .where(col(MirrorRow.organization) == self._organization)
-            .order_by(col(MirrorRow.contact_id))
+            select(MirrorRow.contact_id).where(self._mine()).order_by(col(MirrorRow.contact_id))
         )
         with transaction(self._engine) as session:
             return list(session.exec(statement).all())
@@ -134,10 +124,7 @@ class SqlMirrorStore:
             return session.exec(statement).rowcount == 1
 
     def _row(self, contact_id: int) -> ColumnElement[bool]:
-        return and_(
-            col(MirrorRow.organization) == self._organization,
-            col(MirrorRow.contact_id) == contact_id,
-        )
+        return self._mine(col(MirrorRow.contact_id) == contact_id)
 
 
 def _to_entry(row: MirrorRow) -> MirrorEntry:

@@ -3,30 +3,23 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from syncengine.domain.ports import SyncState
+from syncengine.store.scoped import SqlRepository
 from syncengine.store.sessions import transaction
-from syncengine.store.tables import DEFAULT_ORGANIZATION, SyncStateRow, metadata
+from syncengine.store.tables import SyncStateRow, metadata
 from syncengine.store.timestamps import optional_utc
-from syncengine.store.upsert import upsert
 
 _TABLE = metadata.tables["sync_state"]
 _KEY = ("organization", "contact_id")
 _DATA_COLUMNS = ("platform_key", "platform_modified", "synced_at", "last_outcome", "last_error")
 
 
-class SqlSyncStateStore:
+class SqlSyncStateStore(SqlRepository):
     """``SyncStateStore`` on SQLite or PostgreSQL, limited to one organisation's contacts."""
 
-    def __init__(self, engine: Engine, organization: str = DEFAULT_ORGANIZATION) -> None:
-        self._engine = engine
-        self._organization = organization
-
-    @property
-    def organization(self) -> str:
-        return self._organization
+    _row_type = SyncStateRow
 
     def get(self, contact_id: int) -> SyncState | None:
         with transaction(self._engine) as session:
@@ -36,7 +29,6 @@ class SqlSyncStateStore:
     def put(self, state: SyncState) -> None:
         """Insert or replace the state of ``state.contact_id`` (every field is overwritten)."""
         values: dict[str, Any] = {
-            "organization": self._organization,
             "contact_id": state.contact_id,
             "platform_key": state.platform_key,
             "platform_modified": optional_utc(state.platform_modified),
@@ -44,19 +36,11 @@ class SqlSyncStateStore:
             "last_outcome": state.last_outcome,
             "last_error": state.last_error,
         }
-        statement = upsert(
-            self._engine.dialect.name, _TABLE, values, key=_KEY, update=_DATA_COLUMNS
-        )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        self._upsert(_TABLE, values, key=_KEY, update=_DATA_COLUMNS)
 
     def all(self) -> Sequence[SyncState]:
         """Every contact's state in this organisation, by contact id."""
-        statement = (
-            select(SyncStateRow)
-            .where(col(SyncStateRow.organization) == self._organization)
-            .order_by(col(SyncStateRow.contact_id))
-        )
+        statement = select(SyncStateRow).where(self._mine()).order_by(col(SyncStateRow.contact_id))
         with transaction(self._engine) as session:
             return [_to_state(row) for row in session.exec(statement).all()]
 

@@ -9,6 +9,7 @@ table by copying it ("batch" migrations), and the copy must be able to address e
 constraint by name.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -55,21 +56,49 @@ class StoreModel(SQLModel):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Columns that several tables spell the same way. Functions, not shared Column objects:
+# a Column belongs to exactly one table, so each table needs a fresh one.
+
+
+def _organization_field(*, primary_key: bool = False) -> Any:
+    """The organisation a row belongs to; every table has one, most as the key's first part."""
+    if primary_key:
+        # NOT NULL goes without saying in a primary key: left unsaid, as it always was.
+        column = Column(
+            String(ORGANIZATION_LENGTH), primary_key=True, server_default=DEFAULT_ORGANIZATION
+        )
+    else:
+        column = Column(
+            String(ORGANIZATION_LENGTH), nullable=False, server_default=DEFAULT_ORGANIZATION
+        )
+    return Field(sa_column=column)
+
+
+def _generated_id_field() -> Any:
+    """A surrogate key the database assigns on insert (None until then)."""
+    return Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+
+
+def _json_field() -> Any:
+    """A JSON value, NOT NULL: a Python None is stored as JSON ``null``."""
+    return Field(sa_column=Column(JsonDocument, nullable=False))
+
+
+def _one_of(column: str, values: Sequence[str]) -> CheckConstraint:
+    """``column`` holds one of ``values`` (named ``ck_<table>_<column>``)."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
 class MirrorRow(StoreModel, table=True):
     """The last-known CRM+ record of one contact of one organisation."""
 
     __tablename__ = "mirror"
     __table_args__ = (Index("ix_mirror_organization_modified_at", "organization", "modified_at"),)
 
-    organization: str = Field(
-        sa_column=Column(
-            String(ORGANIZATION_LENGTH),
-            primary_key=True,
-            server_default=DEFAULT_ORGANIZATION,
-        )
-    )
+    organization: str = _organization_field(primary_key=True)
     contact_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    record: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
+    record: dict[str, Any] = _json_field()
     # Kept verbatim: it is what CRM+ compares against, and parsing may lose precision.
     modified_raw: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     # Parsed copy of modified_raw, for ordering and "changed since" queries only.
@@ -100,29 +129,20 @@ class JournalRow(StoreModel, table=True):
         # A create has no contact id until CRM+ answers; after a crash it is found again
         # by the platform's key.
         Index("ix_journal_organization_local_key", "organization", "local_key"),
-        CheckConstraint(
-            "outcome IN (" + ", ".join(f"'{value}'" for value in OUTCOME_VALUES) + ")",
-            name="outcome",
-        ),
+        _one_of("outcome", OUTCOME_VALUES),
     )
 
-    id: int | None = Field(
-        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
-    )
-    organization: str = Field(
-        sa_column=Column(
-            String(ORGANIZATION_LENGTH), nullable=False, server_default=DEFAULT_ORGANIZATION
-        )
-    )
+    id: int | None = _generated_id_field()
+    organization: str = _organization_field()
     # NULL only for a create whose contact id is not known yet.
     contact_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     local_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
     method: str = Field(sa_column=Column(String(16), nullable=False))
     endpoint: str = Field(sa_column=Column(Text, nullable=False))
-    fields: list[str] = Field(sa_column=Column(JsonDocument, nullable=False))
-    before: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
-    after: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
-    response_after: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
+    fields: list[str] = _json_field()
+    before: dict[str, Any] = _json_field()
+    after: dict[str, Any] = _json_field()
+    response_after: dict[str, Any] = _json_field()
     outcome: str = Field(sa_column=Column(String(16), nullable=False))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -162,25 +182,16 @@ class ConflictRow(StoreModel, table=True):
             sqlite_where=text(OPEN_CONFLICT),
             postgresql_where=text(OPEN_CONFLICT),
         ),
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{value}'" for value in CONFLICT_STATUS_VALUES) + ")",
-            name="status",
-        ),
+        _one_of("status", CONFLICT_STATUS_VALUES),
     )
 
-    id: int | None = Field(
-        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
-    )
-    organization: str = Field(
-        sa_column=Column(
-            String(ORGANIZATION_LENGTH), nullable=False, server_default=DEFAULT_ORGANIZATION
-        )
-    )
+    id: int | None = _generated_id_field()
+    organization: str = _organization_field()
     contact_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     path: str = Field(sa_column=Column(Text, nullable=False))
-    base: Any = Field(sa_column=Column(JsonDocument, nullable=False))
-    platform: Any = Field(sa_column=Column(JsonDocument, nullable=False))
-    crm: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    base: Any = _json_field()
+    platform: Any = _json_field()
+    crm: Any = _json_field()
     platform_modified: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
@@ -189,10 +200,10 @@ class ConflictRow(StoreModel, table=True):
     )
     platform_author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     crm_author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    suggestion: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    suggestion: Any = _json_field()
     rule: str = Field(sa_column=Column(String, nullable=False))
     status: str = Field(sa_column=Column(String(16), nullable=False))
-    resolution: Any = Field(sa_column=Column(JsonDocument, nullable=False))
+    resolution: Any = _json_field()
     resolved_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
@@ -205,13 +216,7 @@ class SyncStateRow(StoreModel, table=True):
 
     __tablename__ = "sync_state"
 
-    organization: str = Field(
-        sa_column=Column(
-            String(ORGANIZATION_LENGTH),
-            primary_key=True,
-            server_default=DEFAULT_ORGANIZATION,
-        )
-    )
+    organization: str = _organization_field(primary_key=True)
     contact_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     platform_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
     platform_modified: datetime | None = Field(
@@ -227,17 +232,11 @@ class CursorRow(StoreModel, table=True):
 
     __tablename__ = "cursors"
 
-    organization: str = Field(
-        sa_column=Column(
-            String(ORGANIZATION_LENGTH),
-            primary_key=True,
-            server_default=DEFAULT_ORGANIZATION,
-        )
-    )
+    organization: str = _organization_field(primary_key=True)
     name: str = Field(sa_column=Column(String, primary_key=True))
     # Kept verbatim, like the mirror's modified_raw: it goes back into the CRM's filter.
     high_water: str | None = Field(default=None, sa_column=Column(String, nullable=True))
-    ids_at_high_water: list[int] = Field(sa_column=Column(JsonDocument, nullable=False))
+    ids_at_high_water: list[int] = _json_field()
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
