@@ -190,7 +190,7 @@ class ContactSync:
             except CrmNotFound as exc:
                 return self._gone(report, local, exc)
             plan = self._plan(contact_id, base, ours, crm, local.modified_at)
-        self._describe(report, plan, crm)
+        self._describe(report, plan)
         if dry_run:
             return report
         self._record_conflicts(contact_id, plan, ours, crm, local)
@@ -337,30 +337,13 @@ class ContactSync:
 
     # -- bookkeeping ------------------------------------------------------------------------
 
-    def _describe(self, report: ContactReport, plan: _Plan, crm: Record) -> None:
+    def _describe(self, report: ContactReport, plan: _Plan) -> None:
         rules = {r.path: r.rule.value for r in plan.result.resolutions}
-        for change in plan.to_crm:
-            report.changes.append(
-                PlannedChange(
-                    "to_crm",
-                    change.path,
-                    change.kind,
-                    change.old,
-                    change.new,
-                    rules.get(change.path),
-                )
-            )
-        for change in plan.to_platform:
-            report.changes.append(
-                PlannedChange(
-                    "to_platform",
-                    change.path,
-                    change.kind,
-                    change.old,
-                    change.new,
-                    rules.get(change.path),
-                )
-            )
+        for direction, changes in (("to_crm", plan.to_crm), ("to_platform", plan.to_platform)):
+            report.changes += [
+                PlannedChange(direction, c.path, c.kind, c.old, c.new, rules.get(c.path))
+                for c in changes
+            ]
         decided = {c.path for c in plan.decided}
         report.conflicts += [c.path for c in plan.result.conflicts if c.path not in decided]
         report.outcome = _outcome(plan, report)

@@ -77,16 +77,7 @@ class SqlDocumentDriver:
             )
 
     def options(self) -> dict[str, Any]:
-        return {
-            "sql": {
-                "url": self.url,
-                "table": "donors",
-                "key_column": "key",
-                "contact_id_column": "crm_id",
-                "modified_column": "updated_at",
-                "document_column": "doc",
-            }
-        }
+        return sql_options(self.url, document_column="doc")
 
     def read(self, contact_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as db:
@@ -119,6 +110,21 @@ class SqlDocumentDriver:
     def stored_keys(self) -> list[str]:
         with self.engine.connect() as db:
             return sorted(str(r[0]) for r in db.execute(sa.text("SELECT key FROM donors")))
+
+
+def sql_options(url: str, **mode: Any) -> dict[str, Any]:
+    """The ``local`` options of the test table ``donors``; ``mode``: the document column
+    or the column mapping."""
+    return {
+        "sql": {
+            "url": url,
+            "table": "donors",
+            "key_column": "key",
+            "contact_id_column": "crm_id",
+            "modified_column": "updated_at",
+            **mode,
+        }
+    }
 
 
 def _now() -> datetime:
@@ -156,16 +162,7 @@ class SqlColumnsDriver:
             )
 
     def options(self) -> dict[str, Any]:
-        return {
-            "sql": {
-                "url": self.url,
-                "table": "donors",
-                "key_column": "key",
-                "contact_id_column": "crm_id",
-                "modified_column": "updated_at",
-                "columns": self.COLUMNS,
-            }
-        }
+        return sql_options(self.url, columns=self.COLUMNS)
 
     def row(self, contact_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as db:
