@@ -27,7 +27,7 @@ from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.plan import UpdateRules
 from syncengine.domain.policy import MergePolicy, policy_from_mapping
 from syncengine.domain.ports import LocalPlatform
-from syncengine.engine.creates import ContactCreator, CreateOptions
+from syncengine.engine.creates import ContactCreator
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.run_all import GuardSettings, SyncRunner
@@ -184,7 +184,7 @@ class App:
             self.updater,
             contacts,
             self.clock,
-            CreateOptions(reference_source=source),
+            source,
         )
         guard = settings.sync.guard
         return SyncRunner(

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import structlog
 
 from syncengine.domain.plan import Change
@@ -37,11 +35,6 @@ log = structlog.get_logger(__name__)
 CREATE_ENDPOINT = "/api/Contact"
 
 
-@dataclass(frozen=True)
-class CreateOptions:
-    reference_source: str
-
-
 class ContactCreator:
     def __init__(
         self,
@@ -51,7 +44,7 @@ class ContactCreator:
         updater: SafeUpdater,
         contacts: ContactSync,
         clock: Clock,
-        options: CreateOptions,
+        reference_source: str,
     ) -> None:
         self._crm = crm
         self._journal = journal
@@ -59,7 +52,7 @@ class ContactCreator:
         self._updater = updater
         self._contacts = contacts
         self._clock = clock
-        self._source = options.reference_source
+        self._source = reference_source
 
     def create_or_link(self, local: LocalRecord, *, dry_run: bool = False) -> ContactReport:
         report = ContactReport(None, key=local.key, dry_run=dry_run)
