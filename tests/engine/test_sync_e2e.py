@@ -37,9 +37,20 @@ def platform(request: pytest.FixtureRequest, tmp_path: Path) -> PlatformDriver:
     return SqlDocumentDriver(f"sqlite:///{tmp_path}/platform.db")
 
 
-def build(sandbox: SandboxServer, database_url: str, platform: PlatformDriver, **sync: Any) -> Any:
+def build(
+    sandbox: SandboxServer,
+    database_url: str,
+    platform: PlatformDriver,
+    fields: list[dict[str, str]] | None = None,
+    **sync: Any,
+) -> Any:
     settings = engine_settings(sandbox.base_url, database_url)
-    local = LocalSettings(adapter=platform.adapter, reference_source="portal", **platform.options())
+    local = LocalSettings(
+        adapter=platform.adapter,
+        reference_source="portal",
+        **platform.options(),
+        **({"fields": fields} if fields is not None else {}),
+    )
     return open_app(
         settings.model_copy(update={"local": local, "sync": SyncSettings(**sync)}),
         {"CRMPLUS_API_TOKEN": SANDBOX_TOKEN},
@@ -484,3 +495,33 @@ def test_a_create_refused_for_a_duplicate_email_is_reported_for_review(
     assert "siobhan.brennan@example.org" in (report.error or "")
     assert len(sandbox.hooks.raw_state()["contacts"]) == count
     assert "new-D-409" in platform.stored_keys() or "D-409" in platform.stored_keys()
+
+
+def test_field_directions_decide_what_flows_which_way(
+    sandbox: SandboxServer, database_url: str, platform: PlatformDriver
+) -> None:
+    fields = [
+        {"path": "informalName", "direction": "to_platform"},  # CRM+ owns it
+        {"path": "description", "direction": "to_crm"},  # the platform owns it
+        {"path": "website", "direction": "both"},
+    ]
+    with build(sandbox, database_url, platform, fields=fields) as app:
+        app.runner().run_one(CONTACT)
+        doc = platform.read(CONTACT)
+        assert doc is not None and "name" not in doc, "fields no rule names are not synced"
+
+        platform.edit(CONTACT, lambda d: d.update(informalName="platform edit", description="ours"))
+        sandbox.hooks.ui_edit(CONTACT, {"website": "https://both.example.org"})
+        outcome(app)
+        raw = sandbox.hooks.raw_contact(CONTACT)
+        assert raw["informalName"] == "Eleanor & Thomas", "a to_platform field is never sent"
+        assert raw["description"] == "ours"
+        doc = platform.read(CONTACT)
+        assert doc is not None and doc["website"] == "https://both.example.org"
+
+        sandbox.hooks.ui_edit(CONTACT, {"informalName": "CRM rename", "description": "CRM text"})
+        outcome(app)
+        doc = platform.read(CONTACT)
+        assert doc is not None
+        assert doc["informalName"] == "CRM rename", "CRM+ wins a field it owns"
+        assert doc["description"] == "ours", "a to_crm field never receives CRM changes"
