@@ -5,8 +5,14 @@ reading CRM+ (never by guessing, never by repeating it blindly).
   reference; found -> the platform record is linked to it and the row closed ``ok``;
   not found -> closed ``failed`` (it never reached CRM+), so the next sync creates it;
 - an interrupted PUT: the record is read; if it shows every value the write meant, the
-  row is closed ``ok`` and the mirror takes the record; otherwise ``failed`` (the next
-  sync merges again from the fresh state and re-sends what is still missing).
+  row is closed ``ok``; otherwise ``failed`` (the next sync merges again from the fresh
+  state and re-sends what is still missing).
+
+The mirror is deliberately NOT refreshed from what recovery reads: CRM+ may have been
+edited since the crash, and a base holding those edits would make the platform's older
+values look like platform changes, pushed over them. Left at the last agreed state, the
+next merge sees our applied write on both sides (agreed) and later CRM edits as CRM
+changes; a recovered create is merged as a first sync.
 """
 
 from __future__ import annotations
@@ -84,7 +90,6 @@ class IntentRecovery:
             self._platform.link(str(key), contact_id)
         except LocalConflictError as exc:
             report.note(f"create of platform record {key}: found as {contact_id}; {exc}")
-        self._updater.remember(contact_id, found)
         self._journal.close(
             entry.id,
             Outcome.OK,
@@ -121,9 +126,8 @@ class IntentRecovery:
             )
             report.note(f"{entry.method} {entry.endpoint}: had not been applied")
             return
-        self._updater.remember(entry.contact_id, record)
         self._journal.close(entry.id, Outcome.OK, note="interrupted write confirmed by a GET")
-        report.note(f"{entry.method} {entry.endpoint}: had been applied; mirror refreshed")
+        report.note(f"{entry.method} {entry.endpoint}: had been applied")
 
     def _lifecycle(self, entry: JournalEntry, report: RecoveryReport) -> None:
         assert entry.id is not None and entry.contact_id is not None

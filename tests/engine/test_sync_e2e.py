@@ -360,6 +360,8 @@ def test_a_crash_after_the_put_before_the_mirror_update_converges_on_rerun(
         doomed.runner().run_one(CONTACT)
     assert sandbox.hooks.raw_contact(CONTACT)["description"] == "survives a crash"
     assert [e.outcome.value for e in app.journal.unresolved()] == ["pending"]
+    # Someone edits CRM+ before the re-run: that edit must survive the recovery too.
+    sandbox.hooks.ui_edit(CONTACT, {"maritalStatus": "Married"})
 
     report = app.runner().run_one(CONTACT)
     assert report.recovered, "the open intent is resolved by reading CRM+ first"
@@ -369,6 +371,7 @@ def test_a_crash_after_the_put_before_the_mirror_update_converges_on_rerun(
     assert doc is not None
     assert raw["description"] == doc["description"] == "survives a crash"
     assert raw["website"] == doc["website"] == "https://crm-side.example.org"
+    assert raw["maritalStatus"] == doc["maritalStatus"] == "Married"
     sandbox.hooks.clear_requests()
     assert outcome(app).outcome == "unchanged"
     assert puts(sandbox) == []
