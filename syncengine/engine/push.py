@@ -255,13 +255,19 @@ class SafeUpdater:
                 started_at=self._clock.now(),
             )
         )
-        response = self._put_resolving_unknown(group, body, report)
+        response, read_back = self._put_resolving_unknown(group, body, report)
         view = p.wrap(group, response)
         mismatches, normalised = p.verify_changes(group.changes, view)
         _record_stored(report, group, view, normalised)
         # Signs of someone else's write; kept apart from the other notes, which are not.
         suspicions = p.concurrency_signs(group, body, response, target)
-        mirror_record = self._splice(contact, group, response)
+        # The mirror is the merge base of the next sync: it takes our write's answer, never
+        # a later read that may hold someone else's edit (the platform has not seen that
+        # edit; in the base it would make the platform's value look like a platform change
+        # and be pushed over it). A read-back showing another writer is such a later read:
+        # what we sent stands in for the lost answer then.
+        answer = body if read_back and suspicions else response
+        mirror_record = self._splice(contact, group, answer)
 
         if p.touches_high_stakes(group.changes, self._rules.high_stakes_fields):
             fresh = self._crm.get_contact(contact_id)
@@ -278,7 +284,6 @@ class SafeUpdater:
                     "the follow-up GET shows a newer modifiedDateTimeUtc than our write: "
                     "someone else wrote this contact in between"
                 )
-            mirror_record = fresh
 
         report.notes += suspicions
         report.concurrent_write_suspected = bool(suspicions)
@@ -293,14 +298,15 @@ class SafeUpdater:
 
     def _put_resolving_unknown(
         self, group: p.WriteGroup, body: Record, report: WriteReport
-    ) -> Record:
+    ) -> tuple[Record, bool]:
         """PUT; if no answer came back, read the record to learn whether it was applied.
+        Returns the record and whether it came from that read-back.
 
         A full-record PUT is idempotent, so the client already retried it; when even the
         retries got no answer, the state is unknown until we look.
         """
         try:
-            return self._put(group, body)
+            return self._put(group, body), False
         except CrmTransientError as exc:
             try:
                 current = self._read_back(group)
@@ -314,7 +320,7 @@ class SafeUpdater:
                 self._close(report, error=f"{exc}; a read-back shows the change was not applied")
                 raise
             report.notes.append("no response to the PUT; a read-back shows it was applied")
-            return current
+            return current, True
         except CrmError as exc:
             report.outcome = Outcome.FAILED
             self._close(report, error=str(exc))

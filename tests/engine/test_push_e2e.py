@@ -390,9 +390,12 @@ def test_a_write_by_someone_else_right_after_ours_is_reported(
     assert any("someone else" in note for note in write.notes)
     (row,) = app.journal.for_contact(CONTACT)
     assert row.concurrent_write_suspected and row.outcome is Outcome.OK
-    # The mirror holds what CRM+ holds now, the other writer's change included.
+    # The mirror (the next sync's merge base) holds our write's answer, not the other
+    # writer's edit: so that edit reads as a CRM-side change and reaches the platform
+    # instead of being overwritten by the platform's older value.
     entry = app.mirror.get(CONTACT)
-    assert entry is not None and entry.record["website"] == "https://ui.example.org"
+    assert entry is not None and entry.record["isPrivate"] is True
+    assert entry.record["website"] is None
 
 
 def test_an_ordinary_write_raises_no_suspicion(app: App, sandbox: SandboxServer) -> None:
