@@ -179,9 +179,10 @@ class ContactCreator:
                 [Change("contactReferences[+]", {"source": self._source, "id": local.key})],
                 fresh=found,
             )
-        # A first sync without a base: equal fields agree, differing ones follow the
-        # policy and are recorded.
-        merged = self._contacts.sync(contact_id, local=linked)
+        # A first sync without a base (the reference push above put the contact in the
+        # mirror, but nothing was ever agreed with the platform): equal fields agree,
+        # differing ones follow the policy and are recorded.
+        merged = self._contacts.sync(contact_id, local=linked, first_sync=True)
         merged.outcome = "linked" if merged.outcome == "unchanged" else merged.outcome
         merged.notes = report.notes + merged.notes
         return merged

@@ -161,6 +161,7 @@ class ContactSync:
         local: LocalRecord | None = None,
         fresh: Record | None = None,
         refetch_before_push: bool = False,
+        first_sync: bool = False,
     ) -> ContactReport:
         """Sync one contact. ``local``/``fresh``: already read by the caller (``--all``).
 
@@ -168,6 +169,10 @@ class ContactSync:
         enough to pull CRM-side changes, but a PUT is only ever built on a record read
         just before it, so when something must be pushed the contact is read again and
         merged anew.
+
+        ``first_sync``: merge without a base even if the mirror has the contact (a
+        platform record just linked to an existing CRM contact: nothing was ever agreed
+        between them, so differing fields go to the policy, never "platform changed").
         """
         report = ContactReport(contact_id, dry_run=dry_run)
         local = local if local is not None else self._platform.get(contact_id)
@@ -180,7 +185,7 @@ class ContactSync:
         if local is None:
             return self._first_to_platform(report, crm)
 
-        entry = self._mirror.get(contact_id)
+        entry = None if first_sync else self._mirror.get(contact_id)
         base = entry.record if entry is not None else None
         ours = platform_view(local, base if base is not None else crm)
         plan = self._plan(contact_id, base, ours, crm, local.modified_at)

@@ -300,6 +300,14 @@ def test_a_new_platform_contact_with_a_known_email_is_linked_not_created(
     assert len(sandbox.hooks.raw_state()["contacts"]) == count
     assert find_by_reference(sandbox, "D-300") == [4818]
     assert platform.read(4818) is not None
+    # Nothing was ever agreed between the two: a first sync, where differing fields are
+    # decided by the policy (newest: the platform record is the newer) and recorded.
+    decided = {c.path: c for c in app.conflicts.list(status=ConflictStatus.AUTO, contact_id=4818)}
+    assert decided["address.city"].rule == "newest"
+    assert (decided["address.city"].crm, decided["address.city"].resolution) == (
+        "Des Moines",
+        "Tucson",
+    )
 
 
 # -- all contacts, crash safety ---------------------------------------------------------------
