@@ -165,3 +165,25 @@ def render_conflict(row: ConflictRecord) -> None:
         out.print(f"  resolved:  {show(row.resolution)} by {row.resolved_by} at {row.resolved_at}")
     if row.applied_at is not None:
         out.print(f"  applied:   {row.applied_at}")
+
+
+def render_journal(rows: Sequence[dict[str, Any]]) -> None:
+    out = console()
+    if not rows:
+        out.print("the journal is empty")
+        return
+    for row in rows:
+        who = f"contact {row['contact_id']}" if row["contact_id"] else f"record {row['local_key']}"
+        out.print(
+            f"#{row['id']} {row['started_at']} {row['method']} {row['endpoint']} ({who}): "
+            f"{row['outcome']}"
+        )
+        for path in row["fields"]:
+            out.print(
+                f"  {path}: {show(row['before'].get(path))} -> {show(row['after'].get(path))}"
+            )
+        if row["concurrent_write_suspected"]:
+            out.print("  possible concurrent write by someone else")
+        for label in ("error", "note"):
+            if row[label]:
+                out.print(f"  {label}: {row[label]}")

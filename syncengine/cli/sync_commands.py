@@ -216,3 +216,53 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+# -- journal --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--contact", "contact_id", type=int, default=None, help="Only this contact.")
+@click.option("--unresolved", is_flag=True, help="Only writes whose outcome is not known yet.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_context
+def journal(
+    ctx: Context, contact_id: int | None, unresolved: bool, limit: int, as_json: bool
+) -> None:
+    """Show the journal of write attempts (newest first): endpoint, fields, before and
+    after values, outcome, error."""
+    from syncengine.bootstrap import open_app
+    from syncengine.cli.render import render_journal
+    from syncengine.engine.push import jsonable
+
+    with handled(as_json), open_app(ctx.settings(), os.environ) as app:
+        if unresolved:
+            found = app.journal.unresolved()
+        elif contact_id is not None:
+            found = app.journal.for_contact(contact_id)
+        else:
+            found = app.journal.recent(limit)
+        wanted = [r for r in found if contact_id is None or r.contact_id == contact_id]
+        rows = sorted(wanted, key=lambda r: r.id or 0, reverse=True)[:limit]
+    payload = [
+        {
+            "id": r.id,
+            "contact_id": r.contact_id,
+            "local_key": r.local_key,
+            "method": r.method,
+            "endpoint": r.endpoint,
+            "fields": r.fields,
+            "before": {k: jsonable(v) for k, v in r.before.items()},
+            "after": {k: jsonable(v) for k, v in r.after.items()},
+            "stored": dict(r.response_after),
+            "outcome": r.outcome.value,
+            "error": r.error,
+            "note": r.note,
+            "concurrent_write_suspected": r.concurrent_write_suspected,
+            "started_at": r.started_at.isoformat() if r.started_at else None,
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        }
+        for r in rows
+    ]
+    emit(payload, as_json, lambda: render_journal(payload))

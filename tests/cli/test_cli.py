@@ -268,3 +268,20 @@ def test_text_output_shows_paths_exactly_as_they_can_be_typed_back(env: dict[str
     assert result.exit_code == 0
     assert "contactIndividuals[id=48211].nickname: null -> Nell" in result.stdout
     assert "(individual route)" in result.stdout
+
+
+def test_the_journal_shows_each_write_attempt(env: dict[str, str]) -> None:
+    assert run(env, "push", "--contact", str(CONTACT), "--set", "address.state=ny").exit_code == 0
+    result = run(env, "journal", "--contact", str(CONTACT), "--json")
+    assert result.exit_code == 0, result.output
+    (row,) = as_json(result)
+    assert (row["method"], row["endpoint"], row["outcome"]) == (
+        "PUT",
+        "/api/ContactAddress/48215",
+        "ok",
+    )
+    assert row["before"] == {"address.state": "CO"} and row["after"] == {"address.state": "ny"}
+    assert row["stored"] == {"address.state": "NY"}
+    assert as_json(run(env, "journal", "--unresolved", "--json")) == []
+    text = run(env, "journal")
+    assert "address.state: CO -> ny" in text.stdout
