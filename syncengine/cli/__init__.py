@@ -1,0 +1,4 @@
+"""The ``syncengine`` command line: ``main.cli`` is the group; the command modules below
+register themselves on it, so importing the package gives the complete command set."""
+
+from syncengine.cli import commands, sync_commands  # noqa: F401  (they register commands)

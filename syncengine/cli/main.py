@@ -274,6 +274,4 @@ def db_current_command(ctx: Context, as_json: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from syncengine.cli import commands, sync_commands  # noqa: F401  (registers them)
-
     cli.main(args=argv, prog_name="syncengine")

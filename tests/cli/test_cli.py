@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from syncengine.cli import commands  # noqa: F401  (registers sandbox and demo)
 from syncengine.cli.main import cli
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.faults import Fault

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from syncengine.cli import commands, sync_commands  # noqa: F401  (register the commands)
 from syncengine.cli.main import cli
 from syncengine.sandbox import SandboxServer
 from tests.fixtures.sandbox import SANDBOX_TOKEN
