@@ -284,3 +284,31 @@ def test_the_journal_shows_each_write_attempt(env: dict[str, str]) -> None:
     assert as_json(run(env, "journal", "--unresolved", "--json")) == []
     text = run(env, "journal")
     assert "address.state: CO -> ny" in text.stdout
+
+
+def test_an_unreachable_crm_is_reported_without_a_trace(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    env = {**env, "CRMPLUS_BASE_URL": f"http://127.0.0.1:{closed}"}
+    result = run(env, "push", "--contact", str(CONTACT), "--set", "name=x")
+    assert result.exit_code == 1
+    assert "CRM+ did not answer" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_unreachable_database_is_named_without_its_password(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    url = f"postgresql://sync:hunter2-secret@127.0.0.1:{closed}/nowhere"
+    result = run(
+        {**env, "SYNCENGINE_DATABASE_URL": url}, "push", "--contact", "1", "--set", "name=x"
+    )
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{closed}" in result.stderr
+    assert "hunter2-secret" not in result.output
