@@ -44,10 +44,6 @@ class Scenario:
         return {**required, **self.naive_changes(record)}
 
 
-def _thomas(record: Record) -> Record:
-    return next(i for i in record["contactIndividuals"] if i["id"] == 48212)
-
-
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "address change",

@@ -37,8 +37,8 @@ codes (see ``syncengine.cli.errors``); exceptions only carry data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -257,12 +257,3 @@ class LocalPlatformError(SyncEngineError):
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}")
-
-
-@dataclass
-class ErrorReport:
-    """A JSON-ready description of an error, for ``--json`` output and the journal."""
-
-    kind: str
-    message: str
-    details: Mapping[str, Any] = field(default_factory=dict)

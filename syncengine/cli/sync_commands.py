@@ -24,6 +24,7 @@ from syncengine.cli.main import (
     pass_context,
 )
 from syncengine.cli.render import console, render_conflict, render_conflicts, render_run
+from syncengine.domain.ports import ConflictStatus
 from syncengine.engine.run_all import Progress as ProgressCallback
 from syncengine.errors import UsageError
 
@@ -63,13 +64,11 @@ def sync(
             else:
                 assert contact_id is not None
                 summary = runner.run_one(contact_id, dry_run=dry_run)
-            open_conflicts = len(app.conflicts.list(status=_open()))
+            open_conflicts = len(app.conflicts.list(status=ConflictStatus.OPEN))
         payload = summary.to_json()
         payload["open_conflicts"] = open_conflicts
         emit(payload, as_json, lambda: render_run(summary, open_conflicts))
-    if summary.stopped:
-        sys.exit(int(ExitCode.FAILED))
-    if summary.failed:
+    if summary.stopped or summary.failed:
         sys.exit(int(ExitCode.FAILED))
     if open_conflicts or summary.conflicts:
         sys.exit(int(ExitCode.CONFLICTS))
@@ -97,12 +96,6 @@ def _progress(*, enabled: bool) -> Iterator[ProgressCallback | None]:
         yield update
 
 
-def _open() -> Any:
-    from syncengine.domain.ports import ConflictStatus
-
-    return ConflictStatus.OPEN
-
-
 # -- conflicts ------------------------------------------------------------------------------
 
 
@@ -122,7 +115,9 @@ def conflicts_list(ctx: Context, only_open: bool, contact_id: int | None, as_jso
     from syncengine.cli.conflict_json import conflict_json
 
     with handled(as_json), open_app(ctx.settings(), os.environ) as app:
-        rows = app.conflicts.list(status=_open() if only_open else None, contact_id=contact_id)
+        rows = app.conflicts.list(
+            status=ConflictStatus.OPEN if only_open else None, contact_id=contact_id
+        )
     emit([conflict_json(r) for r in rows], as_json, lambda: render_conflicts(rows))
 
 

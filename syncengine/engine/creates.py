@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import structlog
-
 from syncengine.domain.plan import Change
 from syncengine.domain.ports import (
     Clock,
@@ -29,8 +27,6 @@ from syncengine.domain.syncplan import create_body, platform_view, primary_email
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.sync import ContactReport, ContactSync, PlannedChange
 from syncengine.errors import CrmDuplicateValue, CrmError
-
-log = structlog.get_logger(__name__)
 
 CREATE_ENDPOINT = "/api/Contact"
 

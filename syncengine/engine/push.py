@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from syncengine.domain import plan as p
 from syncengine.domain.paths import REMOVE, Path, apply_change, get_value, item_segment
 from syncengine.domain.ports import (
@@ -47,8 +45,6 @@ from syncengine.errors import (
     PathError,
     VerificationError,
 )
-
-log = structlog.get_logger(__name__)
 
 ARCHIVE_FIELD = "isArchived"
 
@@ -165,7 +161,7 @@ class SafeUpdater:
             if dry_run:
                 report.writes.append(self._plan_only(group, contact, addresses))
                 continue
-            report.writes.append(self._write(contact_id, contact, addresses, group))
+            report.writes.append(self._write(contact_id, contact, group))
             if group.route is p.Route.CONTACT:
                 # Later groups (non-primary addresses) splice into the newest contact state.
                 entry = self._mirror.get(contact_id)
@@ -195,15 +191,13 @@ class SafeUpdater:
             )
         return contact
 
-    def _fresh_target(
-        self, group: p.WriteGroup, contact: Record, addresses: Sequence[Record] | None
-    ) -> Record:
-        """The record the PUT replaces, as CRM+ holds it now."""
+    def _fetch_target(self, group: p.WriteGroup) -> Record:
+        """GET the record the PUT replaces, as CRM+ holds it now."""
         if group.route is p.Route.INDIVIDUAL:
             return self._crm.get_individual(group.target_id)
         if group.route is p.Route.ADDRESS:
             return self._crm.get_address(group.target_id)
-        return contact
+        return self._crm.get_contact(group.target_id)
 
     def _target_from(
         self, group: p.WriteGroup, contact: Record, addresses: Sequence[Record] | None
@@ -232,10 +226,10 @@ class SafeUpdater:
         self,
         contact_id: int,
         contact: Record,
-        addresses: Sequence[Record] | None,
         group: p.WriteGroup,
     ) -> WriteReport:
-        target = self._fresh_target(group, contact, addresses)
+        # The contact was GOT just now; a narrow route's record is fetched fresh here.
+        target = contact if group.route is p.Route.CONTACT else self._fetch_target(group)
         body = p.build_body(group, target)
         report = WriteReport(
             route=group.route.value,
@@ -309,7 +303,7 @@ class SafeUpdater:
             return self._put(group, body), False
         except CrmTransientError as exc:
             try:
-                current = self._read_back(group)
+                current = self._fetch_target(group)
             except CrmError:
                 report.outcome = Outcome.UNKNOWN
                 self._close(report, error=str(exc))
@@ -325,11 +319,6 @@ class SafeUpdater:
             report.outcome = Outcome.FAILED
             self._close(report, error=str(exc))
             raise
-
-    def _read_back(self, group: p.WriteGroup) -> Record:
-        if group.route is p.Route.CONTACT:
-            return self._crm.get_contact(group.target_id)
-        return self._fresh_target(group, {}, None)
 
     def _put(self, group: p.WriteGroup, body: Record) -> Record:
         if group.route is p.Route.INDIVIDUAL:

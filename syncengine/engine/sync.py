@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from syncengine.domain.diff import FieldChange, apply_changes
 from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.merge import Conflict, MergeResult, Resolution, merge3
@@ -56,16 +54,12 @@ from syncengine.domain.timestamps import parse_crm_timestamp
 from syncengine.engine.push import PushReport, SafeUpdater, jsonable
 from syncengine.errors import CrmDuplicateValue, CrmNotFound, PathError
 
-log = structlog.get_logger(__name__)
-
 
 @dataclass(frozen=True)
 class SyncOptions:
     fields: FieldMap
     policy: MergePolicy
     reference_source: str
-    # Who resolves conflicts when nobody says (the CLI passes the OS user).
-    actor: str = "syncengine"
 
 
 @dataclass
