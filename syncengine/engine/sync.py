@@ -118,7 +118,8 @@ class _Plan:
     result: MergeResult
     to_crm: list[FieldChange]
     to_platform: list[FieldChange]
-    decided: list[ConflictRecord]
+    decided: list[ConflictRecord]  # resolved by a data manager, not yet applied
+    still_open: dict[str, ConflictRecord]  # by path: open from earlier runs
 
 
 class ContactSync:
@@ -245,7 +246,7 @@ class ContactSync:
         for choice in decided:
             to_crm += _decision(choice, crm)
             to_platform += _decision(choice, ours)
-        return _Plan(result, to_crm, to_platform, decided)
+        return _Plan(result, to_crm, to_platform, decided, {c.path: c for c in open_rows})
 
     def _push(
         self,
@@ -350,16 +351,12 @@ class ContactSync:
     def _record_conflicts(
         self, contact_id: int, plan: _Plan, ours: Record, crm: Record, local: LocalRecord
     ) -> None:
-        already = {
-            c.path: c
-            for c in self._conflicts.list(status=ConflictStatus.OPEN, contact_id=contact_id)
-        }
         decided = {c.path for c in plan.decided}
         for conflict in plan.result.conflicts:
             if conflict.path in decided:
                 continue  # a data manager's decision is being applied right now
             row = self._from_merge(contact_id, conflict, crm, local)
-            known = already.get(conflict.path)
+            known = plan.still_open.get(conflict.path)
             if known is not None:
                 # Held from an earlier run: the sides' values are refreshed, but the base
                 # and the reason stay those of the moment they diverged (the mirror has
