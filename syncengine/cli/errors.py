@@ -9,6 +9,7 @@ from enum import IntEnum
 from typing import Any
 
 from syncengine import errors as e
+from syncengine.config import ENV_PASSWORD, ENV_USERNAME
 from syncengine.store import ConflictStateError, MissingEntryError
 
 
@@ -28,11 +29,53 @@ def exit_code_for(exc: BaseException) -> ExitCode:
 
 def describe(exc: BaseException) -> str:
     """A message a data manager can act on."""
+    return "\n".join(describe_lines(exc))
+
+
+def describe_lines(exc: BaseException) -> list[str]:
+    """``describe`` as its lines: the text printer escapes each line on its own, so a
+    newline inside a value is shown as ``\\n`` and cannot fake a line of its own."""
     match exc:
+        case e.CrmValidationError():
+            return [
+                f"{_where(exc)}refused (HTTP {exc.status}): {exc.message}",
+                *(field_problem_line(p.field, p.message) for p in exc.problems),
+            ]
+        case e.VerificationError():
+            return [
+                f"contact {exc.contact_id}: the {exc.stage} does not show the change:",
+                *(
+                    f"  - {m.path}: meant {m.intended!r}, CRM+ has {m.found!r}"
+                    for m in exc.mismatches
+                ),
+            ]
+    return [_one_line(exc)]
+
+
+def field_problem_line(field: str, message: str) -> str:
+    """One field CRM+ complained about (400 modelState / 422 details), as push shows it."""
+    return f"  - {field}: {message}"
+
+
+def _one_line(exc: BaseException) -> str:
+    match exc:
+        case e.CrmTokenError():
+            return _token_problem(exc)
         case e.CrmAuthError():
             return (
                 "CRM+ refused the API token (HTTP 401). Check CRMPLUS_API_TOKEN: it may be "
                 "wrong, revoked or expired."
+            )
+        case e.CrmTlsError(verification=True):
+            return (
+                f"TLS certificate verification failed for {exc.host} ({exc.message}). Nothing "
+                "was sent. Check crm.base_url: the certificate must be valid for that host "
+                "(verification cannot be turned off)."
+            )
+        case e.CrmTlsError():
+            return (
+                f"TLS handshake with {exc.host} failed ({exc.message}). Nothing was sent. "
+                "Check crm.base_url (does that port speak https?)."
             )
         case e.CrmNotFound(merged_into=int() as survivor):
             return (
@@ -50,30 +93,44 @@ def describe(exc: BaseException) -> str:
                 f"{_where(exc)}refused (HTTP 409): the value{value} already belongs to another "
                 f"contact. {exc.message}"
             )
-        case e.CrmValidationError():
-            lines = [f"{_where(exc)}refused (HTTP {exc.status}): {exc.message}"]
-            lines += [f"  - {p.field}: {p.message}" for p in exc.problems]
-            return "\n".join(lines)
         case e.CrmRateLimited():
             wait = f" retry in {exc.retry_after:.0f} s" if exc.retry_after is not None else ""
             return f"CRM+ rate limit reached ({exc.message});{wait}. Nothing was changed."
-        case e.CrmUnreachable():
+        case e.CrmUnreachable(maybe_applied=True):
             return (
-                f"CRM+ did not answer ({exc.message}) after retries. A write in flight may or "
-                "may not have been applied: it is journaled as 'unknown' and checked on the "
-                "next run."
+                f"CRM+ did not answer {_endpoint(exc)}({exc.message}) after retries. The write "
+                "may or may not have been applied: it is journaled as 'unknown' and checked "
+                "on the next run."
+            )
+        case e.CrmUnreachable():
+            # A read (GET, Find, Query), or a write that never left: nothing can have changed.
+            return (
+                f"CRM+ did not answer {_endpoint(exc)}({exc.message}) after retries. Nothing was "
+                "written."
             )
         case e.CrmServerError():
             return f"CRM+ server error after retries: {exc}"
-        case e.VerificationError():
-            lines = [f"contact {exc.contact_id}: the {exc.stage} does not show the change:"]
-            lines += [
-                f"  - {m.path}: meant {m.intended!r}, CRM+ has {m.found!r}" for m in exc.mismatches
-            ]
-            return "\n".join(lines)
         case e.SyncEngineError():
             return str(exc)
     return f"unexpected error: {type(exc).__name__}: {exc}"
+
+
+def _token_problem(exc: e.CrmTokenError) -> str:
+    answered = f"POST {exc.url_path or '/Token'} answered HTTP {exc.status}"
+    status = exc.status or 0
+    if status in (400, 401):
+        return (
+            f"CRM+ refused the user name or password ({answered}: {exc.message}). Check "
+            f"{ENV_USERNAME} and {ENV_PASSWORD}."
+        )
+    if status == 202:
+        return f"CRM+ asks for two-step verification ({answered}): {exc.message}."
+    if 200 <= status <= 299:
+        return f"{answered} but gave no token: {exc.message}."
+    return (
+        f"{answered}: check crm.base_url and crm.auth.mode (this organisation may not use "
+        "password login)."
+    )
 
 
 def error_json(exc: BaseException) -> dict[str, Any]:
@@ -92,6 +149,8 @@ def error_json(exc: BaseException) -> dict[str, Any]:
         ]
     if isinstance(exc, e.CrmNotFound):
         out["merged_into"] = exc.merged_into
+    if isinstance(exc, e.CrmTlsError):
+        out["host"] = exc.host
     if isinstance(exc, e.VerificationError):
         out["mismatches"] = [
             {"path": m.path, "intended": m.intended, "found": m.found} for m in exc.mismatches
@@ -101,3 +160,7 @@ def error_json(exc: BaseException) -> dict[str, Any]:
 
 def _where(exc: e.CrmError) -> str:
     return f"{exc.method} {exc.url_path}: " if exc.method and exc.url_path else ""
+
+
+def _endpoint(exc: e.CrmError) -> str:
+    return f"{exc.method} {exc.url_path} " if exc.method and exc.url_path else ""

@@ -20,7 +20,7 @@ import httpx
 import structlog
 
 from syncengine.crm.translate import error_for_status, read_json
-from syncengine.errors import CrmAuthError
+from syncengine.errors import CrmAuthError, CrmTokenError
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,7 @@ class PasswordGrantAuth(httpx.Auth):
 
     - First request: ``grant_type=password`` (form). A ``202`` means the account has
       two-step verification: the form is sent again with ``otp`` from ``otp_provider``;
-      without one, ``CrmAuthError`` says so.
+      without one, ``CrmTokenError`` says so.
     - Before a request, a token within ``refresh_margin`` seconds of ``expires_in`` is
       renewed with ``grant_type=refresh_token`` (falling back to the password grant when
       the refresh token is refused).
@@ -185,7 +185,7 @@ class PasswordGrantAuth(httpx.Auth):
         if response.status_code == 202:
             # Two-step verification: the same form again, with the one-time code.
             if self._otp_provider is None:
-                raise CrmAuthError(
+                raise CrmTokenError(
                     "the account uses two-step verification and no one-time-code provider "
                     "is configured",
                     method="POST",
@@ -194,7 +194,7 @@ class PasswordGrantAuth(httpx.Auth):
                 )
             response = yield self._token_request(request, {**form, "otp": self._otp_provider()})
             if response.status_code == 202:
-                raise CrmAuthError(
+                raise CrmTokenError(
                     "the one-time code was not accepted",
                     method="POST",
                     url_path=token_request.url.path,
@@ -221,7 +221,7 @@ class PasswordGrantAuth(httpx.Auth):
         access = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(access, str) or not access:
             # Never quote the body: it is exactly where a token would be.
-            raise CrmAuthError(
+            raise CrmTokenError(
                 "the token answer has no access_token",
                 method=response.request.method,
                 url_path=response.request.url.path,

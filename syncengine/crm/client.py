@@ -117,6 +117,8 @@ class CrmClient:
             headers={"Accept": "application/json", "User-Agent": user_agent},
             # A redirect is not part of this API; following one could carry the token away.
             follow_redirects=False,
+            # No ``verify=``: httpx verifies certificates by default, and nothing here (nor
+            # any setting) may turn that off, or anyone on the path could read the token.
             # Hooks see every request and response, token requests of the auth flow and
             # the resends after a 401 included: the count and the budget stay true.
             event_hooks={"request": [self._count_request], "response": [self._observe_budget]},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from typing import Any
 
 import httpx
@@ -24,6 +25,8 @@ from syncengine.errors import (
     CrmNotFound,
     CrmRateLimited,
     CrmServerError,
+    CrmTlsError,
+    CrmTokenError,
     CrmUnreachable,
     CrmValidationError,
     FieldProblem,
@@ -157,8 +160,10 @@ def error_for_status(
 
     ``writes``: the request changes server state; with a 5xx (or any non-4xx surprise) its
     outcome is unknown, so the error is marked ``maybe_applied``. A 4xx is a refusal.
-    ``token_endpoint``: ``POST /Token`` says "bad credentials" with 400 (OAuth's
-    ``invalid_grant``) as well as 401: both abort the run, they are not a record's fault.
+    ``token_endpoint``: the answer of ``POST /Token``. Whatever it says (400 ``invalid_grant``
+    or 401: bad credentials; 404: no such endpoint at this base URL) is a ``CrmTokenError``
+    that aborts the run: read as a contact's 404 it would send the user looking for a
+    merged contact. Only 429 and 5xx stay what they are, to be retried.
     """
     status = response.status_code
     where: dict[str, Any] = {
@@ -169,8 +174,8 @@ def error_for_status(
     body = _decoded(response)
     message = _server_message(body, response)
 
-    if token_endpoint and status in (400, 401):
-        return CrmAuthError(message or "the token request was refused", **where)
+    if token_endpoint and status != 429 and not 500 <= status <= 599:
+        return CrmTokenError(message or "no token was issued", **where)
     if status == 400:
         return CrmValidationError(
             message or "the request was malformed", problems=_problems(body), **where
@@ -221,6 +226,14 @@ def error_for_transport(
     failed = _failed_request(exc, request)
     where: dict[str, Any] = {"method": failed.method, "url_path": failed.url.path}
     reason = type(exc).__name__
+    tls = _tls_failure(exc) if isinstance(exc, httpx.ConnectError) else None
+    if tls is not None:
+        # The handshake comes before the request: nothing was sent, and retrying cannot
+        # make a certificate valid. The host is named: it is what the user must check.
+        verification = isinstance(tls, ssl.SSLCertVerificationError)
+        told = tls.verify_message if isinstance(tls, ssl.SSLCertVerificationError) else None
+        detail = told or tls.reason or reason
+        return CrmTlsError(str(detail), host=failed.url.host, verification=verification, **where)
     if isinstance(exc, _UNREACHABLE):
         maybe_applied = writes and failed is request and not isinstance(exc, _NOT_SENT)
         return CrmUnreachable(f"no answer ({reason})", maybe_applied=maybe_applied, **where)
@@ -230,6 +243,21 @@ def error_for_transport(
         return CrmError(f"undecodable answer ({reason})", maybe_applied=maybe_applied, **where)
     # Anything else (an unsupported URL, a local protocol violation) is a bug, not weather.
     return CrmError(f"request failed ({reason})", **where)
+
+
+def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The ``ssl`` error behind a connection failure, if TLS is what failed.
+
+    httpx and httpcore re-raise their own exception types ``from`` the original one.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def read_json(response: httpx.Response) -> Any:

@@ -1,4 +1,5 @@
-"""Plain-record helpers shared by every layer: canonical JSON and content hashes."""
+"""Plain-record helpers shared by every layer: canonical JSON, content hashes and the
+range of a contact id."""
 
 from __future__ import annotations
 
@@ -19,3 +20,25 @@ def canonical_json(record: Any) -> str:
 def content_hash(record: Any) -> str:
     """SHA-256 (hex) of :func:`canonical_json` of ``record``."""
     return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+# -- contact ids ---------------------------------------------------------------------------
+
+# CRM+ keys contacts by a signed 32-bit int: anything outside this range names no contact,
+# and sent in a URL it is answered with a 404 (or a 400) that reads like a deleted contact.
+MIN_CONTACT_ID = 1
+MAX_CONTACT_ID = 2_147_483_647
+CONTACT_ID_RANGE = f"{MIN_CONTACT_ID} to {MAX_CONTACT_ID}"
+
+
+def contact_id_problem(value: object) -> str | None:
+    """Why ``value`` cannot be a CRM+ contact id, or None when it can.
+
+    The problem does not quote the value: the caller says what it was and where.
+    """
+    # bool is an int in Python: a true flag is not contact 1.
+    if type(value) is not int:
+        return "not a whole number"
+    if not MIN_CONTACT_ID <= value <= MAX_CONTACT_ID:
+        return f"outside CRM+'s range of contact ids ({CONTACT_ID_RANGE})"
+    return None

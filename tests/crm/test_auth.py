@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from syncengine.crm import ApiKeyAuth, CrmClient, PasswordGrantAuth, RetryPolicy
-from syncengine.errors import CrmAuthError
+from syncengine.errors import CrmAuthError, CrmRecordError, CrmTokenError
 from tests.crm.conftest import MakeClient, respond
 from tests.crm.fakeserver import FakeClock, FakeCrm
 
@@ -191,3 +191,21 @@ def test_token_url_may_point_to_another_host(
     )
     make_client(auth=auth).get_contact(1)
     assert server.reaching("POST", "/Token")[0].url.host == "login.example.org"
+
+
+@pytest.mark.parametrize("status", [403, 404, 405, 410])
+def test_a_token_endpoint_that_is_not_there_is_a_token_error_never_a_missing_contact(
+    password_client: CrmClient, server: FakeCrm, clock: FakeClock, status: int
+) -> None:
+    # An organisation without password login, or a base URL that is not the API's.
+    server.then("POST", "/Token", respond(status, json={"message": "No resource was found"}))
+    with pytest.raises(CrmTokenError) as caught:
+        password_client.get_contact(1)
+    assert not isinstance(caught.value, CrmRecordError)
+    assert (caught.value.method, caught.value.url_path, caught.value.status) == (
+        "POST",
+        "/Token",
+        status,
+    )
+    assert not server.reaching("GET", "/api/Contact/1")
+    assert clock.sleeps == []  # not retried: asking again gives the same answer

@@ -117,6 +117,20 @@ def test_a_bad_file_name_is_reported(folder: Path, platform: FilesPlatform, name
     assert records_of(platform) == []
 
 
+@pytest.mark.parametrize("name", ["99999999999999999999.json", "2147483648.json"])
+def test_a_name_beyond_crms_contact_id_range_is_reported_with_the_range_and_skipped(
+    folder: Path, platform: FilesPlatform, name: str
+) -> None:
+    write(folder, name, {"name": "Nobody"})
+    write(folder, "2147483647.json", {"name": "The last id CRM+ can have"})
+
+    errors = errors_of(platform)
+
+    assert list(errors) == [name]
+    assert "1 to 2147483647" in errors[name]
+    assert [r.contact_id for r in records_of(platform)] == [2147483647]
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [

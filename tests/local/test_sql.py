@@ -626,6 +626,23 @@ def test_a_contact_id_in_two_rows_is_reported_for_both_and_get_refuses(
         platform.get(1001)
 
 
+@pytest.mark.parametrize("crm_id", [0, -5, 2_147_483_648, 99_999_999_999])
+def test_a_contact_id_outside_crms_range_makes_only_its_row_malformed(
+    db: Engine, members: tuple[Table, SqlPlatform], crm_id: int
+) -> None:
+    table, platform = members
+    with db.begin() as conn:
+        conn.execute(insert(table).values(member_id=7, crm_id=crm_id, updated=T0))
+        conn.execute(insert(table).values(member_id=8, crm_id=1002, updated=T0))
+
+    found = list(platform.scan())
+
+    (error,) = [f for f in found if isinstance(f, LocalDataError)]
+    assert error.where == "members row member_id='7'"
+    assert "'crm_id'" in error.problem and "1 to 2147483647" in error.problem
+    assert [f.contact_id for f in found if isinstance(f, LocalRecord)] == [1002]
+
+
 def test_rows_without_a_key_are_counted_and_skipped(sqlite_db: Engine, sqlite_url: str) -> None:
     with sqlite_db.begin() as conn:
         conn.execute(text("CREATE TABLE m (id TEXT, crm INT, at TEXT, nm TEXT)"))

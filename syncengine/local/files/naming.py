@@ -1,6 +1,7 @@
 """Which files in the folder are contact documents, and what their names say.
 
-- ``<contactId>.json`` (``1001.json``): the platform's copy of CRM+ contact 1001;
+- ``<contactId>.json`` (``1001.json``): the platform's copy of CRM+ contact 1001 (an id
+  in CRM+'s range: ``99999999999999999999.json`` names no contact and is a bad name);
 - ``new-<key>.json`` (``new-ab12.json``): a platform contact not yet in CRM+, key ``ab12``;
 - any other ``*.json`` not starting with a dot: a bad name, reported as malformed;
 - everything else (README, notes, dot files such as our own temporary files, folders):
@@ -13,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from syncengine.domain.records import CONTACT_ID_RANGE, contact_id_problem
+
 SUFFIX: Final = ".json"
 NEW_PREFIX: Final = "new-"
 # A canonical positive integer only: "0100.json" and "100.json" must not both claim
@@ -20,7 +23,10 @@ NEW_PREFIX: Final = "new-"
 _LINKED: Final = re.compile(r"[1-9][0-9]*", re.ASCII)
 _KEY_FORBIDDEN: Final = frozenset("/\\\0")
 
-BAD_NAME: Final = "the file name is neither <contactId>.json (a positive number) nor new-<key>.json"
+BAD_NAME: Final = (
+    f"the file name is neither <contactId>.json (a contact id from {CONTACT_ID_RANGE}) "
+    "nor new-<key>.json"
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,10 @@ def parse_name(file_name: str) -> DocumentName | None:
     """The meaning of a candidate's name, or None for a bad name."""
     stem = file_name[: -len(SUFFIX)]
     if _LINKED.fullmatch(stem):
-        return DocumentName(int(stem), stem)
+        contact_id = int(stem)
+        # Out of CRM+'s range it names no contact: reported, never synced (a huge number
+        # would otherwise reach the database and the API and stop the whole run).
+        return DocumentName(contact_id, stem) if contact_id_problem(contact_id) is None else None
     if stem.startswith(NEW_PREFIX) and key_problem(stem[len(NEW_PREFIX) :]) is None:
         return DocumentName(None, stem[len(NEW_PREFIX) :])
     return None
@@ -57,8 +66,9 @@ def key_problem(key: str) -> str | None:
 
 
 def linked_name(contact_id: int) -> str:
-    if type(contact_id) is not int or contact_id <= 0:
-        raise ValueError(f"a contact id is a positive integer, not {contact_id!r}")
+    problem = contact_id_problem(contact_id)
+    if problem:
+        raise ValueError(f"{contact_id!r} is not a contact id: {problem}")
     return f"{contact_id}{SUFFIX}"
 
 

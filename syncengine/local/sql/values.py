@@ -8,6 +8,7 @@ its own row malformed, instead of aborting the read of the whole table.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, DateTime, Dialect, Integer, Numeric
 
 from syncengine.domain.ports import Record
+from syncengine.domain.records import contact_id_problem
 from syncengine.errors import LocalDataError
 from syncengine.local.documents import parse_document
 
@@ -31,6 +33,10 @@ __all__ = [
     "read_document",
     "read_leaf",
 ]
+
+
+# A whole number as text (ASCII digits only: int() would also take "١٢" or "1_000").
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 def _numeric(column: Column[Any]) -> bool:
@@ -57,13 +63,15 @@ def read_contact_id(raw: Any) -> int | None:
     if raw is None:
         return None
     value: Any = raw
-    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        value = int(raw.strip())
-    elif isinstance(raw, Decimal) and raw == raw.to_integral_value():
-        value = int(raw)
-    # bool is an int in Python: a true flag is not contact 1.
-    if type(value) is not int or value <= 0:
-        raise ValueError(f"{raw!r} is not a CRM+ contact id")
+    if isinstance(raw, str) and _WHOLE_NUMBER.fullmatch(raw.strip()):
+        value = int(raw.strip())  # a sign included: "-5" is out of range, not "not a number"
+    elif isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
+        value = int(raw)  # (int() of an infinite NUMERIC would raise OverflowError)
+    problem = contact_id_problem(value)
+    if problem is not None:
+        # Out of CRM+'s range (or not a number) it names no contact: this row is malformed.
+        raise ValueError(f"{raw!r} is not a CRM+ contact id: {problem}")
+    assert type(value) is int  # what contact_id_problem just checked
     return value
 
 
