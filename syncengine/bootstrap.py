@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine
@@ -27,7 +27,9 @@ from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.plan import UpdateRules
 from syncengine.domain.policy import MergePolicy, policy_from_mapping
 from syncengine.domain.ports import LocalPlatform
+from syncengine.engine.claims import ClaimSettings, RunClaims
 from syncengine.engine.creates import ContactCreator
+from syncengine.engine.manual import ManualWrites
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.run_all import GuardSettings, SyncRunner
@@ -35,6 +37,7 @@ from syncengine.engine.sync import ContactSync, SyncOptions
 from syncengine.errors import ConfigError
 from syncengine.local import load_platform
 from syncengine.store import (
+    SqlClaimStore,
     SqlConflictStore,
     SqlCursorStore,
     SqlJournal,
@@ -141,7 +144,9 @@ class App:
     mirror: SqlMirrorStore
     journal: SqlJournal
     conflicts: SqlConflictStore
+    claims: RunClaims
     updater: SafeUpdater
+    manual: ManualWrites
     clock: SystemClock
     _platform: LocalPlatform | None = None
     _runner: SyncRunner | None = None
@@ -169,12 +174,15 @@ class App:
             platform,
             self.conflicts,
             states,
+            self.journal,
             self.updater,
+            self.claims,
             self.clock,
             SyncOptions(
                 fields=FieldMap.from_rules(settings.local.fields),
                 policy=merge_policy(settings),
                 reference_source=source,
+                max_value_size=settings.sync.max_value_size,
             ),
         )
         creator = ContactCreator(
@@ -183,6 +191,7 @@ class App:
             platform,
             self.updater,
             contacts,
+            self.claims,
             self.clock,
             source,
         )
@@ -193,9 +202,12 @@ class App:
             platform,
             states,
             cursors,
+            self.journal,
+            self.conflicts,
             contacts,
             creator,
-            IntentRecovery(self.crm, self.journal, platform, self.updater, source),
+            IntentRecovery(self.crm, self.journal, platform, self.updater, self.claims, source),
+            self.claims,
             self.clock,
             GuardSettings(guard.max_contact_share, guard.max_field_share, guard.min_contacts),
         )
@@ -204,8 +216,11 @@ class App:
         closer = getattr(self._platform, "close", None)
         if callable(closer):
             closer()
-        self.crm.close()
-        self.database.dispose()
+        try:
+            self.claims.close()
+        finally:
+            self.crm.close()
+            self.database.dispose()
 
 
 @contextmanager
@@ -214,7 +229,10 @@ def open_app(
     environ: Mapping[str, str],
     *,
     transport: httpx.BaseTransport | None = None,
+    purpose: str | None = None,
 ) -> Iterator[App]:
+    """Everything a command needs; ``purpose`` says what this run does, in its claims
+    (``status`` and "held by another run" messages show it)."""
     from syncengine.config import read_secrets
 
     secrets = read_secrets(environ)
@@ -228,6 +246,16 @@ def open_app(
     mirror = SqlMirrorStore(database, organization=settings.organization, timestamp_zone=zone)
     journal = SqlJournal(database, organization=settings.organization)
     clock = SystemClock()
+    claims = RunClaims(
+        SqlClaimStore(database, organization=settings.organization),
+        clock,
+        settings=ClaimSettings(
+            ttl=timedelta(seconds=settings.sync.claims.ttl),
+            wait=timedelta(seconds=settings.sync.claims.wait),
+        ),
+        purpose=purpose,
+    )
+    updater = SafeUpdater(crm, journal, clock, update_rules(settings), fence=claims)
     app = App(
         settings=settings,
         crm=crm,
@@ -235,7 +263,9 @@ def open_app(
         mirror=mirror,
         journal=journal,
         conflicts=SqlConflictStore(database, organization=settings.organization),
-        updater=SafeUpdater(crm, mirror, journal, clock, update_rules(settings)),
+        claims=claims,
+        updater=updater,
+        manual=ManualWrites(updater, mirror, claims),
         clock=clock,
     )
     try:

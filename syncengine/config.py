@@ -10,9 +10,11 @@ Nothing here runs at import time; ``load_settings`` is called by the composition
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -34,6 +36,20 @@ ENV_DATABASE_URL = "SYNCENGINE_DATABASE_URL"
 
 # Keys that would hold a secret if someone put one in the file.
 _SECRET_KEYS = frozenset({"token", "api_token", "api_key", "password", "secret", "access_token"})
+
+# The source named by a ConfigError about an environment variable.
+_ENVIRONMENT = "the environment"
+
+# Which setting each environment override replaces (also: which variable to name when the
+# value it gave is refused).
+_ENV_OVERRIDES: dict[tuple[str, str], str] = {
+    ("crm", "base_url"): ENV_BASE_URL,
+    ("database", "url"): ENV_DATABASE_URL,
+}
+# Settings whose refused value is not quoted back: a URL may carry a user and a password.
+_UNQUOTED = frozenset({"crm.base_url", "database.url"})
+# The database backends the store supports (syncengine.store.database).
+_DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})
 
 
 class _Section(BaseModel):
@@ -79,8 +95,9 @@ class CrmSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+        problem = base_url_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value.rstrip("/")
 
     @field_validator("timestamp_zone")
@@ -99,6 +116,66 @@ class CrmSettings(_Section):
 
 class DatabaseSettings(_Section):
     url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be CRM+'s base URL, or None.
+
+    Plain http would carry the bearer token (and the password grant's password) in clear,
+    so it is only accepted on the loopback interface (the sandbox, a local tunnel).
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        return "not a valid URL"
+    if parts.scheme not in ("http", "https"):
+        return "must start with https:// (or http:// for a loopback address)"
+    if not host:
+        return "has no host name"
+    if parts.scheme == "http" and not _is_loopback(host):
+        return (
+            f"plain http:// to {host} would send the API token (or the password) "
+            "unencrypted: use https://, or http:// only for localhost / 127.0.0.1 / ::1"
+        )
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the mirror's database URL, or None. Never quotes the URL."""
+    # Imported here: the store (SQLAlchemy, the tables) is not needed to read the
+    # settings, and `--help` should stay quick.
+    from syncengine.errors import StoreError
+    from syncengine.store.database import parse_url
+
+    try:
+        backend = parse_url(url).get_backend_name()
+    except StoreError as exc:
+        return str(exc)
+    if backend not in _DATABASE_BACKENDS:
+        return (
+            f"unsupported database {backend!r}: use sqlite:///path/to/file.db or "
+            "postgresql+psycopg://user@host/dbname"
+        )
+    return None
 
 
 class UpdateSettings(_Section):
@@ -141,6 +218,17 @@ class GuardConfig(_Section):
     min_contacts: int = Field(20, ge=0)
 
 
+class ClaimsConfig(_Section):
+    """Run claims: one process at a time per contact (docs/sync.md, "Runs at once")."""
+
+    # Seconds a claim holds without renewal: a crashed run's contacts are free again
+    # after this long. A live run renews its claims every ttl/4.
+    ttl: float = Field(120.0, ge=2)
+    # Seconds a one-contact command (sync --contact, push, archive) waits for another
+    # run to let go of the contact before giving up (exit 1).
+    wait: float = Field(30.0, ge=0)
+
+
 class SyncSettings(_Section):
     """How both-sides changes are decided (see docs/sync.md)."""
 
@@ -151,6 +239,10 @@ class SyncSettings(_Section):
     # What `newest` does when it cannot tell (a timestamp missing or equal).
     tie_breaker: Literal["crm", "platform", "manual"] = "manual"
     guard: GuardConfig = GuardConfig()
+    # The largest string value (UTF-8 bytes) a contact may hold on either side; a contact
+    # with a larger one is reported and left alone.
+    max_value_size: int = Field(1_048_576, ge=1024)
+    claims: ClaimsConfig = ClaimsConfig()
 
     @field_validator("policies")
     @classmethod
@@ -206,11 +298,49 @@ class Secrets:
 
 
 def read_secrets(environ: Mapping[str, str]) -> Secrets:
+    """The credentials, checked before anything is sent: ConfigError naming the variable
+    (never showing its value) for one that cannot work. Unset or empty means not given."""
     return Secrets(
-        token=environ.get(ENV_TOKEN) or None,
-        username=environ.get(ENV_USERNAME) or None,
-        password=environ.get(ENV_PASSWORD) or None,
+        token=_checked_secret(environ, ENV_TOKEN),
+        username=_checked_secret(environ, ENV_USERNAME),
+        password=_checked_secret(environ, ENV_PASSWORD),
     )
+
+
+def secret_values(environ: Mapping[str, str]) -> list[str]:
+    """Every secret value in the environment, as given and as it would be used, for the
+    log scrubber. Never raises: logging is set up before anything is checked."""
+    values = [environ.get(name) or "" for name in (ENV_TOKEN, ENV_PASSWORD)]
+    return [v for value in values for v in {value, value.strip()} if v]
+
+
+# What an HTTP header value can carry without escaping: visible ASCII. A bearer token is
+# exactly that; anything else (a space, a line break, an accented letter) is a paste gone
+# wrong, and httpx would refuse it with an error that names no variable.
+_HEADER_SAFE = frozenset(chr(code) for code in range(0x21, 0x7F))
+# C0 controls, DEL and C1 controls: no user name or password holds one on purpose.
+_CONTROLS = frozenset(chr(code) for code in [*range(0x20), *range(0x7F, 0xA0)])
+
+
+def _checked_secret(environ: Mapping[str, str], name: str) -> str | None:
+    raw = environ.get(name)
+    if not raw:
+        return None
+    # Surrounding whitespace is a copy-paste leftover (a trailing newline, mostly). A
+    # password may end in a space on purpose, so only line breaks are taken off it.
+    value = raw.strip("\r\n") if name == ENV_PASSWORD else raw.strip()
+    if not value.strip():
+        raise ConfigError(name, "is set but blank (only spaces or line breaks)", _ENVIRONMENT)
+    if name == ENV_TOKEN and not set(value) <= _HEADER_SAFE:
+        raise ConfigError(
+            name,
+            "holds characters an HTTP header cannot carry (spaces, line breaks, control or "
+            "non-ASCII characters): copy the API key again",
+            _ENVIRONMENT,
+        )
+    if set(value) & _CONTROLS:
+        raise ConfigError(name, "holds control characters (a line break, a tab...)", _ENVIRONMENT)
+    return value
 
 
 def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:
@@ -237,14 +367,16 @@ def load_settings(
     elif explicit or required:
         raise ConfigError("--config", f"file {file} does not exist", source=str(file))
     _refuse_secrets(raw, str(file), prefix="")
-    raw = _apply_env_overrides(raw, environ)
+    raw, overridden = _apply_env_overrides(raw, environ)
     raw["source"] = str(file) if file.exists() else "defaults"
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        raise ConfigError(key, _pydantic_problem(first), source=raw["source"]) from None
+        # A value the environment gave is not in the file: name the variable instead.
+        source = overridden.get(key, raw["source"])
+        raise ConfigError(key, _pydantic_problem(first, key), source=source) from None
 
 
 def _read_yaml(file: Path) -> dict[str, Any]:
@@ -278,19 +410,27 @@ def _refuse_secrets(node: Any, source: str, prefix: str) -> None:
         _refuse_secrets(value, source, f"{dotted}.")
 
 
-def _apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+def _apply_env_overrides(
+    raw: dict[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings with the environment's values in, and which keys each variable set
+    (``{"crm.base_url": "environment variable CRMPLUS_BASE_URL"}``)."""
     merged = dict(raw)
-    if environ.get(ENV_BASE_URL):
-        merged["crm"] = {**(merged.get("crm") or {}), "base_url": environ[ENV_BASE_URL]}
-    if environ.get(ENV_DATABASE_URL):
-        merged["database"] = {**(merged.get("database") or {}), "url": environ[ENV_DATABASE_URL]}
-    return merged
+    overridden: dict[str, str] = {}
+    for (section, key), variable in _ENV_OVERRIDES.items():
+        if environ.get(variable):
+            merged[section] = {**(merged.get(section) or {}), key: environ[variable]}
+            overridden[f"{section}.{key}"] = f"environment variable {variable}"
+    return merged, overridden
 
 
-def _pydantic_problem(error: Mapping[str, Any]) -> str:
+def _pydantic_problem(error: Mapping[str, Any], key: str) -> str:
     message = str(error.get("msg", "invalid value"))
     if error.get("type") == "extra_forbidden":
         return "unknown setting (check the spelling; see docs/configuration.md)"
-    if "input" in error and error.get("type") != "missing":
+    if error.get("type") == "value_error":
+        # Our own validators' words, without pydantic's "Value error, " in front.
+        message = str(error.get("ctx", {}).get("error", message))
+    if "input" in error and error.get("type") != "missing" and key not in _UNQUOTED:
         return f"{message} (got {error['input']!r})"
     return message

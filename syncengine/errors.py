@@ -14,12 +14,17 @@
     |   |   +-- CrmServerError           5xx / 520
     |   |   +-- CrmUnreachable           connect error, timeout, dropped response
     |   +-- CrmAuthError                 ABORT the run: 401, the token was refused
+    |   |   +-- CrmTokenError            POST /Token gave no token (bad credentials, wrong
+    |   |                                URL or auth mode): not a record's problem
+    |   +-- CrmTlsError                  ABORT the run: the TLS handshake failed (e.g. the
+    |   |                                certificate does not verify); nothing was sent
     |   +-- CrmRecordError               SKIP this record, go on with the others
     |       +-- CrmNotFound              404 (maybe merged or deleted)
     |       +-- CrmDuplicateValue        409 (a unique value belongs to another record)
     |       +-- CrmValidationError       400 / 422 with per-field details
     |
     +-- VerificationError                SKIP this record: a write did not persist as meant
+    +-- ValueTooLarge                    SKIP this record: a CRM+ value over sync.max_value_size
     |
     +-- StoreError                       the mirror / journal database
     |   +-- DatabaseUnavailable          ABORT: cannot connect
@@ -37,7 +42,7 @@ codes (see ``syncengine.cli.errors``); exceptions only carry data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +157,26 @@ class CrmAuthError(CrmError):
     """HTTP 401: the token was refused. Stops the run: every request would fail."""
 
 
+class CrmTokenError(CrmAuthError):
+    """``POST /Token`` (the password grant or its refresh) did not give a token.
+
+    ``status`` says why: 400/401 the credentials were refused (OAuth ``invalid_grant``),
+    202 two-step verification was not completed, another 4xx the endpoint is not there
+    (wrong base URL, or an organisation that does not use password login), a 2xx an
+    answer without a token. Never a contact's problem, whatever the status.
+    """
+
+
+class CrmTlsError(CrmError):
+    """The TLS handshake with ``host`` failed: nothing was sent. ``verification``: the
+    certificate did not verify (self-signed, expired, issued for another host)."""
+
+    def __init__(self, message: str, *, host: str, verification: bool, **kw: Any) -> None:
+        self.host = host
+        self.verification = verification
+        super().__init__(message, **kw)
+
+
 class CrmRecordError(CrmError):
     """A problem with one record: skip it, go on with the others."""
 
@@ -195,12 +220,32 @@ class Mismatch:
 class VerificationError(SyncEngineError):
     """The CRM accepted a write but does not show the intended state."""
 
-    def __init__(self, contact_id: int, mismatches: Sequence[Mismatch], stage: str) -> None:
+    def __init__(
+        self,
+        contact_id: int,
+        mismatches: Sequence[Mismatch],
+        stage: str,
+        *,
+        record_after: Mapping[str, Any] | None = None,
+    ) -> None:
         self.contact_id = contact_id
         self.mismatches = tuple(mismatches)
         self.stage = stage
+        # The contact as the write's answer showed it (the write did happen): the sync
+        # keeps it as its merge base all the same.
+        self.record_after = record_after
         listed = "; ".join(f"{m.path}: meant {m.intended!r}, found {m.found!r}" for m in mismatches)
         super().__init__(f"contact {contact_id}: {stage} does not show the change: {listed}")
+
+
+class ValueTooLarge(SyncEngineError):
+    """A CRM+ record holds a value larger than ``sync.max_value_size``: the contact is
+    left alone (a platform record with one is a ``LocalDataError``)."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
 
 
 # -- store -------------------------------------------------------------------------------

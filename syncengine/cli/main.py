@@ -18,9 +18,11 @@ from typing import Any, NoReturn
 import click
 
 from syncengine import __version__
-from syncengine.cli.errors import ExitCode, describe, error_json, exit_code_for
+from syncengine.cli.errors import ExitCode, describe_lines, error_json, exit_code_for
+from syncengine.cli.params import CONTACT_ID
 from syncengine.cli.render import render_push
-from syncengine.config import Settings, load_settings, read_secrets
+from syncengine.cli.safe_text import safe
+from syncengine.config import Settings, load_settings, secret_values
 from syncengine.errors import SyncEngineError, UsageError
 from syncengine.logging_setup import configure_logging
 
@@ -36,11 +38,10 @@ class Context:
         """Loaded on first use, so ``--help`` works even with a broken config file."""
         if self._settings is None:
             settings = load_settings(self.config_path, os.environ)
-            secrets = read_secrets(os.environ)
             configure_logging(
                 self.log_level or settings.logging.level,
                 self.log_format or settings.logging.format,
-                secrets=[secrets.token, secrets.password],
+                secrets=secret_values(os.environ),
             )
             self._settings = settings
         return self._settings
@@ -54,8 +55,15 @@ def fail(exc: BaseException, as_json: bool) -> NoReturn:
     if as_json:
         click.echo(json.dumps(error_json(exc), indent=2, default=str))
     else:
-        click.echo(f"error: {describe(exc)}", err=True)
+        say_error(exc)
     sys.exit(int(exit_code_for(exc)))
+
+
+def say_error(exc: BaseException) -> None:
+    """The error in words, on stderr."""
+    # Each line escaped on its own: a value in a message must not reach the terminal raw.
+    first, *rest = describe_lines(exc)
+    click.echo("\n".join(safe(line) for line in [f"error: {first}", *rest]), err=True)
 
 
 @contextmanager
@@ -111,9 +119,9 @@ def cli(
     """
     ctx.obj = Context(config_path, log_level, log_format)
     # Until the settings are read (some commands never read them), log quietly to stderr.
-    secrets = read_secrets(os.environ)
+    # The secrets are checked (read_secrets) where they are used, inside the error handler.
     configure_logging(
-        log_level or "WARNING", log_format or "console", secrets=[secrets.token, secrets.password]
+        log_level or "WARNING", log_format or "console", secrets=secret_values(os.environ)
     )
 
 
@@ -121,7 +129,7 @@ def cli(
 
 
 @cli.command()
-@click.option("--contact", "contact_id", type=int, required=True, help="CRM+ contact id.")
+@click.option("--contact", "contact_id", type=CONTACT_ID, required=True, help="CRM+ contact id.")
 @click.option(
     "--set",
     "assignments",
@@ -159,23 +167,25 @@ def push(
         changes += [Change(path, REMOVE) for path in removals]
         if not changes:
             raise UsageError("nothing to push: give at least one --set PATH=VALUE or --unset PATH")
-        with open_app(ctx.settings(), os.environ) as app:
-            report = app.updater.push(contact_id, changes, dry_run=dry_run)
+        with open_app(ctx.settings(), os.environ, purpose="push") as app:
+            report = app.manual.push(contact_id, changes, dry_run=dry_run)
         emit(report.to_json(), as_json, lambda: render_push(report))
 
 
 def _lifecycle(archived: bool) -> Callable[..., None]:
     verb = "Archive" if archived else "Unarchive"
 
-    @click.option("--contact", "contact_id", type=int, required=True, help="CRM+ contact id.")
+    @click.option(
+        "--contact", "contact_id", type=CONTACT_ID, required=True, help="CRM+ contact id."
+    )
     @dry_run_option
     @json_option
     @pass_context
     def command(ctx: Context, contact_id: int, dry_run: bool, as_json: bool) -> None:
         from syncengine.bootstrap import open_app
 
-        with handled(as_json), open_app(ctx.settings(), os.environ) as app:
-            report = app.updater.set_archived(contact_id, archived, dry_run=dry_run)
+        with handled(as_json), open_app(ctx.settings(), os.environ, purpose=verb.lower()) as app:
+            report = app.manual.set_archived(contact_id, archived, dry_run=dry_run)
         emit(report.to_json(), as_json, lambda: render_push(report))
 
     command.__doc__ = f"{verb} a contact through PUT /api/Contact/{verb}/{{id}}."

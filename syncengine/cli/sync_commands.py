@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from syncengine.cli.errors import ExitCode
+from syncengine.cli.errors import ExitCode, error_json, exit_code_for
 from syncengine.cli.main import (
     Context,
     cli,
@@ -22,15 +22,20 @@ from syncengine.cli.main import (
     handled,
     json_option,
     pass_context,
+    say_error,
 )
-from syncengine.cli.render import console, render_conflict, render_conflicts, render_run
+from syncengine.cli.params import CONFLICT_ID, CONTACT_ID
+from syncengine.cli.render import console, render_conflict, render_conflicts, render_run, show
+from syncengine.cli.safe_text import safe
 from syncengine.domain.ports import ConflictStatus
 from syncengine.engine.run_all import Progress as ProgressCallback
 from syncengine.errors import UsageError
 
 
 @cli.command()
-@click.option("--contact", "contact_id", type=int, default=None, help="Sync this CRM+ contact.")
+@click.option(
+    "--contact", "contact_id", type=CONTACT_ID, default=None, help="Sync this CRM+ contact."
+)
 @click.option("--all", "everything", is_flag=True, help="Sync every contact (platform and mirror).")
 @click.option(
     "--force", is_flag=True, help="Run even when the bulk-change guard would stop the run."
@@ -56,7 +61,8 @@ def sync(
     with handled(as_json):
         if (contact_id is None) == (not everything):
             raise UsageError("give exactly one of --contact ID or --all")
-        with open_app(ctx.settings(), os.environ) as app:
+        purpose = "sync --all" if everything else f"sync --contact {contact_id}"
+        with open_app(ctx.settings(), os.environ, purpose=purpose) as app:
             runner = app.runner()
             if everything:
                 with _progress(enabled=not as_json) as progress:
@@ -67,7 +73,15 @@ def sync(
             open_conflicts = len(app.conflicts.list(status=ConflictStatus.OPEN))
         payload = summary.to_json()
         payload["open_conflicts"] = open_conflicts
+        if summary.aborted is not None:
+            payload["aborted"] = error_json(summary.aborted)
         emit(payload, as_json, lambda: render_run(summary, open_conflicts))
+    if summary.aborted is not None:
+        # The run stopped part-way (a refused token, a lost database): what it did is
+        # printed above; the reason, in the words and exit code any command would use.
+        if not as_json:
+            say_error(summary.aborted)
+        sys.exit(int(exit_code_for(summary.aborted)))
     if summary.stopped or summary.failed:
         sys.exit(int(ExitCode.FAILED))
     if open_conflicts or summary.conflicts:
@@ -106,7 +120,7 @@ def conflicts() -> None:
 
 @conflicts.command("list")
 @click.option("--open", "only_open", is_flag=True, help="Only conflicts waiting for a decision.")
-@click.option("--contact", "contact_id", type=int, default=None, help="Only this contact.")
+@click.option("--contact", "contact_id", type=CONTACT_ID, default=None, help="Only this contact.")
 @json_option
 @pass_context
 def conflicts_list(ctx: Context, only_open: bool, contact_id: int | None, as_json: bool) -> None:
@@ -122,7 +136,7 @@ def conflicts_list(ctx: Context, only_open: bool, contact_id: int | None, as_jso
 
 
 @conflicts.command("show")
-@click.argument("conflict_id", type=int)
+@click.argument("conflict_id", type=CONFLICT_ID)
 @json_option
 @pass_context
 def conflicts_show(ctx: Context, conflict_id: int, as_json: bool) -> None:
@@ -138,7 +152,7 @@ def conflicts_show(ctx: Context, conflict_id: int, as_json: bool) -> None:
 
 
 @conflicts.command("resolve")
-@click.argument("conflict_id", type=int)
+@click.argument("conflict_id", type=CONFLICT_ID)
 @click.option(
     "--take", type=click.Choice(["platform", "crm"]), default=None, help="Keep one side's value."
 )
@@ -184,7 +198,7 @@ def conflicts_resolve(
                     payload,
                     as_json,
                     lambda: click.echo(
-                        f"would resolve #{conflict_id} ({row.path}) with {json.dumps(value)}"
+                        f"would resolve #{conflict_id} ({safe(row.path)}) with {show(value)}"
                     ),
                 )
                 return
@@ -200,7 +214,7 @@ def conflicts_resolve(
             payload,
             as_json,
             lambda: click.echo(
-                f"resolved #{conflict_id} ({row.path}) = {json.dumps(value)}"
+                f"resolved #{conflict_id} ({safe(row.path)}) = {show(value)}"
                 + ("; applied" if apply_now else "; applied on the contact's next sync")
             ),
         )
@@ -217,7 +231,7 @@ def _user() -> str:
 
 
 @cli.command()
-@click.option("--contact", "contact_id", type=int, default=None, help="Only this contact.")
+@click.option("--contact", "contact_id", type=CONTACT_ID, default=None, help="Only this contact.")
 @click.option("--unresolved", is_flag=True, help="Only writes whose outcome is not known yet.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @json_option

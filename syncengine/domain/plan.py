@@ -168,9 +168,11 @@ def resolve_changes(
     seen: set[str] = set()
     for change in changes:
         path = resolve(view, change.path)
-        if path.render() in seen:
-            raise UsageError(f"path '{path.render()}' is changed twice in one change set")
-        seen.add(path.render())
+        # Two appends (``[+]``) add two items; any other path named twice is ambiguous.
+        if not isinstance(path.last, Append):
+            if path.render() in seen:
+                raise UsageError(f"path '{path.render()}' is changed twice in one change set")
+            seen.add(path.render())
         value = coerce_change(view, path, change.value)
         old = None if isinstance(path.last, Append) else get_value(view, path)
         resolved.append(ResolvedChange(path, value, old))

@@ -126,6 +126,11 @@ class JournalEntry:
     response_after: Mapping[str, Any] = field(default_factory=dict)
     # The platform's key for the contact: how a create is found again after a crash.
     local_key: str | None = None
+    # A write made outside the two-way sync (``push``, ``archive``...): the platform has
+    # not seen it, so the contact's next sync carries CRM+'s value at these fields to the
+    # platform (never the platform's older one back) and then sets ``carried_at``.
+    outside: bool = False
+    carried_at: datetime | None = None
 
 
 class Journal(Protocol):
@@ -145,6 +150,8 @@ class Journal(Protocol):
         """Close an entry; ``contact_id``: a create's new id, once CRM+ gave it."""
         ...
 
+    def get(self, entry_id: int) -> JournalEntry | None: ...
+
     def pending(self) -> Sequence[JournalEntry]: ...
 
     def unresolved(self) -> Sequence[JournalEntry]:
@@ -152,6 +159,13 @@ class Journal(Protocol):
         ...
 
     def for_contact(self, contact_id: int) -> Sequence[JournalEntry]: ...
+
+    def uncarried(self, contact_id: int | None = None) -> Sequence[JournalEntry]:
+        """Outside writes CRM+ applied (OK or MISMATCH) whose fields the platform has not
+        been given yet (``carried_at`` unset), oldest first; of one contact, or all."""
+        ...
+
+    def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None: ...
 
 
 class Clock(Protocol):
@@ -191,6 +205,15 @@ class LocalPlatform(Protocol):
 
     def get(self, contact_id: int) -> LocalRecord | None: ...
 
+    def get_new(self, key: str) -> LocalRecord | None:
+        """The new (not yet linked) record ``key``, or None if there is none any more (it
+        was linked meanwhile, or removed). ``LocalDataError`` if it is malformed."""
+        ...
+
+    def location(self, key: str) -> str:
+        """Where the record ``key`` lives, for people: a file, a table row."""
+        ...
+
     def save(
         self, contact_id: int, record: Record, *, expected_modified: datetime | None
     ) -> LocalRecord:
@@ -207,13 +230,18 @@ class LocalPlatform(Protocol):
         """A new platform record was created in (or found in) CRM+ as ``contact_id``."""
         ...
 
-    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+    def relink(
+        self, contact_id: int, survivor_id: int, record: Record | None = None
+    ) -> LocalRecord:
         """CRM+ merged contact ``contact_id`` into ``survivor_id``: the platform record
         linked to ``contact_id`` now belongs to the survivor. Returns it as now stored.
 
-        Only the link moves: the contact id (and a top-level ``id`` of a document, if it
-        has one) becomes ``survivor_id``; nothing else changes. ``modified_at`` is kept
-        when only the link moves and moves forward when a stored ``id`` is rewritten.
+        ``record`` None: only the link moves: the contact id (and a top-level ``id`` of a
+        document, if it has one) becomes ``survivor_id``; nothing else changes.
+        ``modified_at`` is kept when only the link moves and moves forward when a stored
+        ``id`` is rewritten. ``record`` given: in the same step, the record's content
+        becomes ``record`` (the survivor's complete version, with ``save``'s overlay
+        rules), and ``modified_at`` moves forward.
 
         ``LocalConflictError``: a record already has ``survivor_id`` (the platform holds
         both contacts; nothing is changed), or the platform holds no record for
@@ -311,3 +339,46 @@ class CursorStore(Protocol):
     def get(self, name: str) -> Cursor | None: ...
 
     def put(self, cursor: Cursor) -> None: ...
+
+
+# -- run claims: one worker per contact at a time, across processes -------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who is working on a subject (``contact:4821``, ``new:<platform key>``) and until
+    when the claim holds unless renewed. An expired claim is free for anyone to take: its
+    holder crashed or stalled."""
+
+    subject: str
+    owner: str  # host:pid:random of the process, unique per run
+    until: datetime
+    acquired_at: datetime
+    purpose: str | None = None  # what the holder is doing ("sync --all", "push"...)
+
+
+class ClaimStore(Protocol):
+    """Claims shared by every process on one database (SQLite or PostgreSQL). Taking a
+    claim is one atomic statement, so of several racing processes exactly one wins."""
+
+    def acquire(
+        self, subject: str, owner: str, *, until: datetime, now: datetime, purpose: str | None
+    ) -> Claim | None:
+        """Take ``subject`` for ``owner`` until ``until`` if it is free, expired at ``now``,
+        or already ``owner``'s. Returns None when taken; else the claim that stands in the
+        way (another owner's, still valid)."""
+        ...
+
+    def renew(self, owner: str, *, until: datetime) -> list[str]:
+        """Extend every claim ``owner`` still holds to ``until``; returns their subjects."""
+        ...
+
+    def release(self, subject: str, owner: str) -> None:
+        """Give ``subject`` back if ``owner`` holds it (an expired claim included)."""
+        ...
+
+    def release_all(self, owner: str) -> None: ...
+
+    def held(self, *, now: datetime) -> Sequence[Claim]:
+        """Every claim still valid at ``now`` (for ``status`` and messages)."""
+        ...

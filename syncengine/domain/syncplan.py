@@ -77,10 +77,19 @@ def to_push_changes(changes: Iterable[FieldChange]) -> list[Change]:
 
 
 def _without_id(item: Any) -> Any:
-    # A platform may carry ids the CRM never issued; a new item gets its id from CRM+.
-    if isinstance(item, Mapping) and item.get("id") is None:
-        return {k: v for k, v in item.items() if k != "id"}
+    """An item added to CRM+ gets its ids from CRM+: any id it carries (one the platform
+    made up, one of another contact's items, say of a contact merged away) is not CRM+'s
+    for this contact and would be refused or, worse, hit another record. Nested items
+    (an added individual's contact methods) lose theirs too."""
+    if isinstance(item, Mapping):
+        return {k: _without_id(v) for k, v in item.items() if k not in _ISSUED_IDS}
+    if isinstance(item, list):
+        return [_without_id(v) for v in item]
     return item
+
+
+# Keys CRM+ issues for an item and its parent link; never sent for a new item.
+_ISSUED_IDS = frozenset({"id", "contactId"})
 
 
 # -- the platform's record -------------------------------------------------------------

@@ -24,6 +24,7 @@ from syncengine.domain.ports import (
     Record,
 )
 from syncengine.domain.syncplan import create_body, platform_view, primary_email
+from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.sync import ContactReport, ContactSync, PlannedChange
 from syncengine.errors import CrmDuplicateValue, CrmError
@@ -39,6 +40,7 @@ class ContactCreator:
         platform: LocalPlatform,
         updater: SafeUpdater,
         contacts: ContactSync,
+        claims: RunClaims,
         clock: Clock,
         reference_source: str,
     ) -> None:
@@ -47,10 +49,12 @@ class ContactCreator:
         self._platform = platform
         self._updater = updater
         self._contacts = contacts
+        self._claims = claims
         self._clock = clock
         self._source = reference_source
 
     def create_or_link(self, local: LocalRecord, *, dry_run: bool = False) -> ContactReport:
+        """Create or link one new platform record. The caller holds ``new:<key>``."""
         report = ContactReport(None, key=local.key, dry_run=dry_run)
         record = platform_view(local, {})
         found = self._crm.find_contact_by_reference(self._source, local.key)
@@ -60,7 +64,10 @@ class ContactCreator:
             found = self._crm.find_contact_by_email(email) if email else None
             how = f"email {email}"
         if found is not None:
-            return self._link(report, local, found, how, add_reference=how != "reference")
+            if dry_run:
+                return self._link(report, local, found, how, add_reference=how != "reference")
+            with self._claims.holding(contact_subject(int(found["id"]))):
+                return self._link(report, local, found, how, add_reference=how != "reference")
         body = create_body(record, self._source, local.key)
         report.changes.append(PlannedChange("to_crm", "(new contact)", "add", None, body))
         report.outcome = "created"
@@ -88,7 +95,8 @@ class ContactCreator:
                 "yet; the next run looks it up again before creating anything"
             )
             return report
-        return self._after_create(report, local, created)
+        with self._claims.holding(contact_subject(int(created["id"]))):
+            return self._after_create(report, local, created)
 
     def _create(self, key: str, body: Record) -> Record | None:
         entry_id = self._journal.open(
@@ -104,6 +112,7 @@ class ContactCreator:
             )
         )
         try:
+            self._claims.check_subject(new_record_subject(key))
             created = self._crm.create_contact(body)
         except CrmDuplicateValue as exc:
             # Someone else holds the email (Find did not see it, e.g. it was added
@@ -140,7 +149,7 @@ class ContactCreator:
         contact_id = int(created["id"])
         report.contact_id = contact_id
         linked = self._platform.link(local.key, contact_id)
-        self._updater.remember(contact_id, created)
+        self._contacts.remember(contact_id, created)
         # The platform's copy gets the server's ids for its individuals, methods and
         # address, so later changes to them are matched by id, not by value.
         saved = self._platform.save(
@@ -165,6 +174,19 @@ class ContactCreator:
         report.contact_id = contact_id
         report.outcome = "linked"
         report.notes.append(f"found contact {contact_id} by {how}")
+        holder = self._platform.get(contact_id)
+        if holder is not None:
+            # Another platform record is that contact already (two new records with the
+            # same email, say): linking a second one would make two platform records of
+            # one donor. A person decides; nothing is changed.
+            report.outcome = "conflict"
+            report.error = (
+                f"{self._platform.location(local.key)} matches contact {contact_id} by {how}, "
+                f"which the platform already holds as {self._platform.location(holder.key)}: "
+                "two platform records for one contact. Merge them on the platform, or give "
+                "this one a different email; it is left as it is"
+            )
+            return report
         if report.dry_run:
             return report
         linked = self._platform.link(local.key, contact_id)

@@ -12,16 +12,22 @@ Per write (see docs/safe-update.md for the full algorithm):
 4. PUT; a lost response is resolved by reading the record back, never by guessing;
 5. verify the response shows each change (server normalisation accepted, recorded);
    high-stakes fields are confirmed by a follow-up GET;
-6. mirror := the response (what the server stored, not what we sent);
-7. close the journal row, flagging a possible concurrent write when the record moved
-   in a way our own write does not explain.
+6. close the journal row, flagging a possible concurrent write when the record moved
+   in a way our own write does not explain;
+7. report the contact as our write left it (``PushReport.record_after``: what the
+   server stored, not what we sent).
+
+The updater never writes the mirror. The mirror is the two-way sync's merge base, the
+last state BOTH sides agreed on, and only the sync knows whether the platform holds what
+was written (``syncengine.engine.sync`` stores ``record_after`` there; a ``push`` from
+the command line does not, see ``syncengine.engine.manual``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from syncengine.domain import plan as p
 from syncengine.domain.paths import REMOVE, Path, apply_change, get_value, item_segment
@@ -30,12 +36,9 @@ from syncengine.domain.ports import (
     CrmPort,
     Journal,
     JournalEntry,
-    MirrorEntry,
-    MirrorStore,
     Outcome,
     Record,
 )
-from syncengine.domain.records import content_hash
 from syncengine.domain.timestamps import crm_timestamp_sort_key
 from syncengine.errors import (
     CrmError,
@@ -79,6 +82,9 @@ class PushReport:
     writes: list[WriteReport] = field(default_factory=list)
     requests_used: int = 0
     notes: list[str] = field(default_factory=list)
+    # The contact as CRM+ holds it after our writes (the responses spliced together), for
+    # the caller's merge base; None when nothing was written.
+    record_after: Record | None = None
 
     @property
     def changed(self) -> bool:
@@ -128,14 +134,14 @@ class SafeUpdater:
     def __init__(
         self,
         crm: CrmPort,
-        mirror: MirrorStore,
         journal: Journal,
         clock: Clock,
         rules: p.UpdateRules,
+        fence: WriteFence | None = None,
     ) -> None:
         self._crm = crm
-        self._mirror = mirror
         self._journal = journal
+        self._fence: WriteFence = fence if fence is not None else NO_FENCE
         self._clock = clock
         self._rules = rules
 
@@ -148,9 +154,12 @@ class SafeUpdater:
         *,
         dry_run: bool = False,
         fresh: Record | None = None,
+        outside: bool = False,
     ) -> PushReport:
         """Apply ``changes`` to one contact. ``fresh``: a Contact the caller GOT moments ago
-        (the sync has just read it to merge), saving a second GET; never the mirror."""
+        (the sync has just read it to merge), saving a second GET; never the mirror.
+        ``outside``: a write made outside the two-way sync (``push``): journaled as such,
+        so that the contact's next sync carries the values to the platform."""
         start = self._crm.requests_made
         report = PushReport(contact_id, dry_run)
         contact = fresh if fresh is not None else self.fetch_contact(contact_id)
@@ -161,11 +170,10 @@ class SafeUpdater:
             if dry_run:
                 report.writes.append(self._plan_only(group, contact, addresses))
                 continue
-            report.writes.append(self._write(contact_id, contact, group))
-            if group.route is p.Route.CONTACT:
-                # Later groups (non-primary addresses) splice into the newest contact state.
-                entry = self._mirror.get(contact_id)
-                contact = entry.record if entry else contact
+            write, contact = self._write(contact_id, contact, group, outside=outside)
+            report.writes.append(write)
+            # Later groups (non-primary addresses) splice into the newest contact state.
+            report.record_after = contact
         if not groups:
             report.notes.append("nothing to change: the record already holds these values")
         report.requests_used = self._crm.requests_made - start
@@ -173,19 +181,12 @@ class SafeUpdater:
 
     def fetch_contact(self, contact_id: int) -> Record:
         """GET the contact; a merged-away one is a CrmNotFound naming the survivor."""
-        try:
-            contact = self._crm.get_contact(contact_id)
-        except CrmNotFound as exc:
-            known = self._mirror.get(contact_id)
-            if known is not None and known.merged_into and exc.merged_into is None:
-                exc.merged_into = known.merged_into
-            raise
-        survivor = contact.get("mergedIntoContactId")
-        if survivor:
-            self._store(contact_id, contact, merged_into=int(survivor))
+        contact = self._crm.get_contact(contact_id)
+        survivor = merged_into(contact)
+        if survivor is not None:
             raise CrmNotFound(
                 "this contact was merged away in CRM+",
-                merged_into=int(survivor),
+                merged_into=survivor,
                 method="GET",
                 url_path=f"/api/Contact/{contact_id}",
             )
@@ -223,14 +224,15 @@ class SafeUpdater:
         )
 
     def _write(
-        self,
-        contact_id: int,
-        contact: Record,
-        group: p.WriteGroup,
-    ) -> WriteReport:
+        self, contact_id: int, contact: Record, group: p.WriteGroup, *, outside: bool
+    ) -> tuple[WriteReport, Record]:
+        """One PUT; returns its report and the contact as CRM+ now holds it."""
         # The contact was GOT just now; a narrow route's record is fetched fresh here.
         target = contact if group.route is p.Route.CONTACT else self._fetch_target(group)
         body = p.build_body(group, target)
+        # Last moment to find out that our claim on the contact has lapsed (a long pause):
+        # another run may own it now, and two writers must never interleave.
+        self._fence.check(contact_id)
         report = WriteReport(
             route=group.route.value,
             method="PUT",
@@ -247,6 +249,7 @@ class SafeUpdater:
                 before={c.text: jsonable(c.old) for c in group.changes},
                 after={c.text: jsonable(c.value) for c in group.changes},
                 started_at=self._clock.now(),
+                outside=outside,
             )
         )
         response, read_back = self._put_resolving_unknown(group, body, report)
@@ -255,13 +258,13 @@ class SafeUpdater:
         _record_stored(report, group, view, normalised)
         # Signs of someone else's write; kept apart from the other notes, which are not.
         suspicions = p.concurrency_signs(group, body, response, target)
-        # The mirror is the merge base of the next sync: it takes our write's answer, never
-        # a later read that may hold someone else's edit (the platform has not seen that
-        # edit; in the base it would make the platform's value look like a platform change
-        # and be pushed over it). A read-back showing another writer is such a later read:
-        # what we sent stands in for the lost answer then.
+        # ``record_after`` becomes the merge base of the next sync: it takes our write's
+        # answer, never a later read that may hold someone else's edit (the platform has
+        # not seen that edit; in the base it would make the platform's value look like a
+        # platform change and be pushed over it). A read-back showing another writer is
+        # such a later read: what we sent stands in for the lost answer then.
         answer = body if read_back and suspicions else response
-        mirror_record = self._splice(contact, group, answer)
+        record_after = self._splice(contact, group, answer)
 
         if p.touches_high_stakes(group.changes, self._rules.high_stakes_fields):
             fresh = self._crm.get_contact(contact_id)
@@ -281,14 +284,15 @@ class SafeUpdater:
 
         report.notes += suspicions
         report.concurrent_write_suspected = bool(suspicions)
-        self._store(contact_id, mirror_record)
         if mismatches:
             report.outcome = Outcome.MISMATCH
             self._close(report, error=str(VerificationError(contact_id, mismatches, "CRM+ record")))
-            raise VerificationError(contact_id, mismatches, "CRM+ record after the write")
+            raise VerificationError(
+                contact_id, mismatches, "CRM+ record after the write", record_after=record_after
+            )
         report.outcome = Outcome.OK
         self._close(report)
-        return report
+        return report, record_after
 
     def _put_resolving_unknown(
         self, group: p.WriteGroup, body: Record, report: WriteReport
@@ -340,24 +344,6 @@ class SafeUpdater:
             contact, Path((item_segment("contactIndividuals", response),)), response
         )
 
-    def remember(self, contact_id: int, record: Record, *, merged_into: int | None = None) -> None:
-        """mirror := ``record``, a state CRM+ answered with (a GET or a write's response)."""
-        self._store(contact_id, record, merged_into=merged_into)
-
-    def _store(self, contact_id: int, record: Record, *, merged_into: int | None = None) -> None:
-        known = self._mirror.get(contact_id)
-        self._mirror.put(
-            MirrorEntry(
-                contact_id=contact_id,
-                record=record,
-                modified_raw=record.get("modifiedDateTimeUtc"),
-                content_hash=content_hash(record),
-                fetched_at=self._clock.now(),
-                archived=known.archived if known else False,
-                merged_into=merged_into,
-            )
-        )
-
     def _close(self, report: WriteReport, *, error: str | None = None) -> None:
         if report.journal_id is None:
             return
@@ -372,11 +358,14 @@ class SafeUpdater:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def set_archived(self, contact_id: int, archived: bool, *, dry_run: bool = False) -> PushReport:
-        """Archive or unarchive through the dedicated endpoints (never a PUT field)."""
+    def set_archived(
+        self, contact_id: int, archived: bool, *, dry_run: bool = False, outside: bool = False
+    ) -> PushReport:
+        """Archive or unarchive through the dedicated endpoints (never a PUT field).
+        ``outside``: as for ``push``."""
         start = self._crm.requests_made
         report = PushReport(contact_id, dry_run)
-        contact = self.fetch_contact(contact_id)
+        self.fetch_contact(contact_id)  # a merged-away contact is refused, named
         currently = self.is_archived(contact_id)
         verb = "Archive" if archived else "Unarchive"
         endpoint = f"/api/Contact/{verb}/{contact_id}"
@@ -389,7 +378,6 @@ class SafeUpdater:
         )
         if currently == archived:
             report.notes.append(f"contact {contact_id} is already {verb.lower()}d: nothing to do")
-            self._store_archived(contact_id, contact, archived)
             report.requests_used = self._crm.requests_made - start
             return report
         report.writes.append(write)
@@ -406,8 +394,10 @@ class SafeUpdater:
                 before={ARCHIVE_FIELD: currently},
                 after={ARCHIVE_FIELD: archived},
                 started_at=self._clock.now(),
+                outside=outside,
             )
         )
+        self._fence.check(contact_id)
         try:
             if archived:
                 self._crm.archive_contact(contact_id)
@@ -424,7 +414,6 @@ class SafeUpdater:
             stored = self.is_archived(contact_id)
             write.verified_by_get = True
         write.fields[0].stored = stored
-        self._store_archived(contact_id, self._crm.get_contact(contact_id), stored)
         if stored != archived:
             write.outcome = Outcome.MISMATCH
             mismatch = Mismatch(ARCHIVE_FIELD, archived, stored)
@@ -453,9 +442,32 @@ class SafeUpdater:
         )
         return page.total == 0
 
-    def _store_archived(self, contact_id: int, record: Record, archived: bool) -> None:
-        self._store(contact_id, record)
-        self._mirror.set_archived(contact_id, archived)
+
+class WriteFence(Protocol):
+    """Checked right before every remote write: raises if this process may no longer
+    write the contact (its claim lapsed, see ``syncengine.engine.claims``)."""
+
+    def check(self, contact_id: int) -> None: ...
+
+
+class _NoFence:
+    def check(self, contact_id: int) -> None:
+        """Nothing to check: a caller that holds no claims (tests, the demo)."""
+
+
+NO_FENCE: WriteFence = _NoFence()
+
+
+def merged_into(contact: Record) -> int | None:
+    """The survivor a merged-away contact points at (``mergedIntoContactId``), or None."""
+    survivor = contact.get("mergedIntoContactId")
+    if isinstance(survivor, bool) or not isinstance(survivor, int | str):
+        return None
+    try:
+        value = int(survivor)
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def _field_reports(group: p.WriteGroup) -> list[FieldReport]:

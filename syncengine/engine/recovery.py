@@ -30,6 +30,7 @@ from syncengine.domain.ports import (
     LocalPlatform,
     Outcome,
 )
+from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import CREATE_ENDPOINT
 from syncengine.engine.push import SafeUpdater
 from syncengine.errors import CrmNotFound, LocalConflictError, PathError
@@ -53,26 +54,48 @@ class IntentRecovery:
         journal: Journal,
         platform: LocalPlatform,
         updater: SafeUpdater,
+        claims: RunClaims,
         reference_source: str,
     ) -> None:
         self._crm = crm
         self._journal = journal
         self._platform = platform
         self._updater = updater
+        self._claims = claims
         self._source = reference_source
 
     def recover(self, *, contact_id: int | None = None) -> RecoveryReport:
-        """Resolve the open intents (of one contact, or all)."""
+        """Resolve the open intents (of one contact, or all).
+
+        An intent is only "open" if nobody is working on it: another run's write in
+        flight is journaled PENDING too. So each is resolved under its subject's claim,
+        and skipped when another run holds that claim (it is that run's to close, or,
+        if the run died, a later one's once the claim expires).
+        """
         report = RecoveryReport()
         for entry in self._journal.unresolved():
             if contact_id is not None and entry.contact_id != contact_id:
                 continue
             if entry.id is None:
                 continue
-            if entry.method == "POST" and entry.endpoint == CREATE_ENDPOINT:
-                self._create(entry, report)
+            creating = entry.method == "POST" and entry.endpoint == CREATE_ENDPOINT
+            if creating and entry.local_key:
+                subject = new_record_subject(entry.local_key)
             elif entry.contact_id is not None:
-                self._put(entry, report)
+                subject = contact_subject(entry.contact_id)
+            else:
+                continue
+            with self._claims.holding_if_free(subject) as blocker:
+                if blocker is not None:
+                    log.info("recovery.skipped", subject=subject, holder=blocker.owner)
+                    continue
+                settled = self._journal.get(entry.id)
+                if settled is None or settled.outcome not in (Outcome.PENDING, Outcome.UNKNOWN):
+                    continue  # closed by its own run between our listing and our claim
+                if creating:
+                    self._create(entry, report)
+                else:
+                    self._put(entry, report)
         return report
 
     def _create(self, entry: JournalEntry, report: RecoveryReport) -> None:

@@ -27,9 +27,12 @@ import structlog
 
 from syncengine.domain.ports import (
     Clock,
+    ConflictStatus,
+    ConflictStore,
     CrmPort,
     Cursor,
     CursorStore,
+    Journal,
     LocalPlatform,
     LocalRecord,
     MirrorStore,
@@ -38,31 +41,28 @@ from syncengine.domain.ports import (
 )
 from syncengine.domain.syncplan import GuardVerdict, bulk_guard
 from syncengine.domain.timestamps import crm_timestamp_sort_key, parse_crm_timestamp
+from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.recovery import IntentRecovery
-from syncengine.engine.sync import ContactReport, ContactSync
+from syncengine.engine.sync import ContactReport, ContactSync, problem_details
 from syncengine.errors import (
-    CrmRecordError,
-    CrmTransientError,
-    LocalConflictError,
+    CrmAuthError,
+    CrmValidationError,
+    DatabaseUnavailable,
     LocalDataError,
-    UsageError,
-    VerificationError,
+    LocalPlatformError,
+    SchemaOutdated,
+    SyncEngineError,
 )
 
 log = structlog.get_logger(__name__)
 
 PAGE = 1000
 CURSOR = "contacts"
-# Errors that concern one contact: reported, and the run goes on with the others.
-PER_CONTACT_ERRORS = (
-    CrmRecordError,
-    CrmTransientError,
-    VerificationError,
-    LocalDataError,
-    LocalConflictError,
-    UsageError,
-)
+# Errors after which no other contact can succeed either: the run stops, and still
+# reports what it did. Every other error concerns one contact: it is reported, and the
+# run goes on with the others.
+RUN_STOPPING_ERRORS = (CrmAuthError, DatabaseUnavailable, SchemaOutdated, LocalPlatformError)
 
 Progress = Callable[[int, int, str], None]
 
@@ -83,6 +83,10 @@ class RunSummary:
     guard: GuardVerdict | None = None
     stopped: str | None = None  # why the run stopped before writing
     recovered: list[str] = field(default_factory=list)
+    # What stopped the run part-way (a refused token, a lost database): the contacts
+    # before it are reported as done, the rest were not reached.
+    aborted: SyncEngineError | None = None
+    not_reached: int = 0
 
     def counts(self) -> dict[str, int]:
         counted = Counter(r.outcome for r in self.reports)
@@ -97,6 +101,10 @@ class RunSummary:
     def conflicts(self) -> int:
         return sum(1 for r in self.reports if r.conflicts or r.outcome == "conflict")
 
+    @property
+    def skipped(self) -> int:
+        return sum(1 for r in self.reports if r.outcome == "skipped")
+
     def to_json(self) -> dict[str, Any]:
         counts = self.counts()
         return {
@@ -110,8 +118,13 @@ class RunSummary:
                 "unchanged": counts.get("unchanged", 0),
                 "conflicts": self.conflicts,
                 "failed": self.failed,
+                "skipped": self.skipped,
+                "not_reached": self.not_reached,
                 "requests_used": self.requests_used,
             },
+            "aborted": None
+            if self.aborted is None
+            else {"error": type(self.aborted).__name__, "message": str(self.aborted)},
             "guard": None
             if self.guard is None
             else {
@@ -135,6 +148,7 @@ class _Work:
     broken: list[ContactReport] = field(default_factory=list)
     unchanged: int = 0
     known: int = 0
+    waiting: set[int] = field(default_factory=set)  # see SyncRunner._waiting_contacts
 
 
 class SyncRunner:
@@ -145,9 +159,12 @@ class SyncRunner:
         platform: LocalPlatform,
         states: SyncStateStore,
         cursors: CursorStore,
+        journal: Journal,
+        conflicts: ConflictStore,
         contacts: ContactSync,
         creator: ContactCreator,
         recovery: IntentRecovery,
+        claims: RunClaims,
         clock: Clock,
         guard: GuardSettings,
     ) -> None:
@@ -156,20 +173,28 @@ class SyncRunner:
         self._platform = platform
         self._states = states
         self._cursors = cursors
+        self._journal = journal
+        self._conflicts = conflicts
         self._contacts = contacts
         self._creator = creator
         self._recovery = recovery
+        self._claims = claims
         self._clock = clock
         self._guard = guard
 
     # -- one contact ------------------------------------------------------------------------
 
     def run_one(self, contact_id: int, *, dry_run: bool = False) -> RunSummary:
+        """Sync one contact, waiting a while for another run that holds it (``ClaimHeld``
+        if it does not let go). A dry run claims nothing and stores nothing."""
         start = self._crm.requests_made
         summary = RunSummary(dry_run)
-        if not dry_run:
-            summary.recovered = self._recovery.recover(contact_id=contact_id).resolved
-        summary.reports.append(self._contacts.sync(contact_id, dry_run=dry_run))
+        if dry_run:
+            summary.reports.append(self._contacts.sync(contact_id, dry_run=True))
+        else:
+            with self._claims.holding(contact_subject(contact_id)):
+                summary.recovered = self._recovery.recover(contact_id=contact_id).resolved
+                summary.reports.append(self._contacts.sync(contact_id))
         summary.requests_used = self._crm.requests_made - start
         return summary
 
@@ -206,47 +231,113 @@ class SyncRunner:
             summary.requests_used = self._crm.requests_made - start
             return summary
 
-        total = len(work.linked) + len(work.new)
-        done = 0
-        for contact_id, local in work.linked.items():
-            summary.reports.append(
-                self._guarded(
+        jobs: list[tuple[int | None, str | None, Callable[[], ContactReport], str]] = [
+            (
+                contact_id,
+                None,
+                partial(
+                    self._claimed_sync,
                     contact_id,
-                    None,
-                    partial(
-                        self._contacts.sync,
-                        contact_id,
-                        local=local,
-                        fresh=work.fresh.get(contact_id),
-                        refetch_before_push=True,
-                    ),
-                )
+                    local,
+                    work.fresh.get(contact_id),
+                    waiting=contact_id in work.waiting,
+                ),
+                f"contact {contact_id}",
             )
-            done += 1
+            for contact_id, local in work.linked.items()
+        ]
+        jobs += [
+            (None, local.key, partial(self._claimed_create, local), f"new record {local.key}")
+            for local in work.new
+        ]
+        unfinished: set[int] = set()
+        for done, (contact_id, key, job, label) in enumerate(jobs, start=1):
+            try:
+                report = self._guarded(contact_id, key, job)
+            except RUN_STOPPING_ERRORS as exc:
+                # Every contact left would fail the same way: stop, keep what was done.
+                log.error("sync.run_stopped", contact_id=contact_id, key=key, error=str(exc))
+                summary.aborted = exc
+                summary.not_reached = len(jobs) - done + 1
+                unfinished.update(c for c, _, _, _ in jobs[done - 1 :] if c is not None)
+                break
+            summary.reports.append(report)
+            if contact_id is not None and report.outcome in ("failed", "skipped"):
+                unfinished.add(contact_id)
             if progress:
-                progress(done, total, f"contact {contact_id}")
-        for local in work.new:
-            summary.reports.append(
-                self._guarded(None, local.key, partial(self._creator.create_or_link, local))
-            )
-            done += 1
-            if progress:
-                progress(done, total, f"new record {local.key}")
+                progress(done, len(jobs), label)
         unchanged = [r for r in summary.reports if r.outcome == "unchanged"]
         summary.unchanged += len(unchanged)
         summary.reports = [r for r in summary.reports if r.outcome != "unchanged"]
-        self._cursors.put(cursor)
+        # The cursor stops short of every CRM-side change that was not synced (failed,
+        # held by another run, not reached), so that the next run sees them again.
+        self._cursors.put(_held_back(cursor, pages, unfinished))
         summary.requests_used = self._crm.requests_made - start
         return summary
+
+    def _claimed_sync(
+        self, contact_id: int, seen: LocalRecord | None, fresh: Record | None, *, waiting: bool
+    ) -> ContactReport:
+        """Sync a contact under its claim, skipping it if another run holds it. What the
+        scan and the bulk query saw may be stale by now (another run may have synced the
+        contact meanwhile): inside the claim it is read again."""
+        with self._claims.holding_if_free(contact_subject(contact_id)) as blocker:
+            if blocker is not None:
+                return _skipped(ContactReport(contact_id), blocker.owner)
+            local = self._platform.get(contact_id) if seen is not None else None
+            if fresh is not None:
+                known = self._mirror.get(contact_id)
+                if known is not None and known.modified_raw == fresh.get("modifiedDateTimeUtc"):
+                    fresh = None  # synced by another run since the bulk query
+            if not waiting and not self._needs_sync(contact_id, local, fresh):
+                return ContactReport(contact_id)
+            return self._contacts.sync(
+                contact_id, local=local, fresh=fresh, refetch_before_push=True
+            )
+
+    def _needs_sync(self, contact_id: int, local: LocalRecord | None, fresh: Record | None) -> bool:
+        if fresh is not None or local is None:
+            return True  # a CRM-side change, or a contact new to the platform
+        state = self._states.get(contact_id)
+        if state is None or state.platform_modified is None:
+            return True
+        return local.modified_at > state.platform_modified
+
+    def _claimed_create(self, seen: LocalRecord) -> ContactReport:
+        """Create or link a new platform record under its claim (skipped while another run
+        holds it); re-read inside the claim, since another run may have linked it."""
+        with self._claims.holding_if_free(new_record_subject(seen.key)) as blocker:
+            if blocker is not None:
+                return _skipped(ContactReport(None, key=seen.key), blocker.owner)
+            local = self._platform.get_new(seen.key)
+            if local is None:
+                return ContactReport(None, key=seen.key)  # linked by another run meanwhile
+            return self._creator.create_or_link(local)
+
+    def _waiting_contacts(self) -> set[int]:
+        """Contacts with something to apply although neither side changed: an outside
+        write the platform has not been given, a data manager's decision not applied."""
+        carried = {e.contact_id for e in self._journal.uncarried() if e.contact_id is not None}
+        decided = {
+            c.contact_id
+            for c in self._conflicts.list(status=ConflictStatus.RESOLVED)
+            if c.applied_at is None
+        }
+        return carried | decided
 
     def _guarded(
         self, contact_id: int | None, key: str | None, work: Callable[[], ContactReport]
     ) -> ContactReport:
         try:
             return work()
-        except PER_CONTACT_ERRORS as exc:
+        except RUN_STOPPING_ERRORS:
+            raise
+        except SyncEngineError as exc:
             log.warning("sync.contact_failed", contact_id=contact_id, key=key, error=str(exc))
-            return ContactReport(contact_id, key=key, outcome="failed", error=str(exc))
+            report = ContactReport(contact_id, key=key, outcome="failed", error=str(exc))
+            if isinstance(exc, CrmValidationError):
+                report.problems = problem_details(exc)
+            return report
 
     # -- the bulk refresh -------------------------------------------------------------------
 
@@ -300,6 +391,7 @@ class SyncRunner:
             if entry is None or entry.modified_raw != record.get("modifiedDateTimeUtc"):
                 work.fresh[contact_id] = record
         on_platform: set[int] = set()
+        work.waiting = self._waiting_contacts()
         for item in self._platform.scan():
             if isinstance(item, LocalDataError):
                 work.broken.append(
@@ -316,7 +408,7 @@ class SyncRunner:
                 or state.platform_modified is None
                 or item.modified_at > state.platform_modified
             )
-            if changed_here or item.contact_id in work.fresh:
+            if changed_here or item.contact_id in work.fresh or item.contact_id in work.waiting:
                 work.linked[item.contact_id] = item
             else:
                 work.unchanged += 1
@@ -373,3 +465,26 @@ def _advance(known: Cursor | None, found: list[Record]) -> Cursor:
         return known
     ids = sorted(i for key, _, i in stamps if key == newest_key)
     return Cursor(CURSOR, newest, ids)
+
+
+def _held_back(cursor: Cursor, found: list[Record], unfinished: set[int]) -> Cursor:
+    """``cursor``, no later than the oldest CRM-side change of an ``unfinished`` contact:
+    the next query (on or after that stamp's day, minus one) returns it again. Holding a
+    cursor back only makes the next window overlap more; it never loses anything."""
+    stamps = [
+        (crm_timestamp_sort_key(r["modifiedDateTimeUtc"]), r["modifiedDateTimeUtc"])
+        for r in found
+        if int(r["id"]) in unfinished and isinstance(r.get("modifiedDateTimeUtc"), str)
+    ]
+    if not stamps:
+        return cursor
+    oldest_key, oldest = min(stamps)
+    if cursor.high_water is not None and crm_timestamp_sort_key(cursor.high_water) <= oldest_key:
+        return cursor
+    return Cursor(CURSOR, oldest, [])
+
+
+def _skipped(report: ContactReport, holder: str) -> ContactReport:
+    report.outcome = "skipped"
+    report.notes.append(f"another run is working on it ({holder}): left to that run")
+    return report

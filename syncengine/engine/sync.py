@@ -6,29 +6,37 @@ The decision table (docs/sync.md has it in full, one row per case):
   is written FIRST, then the safe full-record PUT, then mirror := response;
 - no platform record, CRM record present: a first sync writes the CRM record (the
   fields that flow to the platform) to the platform;
-- linked, CRM contact merged away (mergedIntoContactId, or 404 with a survivor known):
-  the platform record is re-linked to the survivor and reported;
+- a write made outside the sync (``push``, ``archive``) since the last run: CRM+'s value
+  at its fields is carried to the platform, never the platform's older one back;
+- linked, CRM contact merged away (mergedIntoContactId, in a GET or in the bulk query,
+  or 404 with a survivor known): the platform record becomes the survivor's, holding the
+  survivor's CRM record plus the platform's own unsynced changes (see ``_relink``); a
+  platform that holds the survivor too gets an open conflict;
 - linked, 404 and no survivor: reported; the platform record is left alone;
 - new platform record: see ``syncengine.engine.creates`` (found by reference, then by
   email, else created with our reference so a lost answer is found again).
 
-Why the platform is written before CRM+: the mirror (the merge base) must never move
-past what the platform holds. If the run dies between the two writes, the re-run sees
-the CRM values on both sides (agreed) and still pushes the platform's own changes; had
-CRM+ been written first and the mirror advanced, the platform's stale values would look
-like fresh platform edits and be pushed back over the CRM's.
+The base (the mirror) is the last state BOTH sides agreed on. Only this module writes
+it, and only once the platform holds what it says. Why the platform is written before
+CRM+: the base must never move past what the platform holds. If the run dies between
+the two writes, the re-run sees the CRM values on both sides (agreed) and still pushes
+the platform's own changes; had CRM+ been written first and the base advanced, the
+platform's stale values would look like fresh platform edits and be pushed back over
+the CRM's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from syncengine.domain.diff import FieldChange, apply_changes
+from syncengine.domain.diff import FieldChange, apply_changes, diff
 from syncengine.domain.fieldmap import FieldMap
+from syncengine.domain.limits import DEFAULT_MAX_VALUE_SIZE, describe_oversized, oversized_values
 from syncengine.domain.merge import Conflict, MergeResult, Resolution, merge3
-from syncengine.domain.paths import Path, get_value, parse_path
+from syncengine.domain.paths import Append, Item, Path, get_value, item_segment, parse_path
 from syncengine.domain.policy import MergePolicy
 from syncengine.domain.ports import (
     Clock,
@@ -36,13 +44,17 @@ from syncengine.domain.ports import (
     ConflictStatus,
     ConflictStore,
     CrmPort,
+    Journal,
+    JournalEntry,
     LocalPlatform,
     LocalRecord,
+    MirrorEntry,
     MirrorStore,
     Record,
     SyncState,
     SyncStateStore,
 )
+from syncengine.domain.records import content_hash
 from syncengine.domain.syncplan import (
     directed_policy,
     email_paths,
@@ -51,8 +63,27 @@ from syncengine.domain.syncplan import (
     to_push_changes,
 )
 from syncengine.domain.timestamps import parse_crm_timestamp
-from syncengine.engine.push import PushReport, SafeUpdater, jsonable
-from syncengine.errors import CrmDuplicateValue, CrmNotFound, PathError
+from syncengine.engine.claims import RunClaims, contact_subject
+from syncengine.engine.push import ARCHIVE_FIELD, PushReport, SafeUpdater, jsonable, merged_into
+from syncengine.errors import (
+    CoercionError,
+    CrmDuplicateValue,
+    CrmNotFound,
+    CrmValidationError,
+    LocalDataError,
+    PathError,
+    ValueTooLarge,
+    VerificationError,
+)
+
+# The conflict path of "merged in CRM+ into a contact the platform holds too".
+MERGED_PATH = "mergedIntoContactId"
+# Rules recorded for what the sync did on a person's behalf.
+RULE_MERGED = "merged"
+RULE_MERGED_AWAY = "merged-away"
+RULE_OUTSIDE = "push"
+# How many "merged into" hops are followed before giving up (A -> B -> C ...).
+MAX_MERGE_HOPS = 5
 
 
 @dataclass(frozen=True)
@@ -60,6 +91,7 @@ class SyncOptions:
     fields: FieldMap
     policy: MergePolicy
     reference_source: str
+    max_value_size: int = DEFAULT_MAX_VALUE_SIZE
 
 
 @dataclass
@@ -79,12 +111,16 @@ class ContactReport:
     contact_id: int | None
     key: str | None = None
     outcome: str = "unchanged"  # unchanged | pushed | pulled | synced | created | linked |
-    # relinked | conflict | failed | skipped
+    # relinked | merged | conflict | failed | skipped
     dry_run: bool = False
     changes: list[PlannedChange] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    # Per-field details of a refused write (400 modelState / 422 details): what to fix.
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    # Where a record was written on the platform (a file, a table row), for messages.
+    written_to: str | None = None
     push: PushReport | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -107,23 +143,46 @@ class ContactReport:
             "conflicts": self.conflicts,
             "notes": self.notes,
             "error": self.error,
+            "problems": self.problems,
+            "written_to": self.written_to,
             "push": self.push.to_json() if self.push else None,
         }
 
 
 @dataclass
+class _Carry:
+    """Writes made outside the sync that the platform has not been given yet."""
+
+    entries: list[JournalEntry] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # concrete, in CRM+'s naming
+    archived: bool | None = None  # the archive state an archive/unarchive left
+
+    @property
+    def ids(self) -> list[int]:
+        return [e.id for e in self.entries if e.id is not None]
+
+
+@dataclass
 class _Plan:
-    """The merge, filtered by the field directions, with the decided conflicts folded in."""
+    """The merge, filtered by the field directions, with the decided conflicts and the
+    outside writes folded in."""
 
     result: MergeResult
     to_crm: list[FieldChange]
     to_platform: list[FieldChange]
     decided: list[ConflictRecord]  # resolved by a data manager, not yet applied
     still_open: dict[str, ConflictRecord]  # by path: open from earlier runs
+    carry: _Carry
+    carried: list[FieldChange]  # the part of to_platform that carries outside writes
+    overridden: list[tuple[str, Any, Any, Any]]  # path, base, platform, CRM value
 
 
 class ContactSync:
-    """Syncs one contact at a time against the ports. Knows no concrete adapter."""
+    """Syncs one contact at a time against the ports. Knows no concrete adapter.
+
+    The caller holds the contact's claim (``contact:<id>``); a relink also takes the
+    survivor's.
+    """
 
     def __init__(
         self,
@@ -132,7 +191,9 @@ class ContactSync:
         platform: LocalPlatform,
         conflicts: ConflictStore,
         states: SyncStateStore,
+        journal: Journal,
         updater: SafeUpdater,
+        claims: RunClaims,
         clock: Clock,
         options: SyncOptions,
     ) -> None:
@@ -141,7 +202,9 @@ class ContactSync:
         self._platform = platform
         self._conflicts = conflicts
         self._states = states
+        self._journal = journal
         self._updater = updater
+        self._claims = claims
         self._clock = clock
         self._options = options
         self._policy = directed_policy(options.policy, options.fields)
@@ -174,7 +237,7 @@ class ContactSync:
         if local is not None:
             report.key = local.key
         try:
-            crm = fresh if fresh is not None else self._updater.fetch_contact(contact_id)
+            crm = self._current(contact_id, fresh)
         except CrmNotFound as exc:
             return self._gone(report, local, exc)
         if local is None:
@@ -183,13 +246,15 @@ class ContactSync:
         entry = None if first_sync else self._mirror.get(contact_id)
         base = entry.record if entry is not None else None
         ours = platform_view(local, base if base is not None else crm)
-        plan = self._plan(contact_id, base, ours, crm, local.modified_at)
+        self._check_sizes(contact_id, local, ours, crm)
+        carry = self._carry(contact_id)
+        plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry)
         if plan.to_crm and fresh is not None and refetch_before_push and not dry_run:
             try:
-                crm = self._updater.fetch_contact(contact_id)
+                crm = self._current(contact_id, None)
             except CrmNotFound as exc:
                 return self._gone(report, local, exc)
-            plan = self._plan(contact_id, base, ours, crm, local.modified_at)
+            plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry)
         self._describe(report, plan)
         if dry_run:
             return report
@@ -197,25 +262,62 @@ class ContactSync:
 
         saved = local
         if plan.to_platform:
+            self._claims.check(contact_id)
             saved = self._platform.save(
                 contact_id,
-                apply_changes(ours, plan.to_platform),
+                _with_archive(apply_changes(ours, _without_archive(plan.to_platform)), plan),
                 expected_modified=local.modified_at,
             )
+        now = self._clock.now()
+        # The platform holds CRM+'s values at the outside writes' fields now.
+        self._journal.mark_carried(carry.ids, now)
         if plan.to_crm:
-            push = self._push(report, contact_id, crm, plan, ours, base)
+            push = self._push(report, local, contact_id, crm, plan, ours, base)
             if push is None:
                 return report
             report.push = push
+            self._remember(contact_id, push.record_after or crm, archived=carry.archived)
         else:
-            self._updater.remember(contact_id, crm)
-        now = self._clock.now()
+            self._remember(contact_id, crm, archived=carry.archived)
         for decided in plan.decided:
             if decided.id is not None:
                 self._conflicts.mark_applied(decided.id, now)
         report.outcome = _outcome(plan, report)
         self.remember_synced(contact_id, saved, report.outcome)
         return report
+
+    def _current(self, contact_id: int, fresh: Record | None) -> Record:
+        """The CRM record (``fresh`` if the caller has one); CrmNotFound naming the
+        survivor when the contact was merged away (in a GET or in the bulk query)."""
+        if fresh is not None:
+            survivor = merged_into(fresh)
+            if survivor is None:
+                return fresh
+            raise CrmNotFound(
+                "this contact was merged away in CRM+",
+                merged_into=survivor,
+                method="POST",
+                url_path="/api/Contact/Query/FullContact",
+            )
+        try:
+            return self._updater.fetch_contact(contact_id)
+        except CrmNotFound as exc:
+            if exc.merged_into is None:
+                known = self._mirror.get(contact_id)
+                if known is not None and known.merged_into:
+                    exc.merged_into = known.merged_into  # told by an earlier GET
+            raise
+
+    def _check_sizes(self, contact_id: int, local: LocalRecord, ours: Record, crm: Record) -> None:
+        limit = self._options.max_value_size
+        found = oversized_values(ours, limit)
+        if found:
+            raise LocalDataError(
+                self._platform.location(local.key), describe_oversized(found, limit)
+            )
+        found = oversized_values(crm, limit)
+        if found:
+            raise ValueTooLarge(f"CRM+ contact {contact_id}", describe_oversized(found, limit))
 
     def _plan(
         self,
@@ -224,6 +326,7 @@ class ContactSync:
         ours: Record,
         crm: Record,
         platform_modified: datetime,
+        carry: _Carry,
     ) -> _Plan:
         open_rows = self._conflicts.list(status=ConflictStatus.OPEN, contact_id=contact_id)
         decided = [
@@ -232,37 +335,96 @@ class ContactSync:
             if c.applied_at is None
         ]
         held = {c.path for c in open_rows} | {c.path for c in decided}
+        # An outside write: CRM+ is the truth at its fields until the platform has them.
+        # The platform's view is brought there BEFORE merging, so the merge sees those
+        # fields agreed and never sends the platform's older value back over the write.
+        carried = [
+            change
+            for path in carry.paths
+            if path not in held and self._options.fields.flows_to_platform(path)
+            for change in _bring(ours, crm, path)
+        ]
+        overridden = [
+            (c.path, _value(base, c.path), c.old, c.new)
+            for c in carried
+            if c.kind == "set" and base is not None and c.old != _value(base, c.path)
+        ]
+        caught_up = apply_changes(ours, carried)
         result = merge3(
             base,
-            ours,
+            caught_up,
             crm,
             self._policy,
             platform_modified=platform_modified,
             open_conflicts=held,
         )
         to_crm = flowing(result.to_crm, self._options.fields, to_platform=False)
-        to_platform = flowing(result.to_platform, self._options.fields, to_platform=True)
+        to_platform = carried + flowing(result.to_platform, self._options.fields, to_platform=True)
         # A data manager's decision goes to both sides, whatever the merge would do.
         for choice in decided:
             to_crm += _decision(choice, crm)
             to_platform += _decision(choice, ours)
-        return _Plan(result, to_crm, to_platform, decided, {c.path: c for c in open_rows})
+        if (
+            carry.archived is not None
+            and self._options.fields.flows_to_platform(ARCHIVE_FIELD)
+            and ours.get(ARCHIVE_FIELD) is not carry.archived
+        ):
+            to_platform.append(
+                FieldChange(ARCHIVE_FIELD, "set", ours.get(ARCHIVE_FIELD), carry.archived)
+            )
+        return _Plan(
+            result,
+            to_crm,
+            to_platform,
+            decided,
+            {c.path: c for c in open_rows},
+            carry,
+            carried,
+            overridden,
+        )
+
+    def _carry(self, contact_id: int) -> _Carry:
+        carry = _Carry(entries=list(self._journal.uncarried(contact_id)))
+        for entry in carry.entries:
+            for path in entry.fields:
+                stored = entry.response_after.get(path, entry.after.get(path))
+                if path == ARCHIVE_FIELD:
+                    carry.archived = bool(stored)
+                elif not path.startswith("addresses["):
+                    # Non-primary addresses are not part of the platform's Contact.
+                    concrete = _concrete(path, stored)
+                    if concrete is not None and concrete not in carry.paths:
+                        carry.paths.append(concrete)
+        return carry
 
     def _push(
         self,
         report: ContactReport,
+        local: LocalRecord,
         contact_id: int,
         crm: Record,
         plan: _Plan,
         ours: Record,
         base: Record | None,
     ) -> PushReport | None:
-        changes = to_push_changes(plan.to_crm)
         try:
+            changes = to_push_changes(plan.to_crm)
             return self._updater.push(contact_id, changes, fresh=crm)
+        except (CoercionError, PathError) as exc:
+            # The values come from the platform record: say which one is wrong.
+            raise LocalDataError(self._platform.location(local.key), str(exc)) from exc
+        except VerificationError as exc:
+            # Applied, though not as meant: the base still takes what the write answered.
+            if exc.record_after is not None:
+                self._remember(contact_id, dict(exc.record_after))
+            raise
+        except CrmValidationError as exc:
+            report.problems = problem_details(exc)
+            raise
         except CrmDuplicateValue as exc:
             # A value (an email) already belongs to another contact: that is for a person
             # to sort out, not a crash. Its paths are held until someone decides.
+            changes = to_push_changes(plan.to_crm)
             for path in email_paths(changes, ours) or [c.path for c in changes]:
                 self._conflicts.record(
                     self._conflict_row(
@@ -292,53 +454,188 @@ class ContactSync:
         report.outcome = "pulled"
         if report.dry_run:
             return report
+        self._claims.check(report.contact_id)
         saved = self._platform.save(report.contact_id, projected, expected_modified=None)
         report.key = saved.key
-        self._updater.remember(report.contact_id, crm)
+        report.written_to = self._platform.location(saved.key)
+        # The whole CRM record went over: any outside write on it is carried.
+        self._journal.mark_carried(self._carry(report.contact_id).ids, self._clock.now())
+        self._remember(report.contact_id, crm)
         self.remember_synced(report.contact_id, saved, report.outcome)
         return report
 
     def _gone(
         self, report: ContactReport, local: LocalRecord | None, exc: CrmNotFound
     ) -> ContactReport:
-        """404 or merged away: re-link to a known survivor; otherwise leave the platform be."""
-        assert report.contact_id is not None
+        """404 or merged away: the platform record follows a known survivor; otherwise it
+        is left alone."""
+        contact_id = report.contact_id
+        assert contact_id is not None
         survivor = exc.merged_into
         if survivor is None:
             report.outcome = "failed"
             report.error = (
-                f"contact {report.contact_id} is not in CRM+ (merged or deleted, no survivor "
+                f"contact {contact_id} is not in CRM+ (merged or deleted, no survivor "
                 "known); the platform record was left alone"
             )
             return report
-        report.notes.append(f"contact {report.contact_id} was merged into {survivor}")
-        report.outcome = "relinked"
-        if report.dry_run or local is None:
+        report.notes.append(f"contact {contact_id} was merged into {survivor} in CRM+")
+        if not report.dry_run:
+            self._note_merged(contact_id, survivor)
+        if local is None:
+            report.outcome = "merged"  # nothing on the platform to move
             return report
         if self._platform.get(survivor) is not None:
-            report.outcome = "conflict"
-            report.error = (
-                f"contact {report.contact_id} was merged into {survivor}, which the platform "
-                "also holds: the two platform records need merging by a person"
-            )
+            return self._both_held(report, local, survivor)
+        report.outcome = "relinked"
+        if report.dry_run:
             return report
-        self._platform.relink(report.contact_id, survivor)
-        state = self._states.get(report.contact_id)
-        self._states.put(
-            SyncState(
-                report.contact_id,
-                local.key,
-                state.platform_modified if state else None,
-                self._clock.now(),
-                f"merged into {survivor}",
+        with self._claims.holding(contact_subject(survivor)):
+            return self._relink(report, local, survivor)
+
+    def _both_held(self, report: ContactReport, local: LocalRecord, survivor: int) -> ContactReport:
+        """The platform holds the merged-away contact AND its survivor: two platform
+        records for one CRM contact. Only a person can merge them: an open conflict."""
+        contact_id = report.contact_id
+        assert contact_id is not None
+        report.outcome = "conflict"
+        report.conflicts.append(MERGED_PATH)
+        report.error = (
+            f"contact {contact_id} was merged into {survivor} in CRM+, and the platform "
+            f"holds both ({self._platform.location(local.key)} and "
+            f"{self._platform.location(str(survivor))}): merge the two platform records, "
+            f"then resolve the conflict; until then {contact_id} is left alone"
+        )
+        if report.dry_run:
+            return report
+        self._conflicts.record(
+            ConflictRecord(
+                contact_id=contact_id,
+                path=MERGED_PATH,
+                base=None,
+                platform=None,
+                crm=survivor,
+                platform_modified=local.modified_at,
+                crm_modified=None,
+                platform_author=None,
+                crm_author=None,
+                suggestion=survivor,
+                rule=RULE_MERGED,
             )
         )
         return report
+
+    def _relink(self, report: ContactReport, local: LocalRecord, survivor: int) -> ContactReport:
+        """Move the platform record to the survivor (we hold both claims).
+
+        The survivor's CRM record is the truth for everything the platform did not change
+        since its last sync; the platform's own unsynced changes are kept where they have
+        a place in the survivor (top-level fields, custom fields, tags, references, new
+        items); changes to items of the merged-away contact (its individuals, methods,
+        address) have none: each becomes an open conflict on the survivor, so nothing is
+        dropped silently. Item ids of the merged-away contact never reach CRM+: the
+        relinked record holds the survivor's items.
+        """
+        contact_id = report.contact_id
+        assert contact_id is not None
+        survivor, survivor_record = self._follow(survivor)
+        entry = self._mirror.get(contact_id)
+        old_base = entry.record if entry is not None else None
+        pending = diff(old_base, platform_view(local, old_base)) if old_base is not None else []
+        document = self.project_for_platform(survivor_record)
+        placed: list[FieldChange] = []
+        stranded: list[FieldChange] = []
+        for change in pending:
+            if _fits_survivor(change, old_base, survivor_record):
+                try:
+                    document = apply_changes(document, [_without_ids(change)])
+                    placed.append(change)
+                    continue
+                except PathError:
+                    pass
+            stranded.append(change)
+        self._claims.check(contact_id)
+        self._claims.check(survivor)
+        moved = self._platform.relink(contact_id, survivor, document)
+        # The survivor's base is its CRM record: the platform's placed changes now read as
+        # what they are, platform changes, and are pushed by the survivor's sync.
+        self._remember(survivor, survivor_record)
+        now = self._clock.now()
+        self._states.put(SyncState(contact_id, local.key, None, now, f"merged into {survivor}"))
+        self._states.put(SyncState(survivor, moved.key, None, now, f"relinked from {contact_id}"))
+        for change in stranded:
+            self._conflicts.record(
+                self._conflict_row(
+                    survivor,
+                    change.path,
+                    base=change.old,
+                    platform=change.new,
+                    crm=None,
+                    suggestion=None,
+                    rule=RULE_MERGED_AWAY,
+                    crm_record=survivor_record,
+                    platform_modified=local.modified_at,
+                )
+            )
+        report.written_to = self._platform.location(moved.key)
+        report.notes.append(
+            f"the platform record now holds contact {survivor}"
+            + (f", with {len(placed)} unsynced platform change(s) kept" if placed else "")
+        )
+        if stranded:
+            report.notes.append(
+                f"{len(stranded)} unsynced platform change(s) concern items of the merged-away "
+                f"contact and have no place in {survivor}: open conflicts "
+                "(`syncengine conflicts list --open`)"
+            )
+        # Push the platform's kept changes to the survivor now, within our claims.
+        follow = self.sync(survivor, local=moved)
+        report.changes += follow.changes
+        report.conflicts += follow.conflicts + [c.path for c in stranded]
+        report.notes += follow.notes
+        report.push = follow.push
+        report.contact_id = contact_id
+        return report
+
+    def _follow(self, survivor: int) -> tuple[int, Record]:
+        """The survivor's record, following further merges (A -> B -> C)."""
+        for _ in range(MAX_MERGE_HOPS):
+            try:
+                return survivor, self._updater.fetch_contact(survivor)
+            except CrmNotFound as exc:
+                if exc.merged_into is None:
+                    raise
+                survivor = exc.merged_into
+        raise CrmNotFound(
+            f"more than {MAX_MERGE_HOPS} merges in a row; sync the survivor by hand",
+            method="GET",
+            url_path=f"/api/Contact/{survivor}",
+        )
+
+    def _note_merged(self, contact_id: int, survivor: int) -> None:
+        """Remember that the contact is gone into ``survivor`` (its base stays as it was)."""
+        known = self._mirror.get(contact_id)
+        if known is None or known.merged_into == survivor:
+            return
+        self._mirror.put(
+            MirrorEntry(
+                contact_id=contact_id,
+                record=known.record,
+                modified_raw=known.modified_raw,
+                content_hash=known.content_hash,
+                fetched_at=known.fetched_at,
+                archived=known.archived,
+                merged_into=survivor,
+            )
+        )
 
     # -- bookkeeping ------------------------------------------------------------------------
 
     def _describe(self, report: ContactReport, plan: _Plan) -> None:
         rules = {r.path: r.rule.value for r in plan.result.resolutions}
+        rules.update({c.path: RULE_OUTSIDE for c in plan.carried})
+        if plan.carry.archived is not None:
+            rules[ARCHIVE_FIELD] = RULE_OUTSIDE
         for direction, changes in (("to_crm", plan.to_crm), ("to_platform", plan.to_platform)):
             report.changes += [
                 PlannedChange(direction, c.path, c.kind, c.old, c.new, rules.get(c.path))
@@ -365,6 +662,22 @@ class ContactSync:
             self._conflicts.record(row)
         for resolution in plan.result.resolutions:
             self._conflicts.record(self._from_resolution(contact_id, resolution, crm, local))
+        for path, base, platform, chosen in plan.overridden:
+            # The platform had its own unsynced edit where a push wrote: the push stands
+            # (a person's explicit change) and the edit it replaced is on record.
+            row = self._conflict_row(
+                contact_id,
+                path,
+                base=base,
+                platform=platform,
+                crm=chosen,
+                suggestion=chosen,
+                rule=RULE_OUTSIDE,
+                crm_record=crm,
+                platform_modified=local.modified_at,
+            )
+            self._decided_by_rule(row, chosen, RULE_OUTSIDE)
+            self._conflicts.record(row)
 
     def _from_merge(
         self, contact_id: int, conflict: Conflict, crm: Record, local: LocalRecord
@@ -396,11 +709,14 @@ class ContactSync:
             crm_record=crm,
             platform_modified=local.modified_at,
         )
-        row.status = ConflictStatus.AUTO
-        row.resolution = resolution.chosen
-        row.resolved_by = f"policy:{resolution.rule.value}"
-        row.resolved_at = row.applied_at = self._clock.now()
+        self._decided_by_rule(row, resolution.chosen, resolution.rule.value)
         return row
+
+    def _decided_by_rule(self, row: ConflictRecord, chosen: Any, rule: str) -> None:
+        row.status = ConflictStatus.AUTO
+        row.resolution = jsonable(chosen)
+        row.resolved_by = f"policy:{rule}"
+        row.resolved_at = row.applied_at = self._clock.now()
 
     def _conflict_row(
         self,
@@ -435,11 +751,42 @@ class ContactSync:
         """``record`` trimmed to the fields that flow to the platform."""
         return self._options.fields.project(record, to_platform=True)
 
+    def remember(self, contact_id: int, record: Record) -> None:
+        """mirror := ``record``: a state CRM+ answered with that the platform holds too
+        (a create's answer, saved to the platform)."""
+        self._remember(contact_id, record)
+
+    def _remember(
+        self,
+        contact_id: int,
+        record: Record,
+        *,
+        archived: bool | None = None,
+        merged_into: int | None = None,
+    ) -> None:
+        known = self._mirror.get(contact_id)
+        self._mirror.put(
+            MirrorEntry(
+                contact_id=contact_id,
+                record=record,
+                modified_raw=record.get("modifiedDateTimeUtc"),
+                content_hash=content_hash(record),
+                fetched_at=self._clock.now(),
+                archived=archived if archived is not None else (known.archived if known else False),
+                merged_into=merged_into,
+            )
+        )
+
     def remember_synced(self, contact_id: int, saved: LocalRecord, outcome: str) -> None:
         """The platform record as of this sync: ``--all`` skips it until it changes."""
         self._states.put(
             SyncState(contact_id, saved.key, saved.modified_at, self._clock.now(), outcome)
         )
+
+
+def problem_details(exc: CrmValidationError) -> list[dict[str, Any]]:
+    """The per-field complaints of a 400/422, as report data."""
+    return [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
 
 
 def _outcome(plan: _Plan, report: ContactReport) -> str:
@@ -457,11 +804,131 @@ def _outcome(plan: _Plan, report: ContactReport) -> str:
 
 
 def _decision(choice: ConflictRecord, record: Record) -> list[FieldChange]:
-    """The change that brings ``record`` to a data manager's chosen value."""
+    """The change that brings ``record`` to a data manager's chosen value. A path that no
+    longer resolves on the record (its item is gone) has nothing left to change."""
+    if not _resolves_above(record, choice.path):
+        return []
     current = _value(record, choice.path)
     if current == choice.resolution:
         return []
     return [FieldChange(choice.path, "set", current, choice.resolution)]
+
+
+_ABSENT = object()
+
+
+def _bring(target: Record, source: Record, path: str) -> list[FieldChange]:
+    """The change that makes ``target`` hold at ``path`` what ``source`` holds there: set,
+    add or remove the item, or nothing when they already agree."""
+    have = _present(target, path)
+    want = _present(source, path)
+    if have is _ABSENT and want is _ABSENT:
+        return []
+    if want is _ABSENT:
+        return [FieldChange(path, "remove", have, None)]
+    if have is _ABSENT:
+        if isinstance(parse_path(path).last, Item):
+            return [FieldChange(path, "add", None, want)]
+        if not _resolves_above(target, path):
+            return []
+        return [FieldChange(path, "set", None, want)]
+    if _same_at(target, path, have, want):
+        return []
+    return [FieldChange(path, "set", have, want)]
+
+
+def _same_at(record: Record, path: str, a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same value at ``path`` once normalised, as the
+    diff sees it (server-side normalisation is not a difference)."""
+    if a == b:
+        return True
+    try:
+        with_a = apply_changes(record, [FieldChange(path, "set", None, a)])
+        with_b = apply_changes(record, [FieldChange(path, "set", None, b)])
+    except PathError:
+        return False
+    return not diff(with_a, with_b)
+
+
+def _present(record: Record, path: str) -> Any:
+    try:
+        return get_value(record, path)
+    except PathError:
+        return _ABSENT
+
+
+def _resolves_above(record: Record, path: str) -> bool:
+    """Whether everything above ``path`` exists in ``record`` (so a set can land)."""
+    try:
+        parent = parse_path(path).parent
+    except PathError:
+        return False
+    if not parent.segments:
+        return True
+    try:
+        get_value(record, parent)
+    except PathError:
+        return False
+    return True
+
+
+def _concrete(path: str, stored: Any) -> str | None:
+    """A journaled path as CRM+ names it now: an appended item (``tags[+]``,
+    ``contactReferences[+]``) by the identity of what was stored."""
+    try:
+        parsed = parse_path(path)
+    except PathError:
+        return None
+    last = parsed.last
+    if isinstance(last, Append):
+        if stored is None or (isinstance(stored, dict) and stored.get("$removed")):
+            return None
+        try:
+            return (parsed.parent + Path((item_segment(last.name, stored),))).render()
+        except PathError:
+            return None
+    return path
+
+
+def _fits_survivor(change: FieldChange, old_base: Record | None, survivor: Record) -> bool:
+    """Whether a platform change made to the merged-away contact has a place in the
+    survivor: never inside an item named by an id of the old contact, and inside the
+    primary address only when both contacts share it."""
+    if "[id=" in change.path:
+        return False
+    if change.path.startswith("address"):
+        old_address = (old_base or {}).get("address") or {}
+        new_address = survivor.get("address") or {}
+        return old_address.get("id") is not None and old_address.get("id") == new_address.get("id")
+    return True
+
+
+def _without_ids(change: FieldChange) -> FieldChange:
+    """An added item keeps no id: ids come from CRM+, and an old contact's are invalid."""
+    if change.kind != "add" or not isinstance(change.new, dict):
+        return change
+    return FieldChange(change.path, change.kind, change.old, _strip_ids(change.new))
+
+
+def _strip_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_ids(v) for k, v in value.items() if k not in ("id", "contactId")}
+    if isinstance(value, list):
+        return [_strip_ids(v) for v in value]
+    return value
+
+
+def _without_archive(changes: Sequence[FieldChange]) -> list[FieldChange]:
+    # isArchived is not a field of the Contact shape: the path language refuses it (it
+    # has its own endpoints); the platform's copy gets it set directly below.
+    return [c for c in changes if c.path != ARCHIVE_FIELD]
+
+
+def _with_archive(record: Record, plan: _Plan) -> Record:
+    for change in plan.to_platform:
+        if change.path == ARCHIVE_FIELD:
+            record = {**record, ARCHIVE_FIELD: change.new}
+    return record
 
 
 def _value(record: Record | None, path: str) -> Any:

@@ -95,6 +95,13 @@ class MemoryPlatform:
             entry.modified_at = self._stamp(entry.modified_at)
         return self._view(str(contact_id), entry)
 
+    def get_new(self, key: str) -> LocalRecord | None:
+        entry = self._new.get(key)
+        return None if entry is None else self._view(key, entry)
+
+    def location(self, key: str) -> str:
+        return self._where(key)
+
     def link(self, key: str, contact_id: int) -> LocalRecord:
         entry = self._new.get(key)
         if entry is None:
@@ -107,8 +114,14 @@ class MemoryPlatform:
         self._linked[contact_id] = entry
         return self._view(str(contact_id), entry)
 
-    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+    def relink(
+        self, contact_id: int, survivor_id: int, record: Record | None = None
+    ) -> LocalRecord:
         _check_relink(contact_id, survivor_id)
+        if record is not None:
+            problem = id_problem(record, survivor_id)
+            if problem:
+                raise ValueError(f"cannot relink {self._where(str(contact_id))}: {problem}")
         entry = self._linked.get(contact_id)
         if entry is None:
             raise LocalConflictError(self._where(str(contact_id)))  # not here any more
@@ -117,7 +130,12 @@ class MemoryPlatform:
             raise LocalConflictError(self._where(str(survivor_id)))
         del self._linked[contact_id]
         entry.contact_id = survivor_id
-        if entry.record.get("id") is not None:
+        if record is not None:
+            entry.record = overlay(entry.record, record)
+            if entry.record.get("id") is not None:
+                entry.record = {**entry.record, "id": survivor_id}
+            entry.modified_at = self._stamp(entry.modified_at)
+        elif entry.record.get("id") is not None:
             # The record's own id names the contact too (it equals contact_id: checked
             # above). Rewriting it is a write, so the modification time moves.
             entry.record = {**entry.record, "id": survivor_id}

@@ -117,7 +117,8 @@ class CrmOperations:
         if skip_n > self._settings.max_skip:
             raise ServerError()  # integrators report 500s for large skips: page by keyset
         with self._state.lock:
-            found = query.run(self._store.live())
+            listed = self._store.all() if self._settings.merged_in_queries else self._store.live()
+            found = query.run(iter(listed))
             view = self._state.view()
             page = [render_contact(c, view) for c in found[skip_n : skip_n + take_n]]
             return {"list": page, "total": len(found)}

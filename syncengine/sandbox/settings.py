@@ -38,6 +38,10 @@ class SandboxSettings:
     test_hooks: bool = False
     # Query/FullContact answers 500 past this skip, as integrators report of the live API.
     max_skip: int = 10_000
+    # Whether Query/FullContact lists contacts merged away (pointer mode), carrying
+    # mergedIntoContactId: integrators see them there; False leaves them out, as lookups
+    # (Find) always do, for rehearsing a CRM+ that hides them.
+    merged_in_queries: bool = True
     contact_subtypes: tuple[str, ...] = ()
     api_user: str = "Sandbox API User"
     ui_user: str = "Sandbox UI User"

@@ -2,8 +2,8 @@
 and the two-way sync's state (conflicts, per-contact sync state, pull cursors).
 
 SQLModel tables on SQLite or PostgreSQL, repositories implementing the domain's
-``MirrorStore``, ``Journal``, ``ConflictStore``, ``SyncStateStore`` and ``CursorStore``
-ports, their in-memory twins, and the Alembic migrations. Nothing here reads the
+``MirrorStore``, ``Journal``, ``ConflictStore``, ``SyncStateStore``, ``CursorStore`` and
+``ClaimStore`` ports, their in-memory twins, and the Alembic migrations. Nothing here reads the
 environment or the configuration: callers pass a URL or an engine.
 
     engine = make_engine(url)
@@ -13,14 +13,17 @@ environment or the configuration: callers pass a URL or an engine.
     conflicts = SqlConflictStore(engine, organization)
     states = SqlSyncStateStore(engine, organization)
     cursors = SqlCursorStore(engine, organization)
+    claims = SqlClaimStore(engine, organization)   # which process works on what
 """
 
+from syncengine.store.claims import SqlClaimStore
 from syncengine.store.conflicts import SqlConflictStore
 from syncengine.store.cursors import SqlCursorStore
 from syncengine.store.database import make_engine, parse_url, safe_url
 from syncengine.store.failures import ConflictStateError, MissingEntryError
 from syncengine.store.journal import SqlJournal
 from syncengine.store.memory import (
+    MemoryClaimStore,
     MemoryConflictStore,
     MemoryCursorStore,
     MemoryJournal,
@@ -45,6 +48,7 @@ from syncengine.store.tables import DEFAULT_ORGANIZATION
 __all__ = [
     "DEFAULT_ORGANIZATION",
     "ConflictStateError",
+    "MemoryClaimStore",
     "MemoryConflictStore",
     "MemoryCursorStore",
     "MemoryJournal",
@@ -52,6 +56,7 @@ __all__ = [
     "MemorySyncStateStore",
     "MissingEntryError",
     "SchemaStatus",
+    "SqlClaimStore",
     "SqlConflictStore",
     "SqlCursorStore",
     "SqlJournal",

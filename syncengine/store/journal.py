@@ -1,9 +1,10 @@
 """The journal in SQL: every remote write attempt, per organisation."""
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -17,6 +18,9 @@ from syncengine.store.timestamps import as_utc
 # Outcomes that leave it open whether the write happened: both must be settled by reading
 # the CRM before the contact is written again (a PENDING one was cut off by a crash).
 UNRESOLVED = (Outcome.PENDING, Outcome.UNKNOWN)
+# Outcomes of an outside write whose values CRM+ holds (a MISMATCH was applied, only not
+# as meant): the platform must be brought to what CRM+ holds at those fields.
+CARRIED = (Outcome.OK, Outcome.MISMATCH)
 
 
 class SqlJournal(ClockedSqlRepository):
@@ -46,6 +50,8 @@ class SqlJournal(ClockedSqlRepository):
             concurrent_write_suspected=entry.concurrent_write_suspected,
             started_at=as_utc(entry.started_at or self._clock()),
             finished_at=None if entry.finished_at is None else as_utc(entry.finished_at),
+            outside=entry.outside,
+            carried_at=None if entry.carried_at is None else as_utc(entry.carried_at),
         )
         with transaction(self._engine) as session:
             session.add(row)
@@ -140,6 +146,33 @@ class SqlJournal(ClockedSqlRepository):
             .order_by(col(JournalRow.id))
         )
 
+    def uncarried(self, contact_id: int | None = None) -> Sequence[JournalEntry]:
+        """Outside writes CRM+ applied whose fields have not reached the platform yet,
+        oldest first (of one contact, or all)."""
+        conditions: list[ColumnElement[bool]] = [
+            col(JournalRow.outside).is_(True),
+            col(JournalRow.carried_at).is_(None),
+            col(JournalRow.outcome).in_([o.value for o in CARRIED]),
+        ]
+        if contact_id is not None:
+            conditions.append(col(JournalRow.contact_id) == contact_id)
+        return self._list(
+            select(JournalRow).where(self._mine(*conditions)).order_by(col(JournalRow.id))
+        )
+
+    def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None:
+        """The fields of these outside writes have reached the platform."""
+        if not entry_ids:
+            return
+        statement = (
+            update(JournalRow)
+            .where(self._mine(col(JournalRow.id).in_(list(entry_ids))))
+            .values(carried_at=as_utc(at))
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self._engine) as session:
+            session.exec(statement)
+
     def recent(self, limit: int = 50) -> Sequence[JournalEntry]:
         """The latest ``limit`` entries, newest first (for listings)."""
         if limit < 0:
@@ -175,4 +208,6 @@ def _to_entry(row: JournalRow) -> JournalEntry:
         concurrent_write_suspected=row.concurrent_write_suspected,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        outside=row.outside,
+        carried_at=row.carried_at,
     )

@@ -10,11 +10,12 @@ non-JSON values fail here as they would there.
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from syncengine.domain.ports import (
+    Claim,
     ConflictRecord,
     ConflictStatus,
     Cursor,
@@ -25,7 +26,7 @@ from syncengine.domain.ports import (
 )
 from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
 from syncengine.store.failures import ConflictStateError, MissingEntryError
-from syncengine.store.journal import UNRESOLVED
+from syncengine.store.journal import CARRIED, UNRESOLVED
 from syncengine.store.scoped import OrganizationScoped
 from syncengine.store.tables import DEFAULT_ORGANIZATION
 from syncengine.store.timestamps import as_utc, optional_utc, utcnow
@@ -87,18 +88,8 @@ class _NumberedMemoryRepository(_ClockedMemoryRepository[int, _NumberedItem]):
         return item.id
 
 
-@dataclass
-class _Lease:
-    owner: str
-    until: datetime
-
-
 class MemoryMirrorStore(_MemoryRepository[int, MirrorEntry]):
     """``MirrorStore`` in a dict; safe to share between threads."""
-
-    def __init__(self, organization: str = DEFAULT_ORGANIZATION) -> None:
-        super().__init__(organization)
-        self._leases: dict[int, _Lease] = {}
 
     def get(self, contact_id: int) -> MirrorEntry | None:
         with self._lock:
@@ -124,25 +115,6 @@ class MemoryMirrorStore(_MemoryRepository[int, MirrorEntry]):
         with self._lock:
             return sorted(self._items)
 
-    def try_lease(self, contact_id: int, owner: str, *, until: datetime, now: datetime) -> bool:
-        until, now = as_utc(until), as_utc(now)
-        with self._lock:
-            if contact_id not in self._items:
-                return False
-            held = self._leases.get(contact_id)
-            if held is not None and held.owner != owner and held.until > now:
-                return False
-            self._leases[contact_id] = _Lease(owner, until)
-            return True
-
-    def release_lease(self, contact_id: int, owner: str) -> bool:
-        with self._lock:
-            held = self._leases.get(contact_id)
-            if held is None or held.owner != owner:
-                return False
-            del self._leases[contact_id]
-            return True
-
 
 def _copy_entry(entry: MirrorEntry) -> MirrorEntry:
     return replace(entry, record=_json_copy(entry.record))
@@ -156,6 +128,7 @@ class MemoryJournal(_NumberedMemoryRepository[JournalEntry]):
         stored.outcome = Outcome(entry.outcome)
         stored.started_at = as_utc(entry.started_at or self._clock())
         stored.finished_at = None if entry.finished_at is None else as_utc(entry.finished_at)
+        stored.carried_at = None if entry.carried_at is None else as_utc(entry.carried_at)
         with self._lock:
             return self._add(stored)
 
@@ -213,6 +186,24 @@ class MemoryJournal(_NumberedMemoryRepository[JournalEntry]):
 
     def for_contact(self, contact_id: int) -> Sequence[JournalEntry]:
         return self._select(lambda entry: entry.contact_id == contact_id)
+
+    def uncarried(self, contact_id: int | None = None) -> Sequence[JournalEntry]:
+        return self._select(
+            lambda entry: (
+                entry.outside
+                and entry.carried_at is None
+                and entry.outcome in CARRIED
+                and contact_id in (None, entry.contact_id)
+            )
+        )
+
+    def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None:
+        stamp = as_utc(at)
+        with self._lock:
+            for entry_id in entry_ids:
+                entry = self._items.get(entry_id)
+                if entry is not None:
+                    entry.carried_at = stamp
 
     def recent(self, limit: int = 50) -> Sequence[JournalEntry]:
         if limit < 0:
@@ -387,3 +378,43 @@ class MemoryCursorStore(_ClockedMemoryRepository[str, Cursor]):
 
 def _copy_cursor(cursor: Cursor) -> Cursor:
     return replace(cursor, ids_at_high_water=_json_copy(list(cursor.ids_at_high_water)))
+
+
+class MemoryClaimStore(_MemoryRepository[str, Claim]):
+    """``ClaimStore`` in a dict; safe to share between threads (not between processes:
+    that is what the SQL store is for)."""
+
+    def acquire(
+        self, subject: str, owner: str, *, until: datetime, now: datetime, purpose: str | None
+    ) -> Claim | None:
+        until, now = as_utc(until), as_utc(now)
+        with self._lock:
+            held = self._items.get(subject)
+            if held is not None and held.owner != owner and held.until > now:
+                return held
+            self._items[subject] = Claim(subject, owner, until, now, purpose)
+            return None
+
+    def renew(self, owner: str, *, until: datetime) -> list[str]:
+        until = as_utc(until)
+        with self._lock:
+            mine = sorted(s for s, claim in self._items.items() if claim.owner == owner)
+            for subject in mine:
+                self._items[subject] = replace(self._items[subject], until=until)
+            return mine
+
+    def release(self, subject: str, owner: str) -> None:
+        with self._lock:
+            held = self._items.get(subject)
+            if held is not None and held.owner == owner:
+                del self._items[subject]
+
+    def release_all(self, owner: str) -> None:
+        with self._lock:
+            for subject in [s for s, claim in self._items.items() if claim.owner == owner]:
+                del self._items[subject]
+
+    def held(self, *, now: datetime) -> Sequence[Claim]:
+        now = as_utc(now)
+        with self._lock:
+            return [self._items[s] for s in sorted(self._items) if self._items[s].until > now]

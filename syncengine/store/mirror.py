@@ -1,9 +1,9 @@
 """The mirror in SQL: the last-known CRM+ record of each contact, per organisation."""
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, or_, update
+from sqlalchemy import ColumnElement, Engine, update
 from sqlmodel import col, select
 
 from syncengine.domain.ports import MirrorEntry
@@ -15,8 +15,7 @@ from syncengine.store.timestamps import as_utc, parse_crm_timestamp
 
 _TABLE = metadata.tables["mirror"]
 _KEY = ("organization", "contact_id")
-# What a put overwrites: everything but the key and the lease, which belongs to whichever
-# worker holds it, not to whoever last fetched the record.
+# What a put overwrites: everything but the key.
 _DATA_COLUMNS = (
     "record",
     "modified_raw",
@@ -53,7 +52,7 @@ class SqlMirrorStore(SqlRepository):
             return None if row is None else _to_entry(row)
 
     def put(self, entry: MirrorEntry) -> None:
-        """Insert or replace the entry of ``entry.contact_id`` (its lease is left alone)."""
+        """Insert or replace the entry of ``entry.contact_id``."""
         values: dict[str, Any] = {
             "contact_id": entry.contact_id,
             "record": entry.record,
@@ -87,41 +86,6 @@ class SqlMirrorStore(SqlRepository):
         )
         with transaction(self._engine) as session:
             return list(session.exec(statement).all())
-
-    # -- leases: several workers, one contact at a time ------------------------------------
-
-    def try_lease(self, contact_id: int, owner: str, *, until: datetime, now: datetime) -> bool:
-        """Take (or renew) the lease on a mirrored contact; True if ``owner`` now holds it.
-
-        One conditional UPDATE, so exactly one of several racing workers wins: the row
-        lock makes the others re-check the condition against the winner's lease. A contact
-        not in the mirror has no row to lease and yields False.
-        """
-        free_or_ours = or_(
-            col(MirrorRow.lease_owner).is_(None),
-            col(MirrorRow.lease_until).is_(None),
-            col(MirrorRow.lease_until) <= as_utc(now),
-            col(MirrorRow.lease_owner) == owner,
-        )
-        statement = (
-            update(MirrorRow)
-            .where(self._row(contact_id), free_or_ours)
-            .values(lease_owner=owner, lease_until=as_utc(until))
-            .execution_options(synchronize_session=False)
-        )
-        with transaction(self._engine) as session:
-            return session.exec(statement).rowcount == 1
-
-    def release_lease(self, contact_id: int, owner: str) -> bool:
-        """Give the lease back early; True if ``owner`` held it (an expired one counts)."""
-        statement = (
-            update(MirrorRow)
-            .where(self._row(contact_id), col(MirrorRow.lease_owner) == owner)
-            .values(lease_owner=None, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        with transaction(self._engine) as session:
-            return session.exec(statement).rowcount == 1
 
     def _row(self, contact_id: int) -> ColumnElement[bool]:
         return self._mine(col(MirrorRow.contact_id) == contact_id)

@@ -28,7 +28,13 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from syncengine.domain.ports import ConflictStatus, Outcome
-from syncengine.store.columns import BigId, JsonDocument, UTCDateTime
+from syncengine.store.columns import (
+    BigId,
+    EscapedString,
+    EscapedText,
+    JsonDocument,
+    UTCDateTime,
+)
 
 DEFAULT_ORGANIZATION = "default"
 
@@ -44,6 +50,8 @@ NAMING_CONVENTION = {
 # timestamps are ~28 characters; a sha256 hex digest is exactly 64.
 ORGANIZATION_LENGTH = 64
 OWNER_LENGTH = 255
+# "contact:<id>" or "new:<platform key>"; platform keys are the platform's, so be generous.
+SUBJECT_LENGTH = 512
 
 
 class StoreModel(SQLModel):
@@ -100,7 +108,9 @@ class MirrorRow(StoreModel, table=True):
     contact_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     record: dict[str, Any] = _json_field()
     # Kept verbatim: it is what CRM+ compares against, and parsing may lose precision.
-    modified_raw: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    modified_raw: str | None = Field(
+        default=None, sa_column=Column(EscapedString(64), nullable=True)
+    )
     # Parsed copy of modified_raw, for ordering and "changed since" queries only.
     modified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
@@ -109,11 +119,6 @@ class MirrorRow(StoreModel, table=True):
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     merged_into: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    # Row leases for several workers: who may sync this contact, and until when.
-    lease_owner: str | None = Field(
-        default=None, sa_column=Column(String(OWNER_LENGTH), nullable=True)
-    )
-    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 OUTCOME_VALUES = tuple(outcome.value for outcome in Outcome)
@@ -129,6 +134,10 @@ class JournalRow(StoreModel, table=True):
         # A create has no contact id until CRM+ answers; after a crash it is found again
         # by the platform's key.
         Index("ix_journal_organization_local_key", "organization", "local_key"),
+        # The outside writes whose values the platform has not been given yet.
+        Index(
+            "ix_journal_organization_outside_carried_at", "organization", "outside", "carried_at"
+        ),
         _one_of("outcome", OUTCOME_VALUES),
     )
 
@@ -136,21 +145,27 @@ class JournalRow(StoreModel, table=True):
     organization: str = _organization_field()
     # NULL only for a create whose contact id is not known yet.
     contact_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    local_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    local_key: str | None = Field(default=None, sa_column=Column(EscapedString, nullable=True))
     method: str = Field(sa_column=Column(String(16), nullable=False))
-    endpoint: str = Field(sa_column=Column(Text, nullable=False))
+    endpoint: str = Field(sa_column=Column(EscapedText, nullable=False))
     fields: list[str] = _json_field()
     before: dict[str, Any] = _json_field()
     after: dict[str, Any] = _json_field()
     response_after: dict[str, Any] = _json_field()
     outcome: str = Field(sa_column=Column(String(16), nullable=False))
-    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
     concurrent_write_suspected: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
     started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # A write made outside the two-way sync (push, archive): the contact's next sync
+    # carries its fields to the platform and stamps carried_at.
+    outside: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    carried_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 CONFLICT_STATUS_VALUES = tuple(status.value for status in ConflictStatus)
@@ -188,7 +203,7 @@ class ConflictRow(StoreModel, table=True):
     id: int | None = _generated_id_field()
     organization: str = _organization_field()
     contact_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    path: str = Field(sa_column=Column(Text, nullable=False))
+    path: str = Field(sa_column=Column(EscapedText, nullable=False))
     base: Any = _json_field()
     platform: Any = _json_field()
     crm: Any = _json_field()
@@ -198,13 +213,13 @@ class ConflictRow(StoreModel, table=True):
     crm_modified: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
-    platform_author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    crm_author: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    platform_author: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
+    crm_author: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
     suggestion: Any = _json_field()
-    rule: str = Field(sa_column=Column(String, nullable=False))
+    rule: str = Field(sa_column=Column(EscapedString, nullable=False))
     status: str = Field(sa_column=Column(String(16), nullable=False))
     resolution: Any = _json_field()
-    resolved_by: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    resolved_by: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
@@ -218,13 +233,13 @@ class SyncStateRow(StoreModel, table=True):
 
     organization: str = _organization_field(primary_key=True)
     contact_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    platform_key: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    platform_key: str | None = Field(default=None, sa_column=Column(EscapedString, nullable=True))
     platform_modified: datetime | None = Field(
         default=None, sa_column=Column(UTCDateTime, nullable=True)
     )
     synced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    last_outcome: str | None = Field(default=None, sa_column=Column(String, nullable=True))
-    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_outcome: str | None = Field(default=None, sa_column=Column(EscapedString, nullable=True))
+    last_error: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
 
 
 class CursorRow(StoreModel, table=True):
@@ -233,11 +248,28 @@ class CursorRow(StoreModel, table=True):
     __tablename__ = "cursors"
 
     organization: str = _organization_field(primary_key=True)
-    name: str = Field(sa_column=Column(String, primary_key=True))
+    name: str = Field(sa_column=Column(EscapedString, primary_key=True))
     # Kept verbatim, like the mirror's modified_raw: it goes back into the CRM's filter.
-    high_water: str | None = Field(default=None, sa_column=Column(String, nullable=True))
+    high_water: str | None = Field(default=None, sa_column=Column(EscapedString, nullable=True))
     ids_at_high_water: list[int] = _json_field()
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class ClaimRow(StoreModel, table=True):
+    """A run's claim on a subject (``contact:4821``, ``new:<key>``): while it is valid,
+    no other process works on that subject. Expired claims belong to crashed holders and
+    are taken over."""
+
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_organization_owner", "organization", "owner"),)
+
+    organization: str = _organization_field(primary_key=True)
+    # A platform key is the platform's: it may hold what the database cannot (escaped).
+    subject: str = Field(sa_column=Column(EscapedString(SUBJECT_LENGTH), primary_key=True))
+    owner: str = Field(sa_column=Column(String(OWNER_LENGTH), nullable=False))
+    until: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    acquired_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    purpose: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
 
 
 metadata = StoreModel.metadata

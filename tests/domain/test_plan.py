@@ -122,6 +122,18 @@ def test_changing_one_path_twice_is_refused(contact: dict[str, Any]) -> None:
         )
 
 
+def test_two_appended_items_are_two_changes_not_one_path_changed_twice(
+    contact: dict[str, Any],
+) -> None:
+    # Two people added on the platform in one sync; once refused as "changed twice".
+    changes = [
+        p.Change("contactIndividuals[+]", {"firstName": "Ann", "lastName": "Lee"}),
+        p.Change("contactIndividuals[+]", {"firstName": "Bo", "lastName": "Lee"}),
+    ]
+    resolved = p.resolve_changes(contact, changes, p.UpdateRules())
+    assert [c.value["firstName"] for c in resolved] == ["Ann", "Bo"]
+
+
 def test_marking_deceased_opts_out_opted_in_methods(contact: dict[str, Any]) -> None:
     resolved = p.resolve_changes(
         contact, changes("contactIndividuals[id=2].isDeceased=true"), RULES

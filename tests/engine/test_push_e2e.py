@@ -169,8 +169,8 @@ def test_archive_and_unarchive_use_the_lifecycle_endpoints(
     report = app.updater.set_archived(CONTACT, True)
     assert report.writes[0].outcome is Outcome.OK and report.writes[0].verified_by_get
     assert snapshot(sandbox, CONTACT) == {**before, "isArchived": True}
-    entry = app.mirror.get(CONTACT)
-    assert entry is not None and entry.archived
+    # A write outside the sync never moves the sync's merge base (docs/sync.md).
+    assert app.mirror.get(CONTACT) is None
     app.updater.set_archived(CONTACT, False)
     assert snapshot(sandbox, CONTACT) == before
     assert writes_sent(sandbox) == [
@@ -214,12 +214,12 @@ def test_a_value_already_in_place_sends_no_write(app: App, sandbox: SandboxServe
     assert snapshot(sandbox, CONTACT)["address"]["city"] == "Boulder"
 
 
-def test_mirror_holds_the_response_and_journal_the_attempt(
+def test_the_record_after_is_the_response_the_base_is_untouched_and_the_attempt_journaled(
     app: App, sandbox: SandboxServer
 ) -> None:
-    push(app, "address.state=ny")
-    entry = app.mirror.get(CONTACT)
-    assert entry is not None and entry.record["address"]["state"] == "NY"
+    report = push(app, "address.state=ny")
+    assert report.record_after is not None and report.record_after["address"]["state"] == "NY"
+    assert app.mirror.get(CONTACT) is None, "only the two-way sync moves its merge base"
     (row,) = app.journal.for_contact(CONTACT)
     assert row.outcome is Outcome.OK
     assert row.before == {"address.state": "CO"} and row.after == {"address.state": "ny"}
@@ -390,12 +390,12 @@ def test_a_write_by_someone_else_right_after_ours_is_reported(
     assert any("someone else" in note for note in write.notes)
     (row,) = app.journal.for_contact(CONTACT)
     assert row.concurrent_write_suspected and row.outcome is Outcome.OK
-    # The mirror (the next sync's merge base) holds our write's answer, not the other
-    # writer's edit: so that edit reads as a CRM-side change and reaches the platform
-    # instead of being overwritten by the platform's older value.
-    entry = app.mirror.get(CONTACT)
-    assert entry is not None and entry.record["isPrivate"] is True
-    assert entry.record["website"] is None
+    # The record after the write (what a sync keeps as its merge base) holds our write's
+    # answer, not the other writer's edit: so that edit reads as a CRM-side change and
+    # reaches the platform instead of being overwritten by the platform's older value.
+    after = report.record_after
+    assert after is not None and after["isPrivate"] is True
+    assert after["website"] is None
 
 
 def test_an_ordinary_write_raises_no_suspicion(app: App, sandbox: SandboxServer) -> None:

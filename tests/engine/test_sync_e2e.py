@@ -11,72 +11,21 @@ from typing import Any
 
 import pytest
 
-from syncengine.bootstrap import App, open_app
-from syncengine.config import LocalSettings, SyncSettings
+from syncengine.bootstrap import App
 from syncengine.domain.ports import ConflictStatus, MirrorEntry
 from syncengine.engine.push import SafeUpdater
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.faults import Fault
-from tests.engine.conftest import engine_settings, snapshot
+from tests.engine.conftest import snapshot
 from tests.engine.platforms import (
-    FilesDriver,
     PlatformDriver,
     SqlColumnsDriver,
-    SqlDocumentDriver,
 )
-from tests.fixtures.sandbox import SANDBOX_TOKEN
+from tests.engine.synced import CONTACT, app, build, outcome, platform, puts
 
-CONTACT = 4821
+__all__ = ["app", "platform"]  # fixtures, imported for pytest
+
 ELEANOR = 48211
-
-
-@pytest.fixture(params=["files", "sql"])
-def platform(request: pytest.FixtureRequest, tmp_path: Path) -> PlatformDriver:
-    if request.param == "files":
-        return FilesDriver(tmp_path / "platform")
-    return SqlDocumentDriver(f"sqlite:///{tmp_path}/platform.db")
-
-
-def build(
-    sandbox: SandboxServer,
-    database_url: str,
-    platform: PlatformDriver,
-    fields: list[dict[str, str]] | None = None,
-    **sync: Any,
-) -> Any:
-    settings = engine_settings(sandbox.base_url, database_url)
-    local = LocalSettings(
-        adapter=platform.adapter,
-        reference_source="portal",
-        **platform.options(),
-        **({"fields": fields} if fields is not None else {}),
-    )
-    return open_app(
-        settings.model_copy(update={"local": local, "sync": SyncSettings(**sync)}),
-        {"CRMPLUS_API_TOKEN": SANDBOX_TOKEN},
-    )
-
-
-@pytest.fixture
-def app(sandbox: SandboxServer, database_url: str, platform: PlatformDriver) -> Iterator[App]:
-    with build(sandbox, database_url, platform) as built:
-        # The first sync writes the CRM contact to the platform: the common starting point.
-        report = built.runner().run_one(CONTACT)
-        assert report.reports[0].outcome == "pulled"
-        yield built
-
-
-def puts(sandbox: SandboxServer) -> list[str]:
-    return [
-        f"{r.method} {r.path}"
-        for r in sandbox.hooks.requests()
-        if r.method in ("PUT", "POST") and "Query" not in r.path
-    ]
-
-
-def outcome(app: App, contact_id: int = CONTACT) -> Any:
-    (report,) = app.runner().run_one(contact_id).reports
-    return report
 
 
 # -- both directions ------------------------------------------------------------------------
@@ -356,14 +305,54 @@ class MirrorThatCrashesOnce:
         return getattr(self.inner, name)
 
 
+class JournalThatCrashesOnClose:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.armed = True
+
+    def close(self, *args: Any, **kwargs: Any) -> None:
+        if self.armed:
+            self.armed = False
+            raise Crash
+        self.inner.close(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 def test_a_crash_after_the_put_before_the_mirror_update_converges_on_rerun(
     app: App, platform: PlatformDriver, sandbox: SandboxServer
 ) -> None:
     platform.edit(CONTACT, lambda d: d.update(description="survives a crash"))
     sandbox.hooks.ui_edit(CONTACT, {"website": "https://crm-side.example.org"})
-    crashing = MirrorThatCrashesOnce(app.mirror)
-    updater = SafeUpdater(app.crm, crashing, app.journal, app.clock, app.updater._rules)
-    doomed = dataclasses.replace(app, mirror=crashing, updater=updater, _runner=None)
+    doomed = dataclasses.replace(app, mirror=MirrorThatCrashesOnce(app.mirror), _runner=None)
+    with pytest.raises(Crash):
+        doomed.runner().run_one(CONTACT)
+    assert sandbox.hooks.raw_contact(CONTACT)["description"] == "survives a crash"
+    # The write was journaled and closed; only the base was not moved.
+    assert app.journal.unresolved() == []
+    sandbox.hooks.ui_edit(CONTACT, {"maritalStatus": "Married"})
+
+    app.runner().run_one(CONTACT)
+    raw = sandbox.hooks.raw_contact(CONTACT)
+    doc = platform.read(CONTACT)
+    assert doc is not None
+    assert raw["description"] == doc["description"] == "survives a crash"
+    assert raw["website"] == doc["website"] == "https://crm-side.example.org"
+    assert raw["maritalStatus"] == doc["maritalStatus"] == "Married"
+    sandbox.hooks.clear_requests()
+    assert outcome(app).outcome == "unchanged"
+    assert puts(sandbox) == []
+
+
+def test_a_crash_after_the_put_before_the_journal_closes_is_recovered_on_rerun(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    platform.edit(CONTACT, lambda d: d.update(description="survives a crash"))
+    sandbox.hooks.ui_edit(CONTACT, {"website": "https://crm-side.example.org"})
+    journal = JournalThatCrashesOnClose(app.journal)
+    updater = SafeUpdater(app.crm, journal, app.clock, app.updater._rules, fence=app.claims)
+    doomed = dataclasses.replace(app, journal=journal, updater=updater, _runner=None)
     with pytest.raises(Crash):
         doomed.runner().run_one(CONTACT)
     assert sandbox.hooks.raw_contact(CONTACT)["description"] == "survives a crash"

@@ -293,7 +293,51 @@ def test_link_of_a_key_the_platform_does_not_hold_is_refused(harness: Harness) -
     assert harness.platform.get(3003) is None
 
 
+def test_get_new_finds_a_new_record_until_it_is_linked(harness: Harness) -> None:
+    key = harness.put_new("k1", contact(None, name="Alan Turing"))
+
+    found = harness.platform.get_new(key)
+
+    assert found is not None and found.contact_id is None and found.key == key
+    assert view(found)["name"] == "Alan Turing"
+    harness.platform.link(key, 3003)
+    assert harness.platform.get_new(key) is None, "linked by another run meanwhile"
+    assert harness.platform.get_new("no-such-key") is None
+
+
+def test_location_names_where_a_record_lives(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    key = harness.put_new("k1", contact(None))
+    for where in (harness.platform.location("1001"), harness.platform.location(key)):
+        assert isinstance(where, str) and where
+
+
 # -- relinking (CRM+ merged the contact into another) ----------------------------------
+
+
+def test_relink_with_the_survivors_record_writes_it_in_the_same_step(
+    harness: Harness,
+) -> None:
+    harness.put_linked(1001, contact(1001, name="Merged Away"))
+    before = linked(harness, 1001)
+    survivor = contact(2002, name="The Survivor", city="Seattle")
+
+    moved = harness.platform.relink(1001, 2002, survivor)
+
+    assert moved.contact_id == 2002
+    assert view(moved)["name"] == "The Survivor"
+    assert view(moved)["address.city"] == "Seattle"
+    assert moved.modified_at > before.modified_at, "the content changed"
+    assert linked(harness, 2002) == moved
+    assert harness.platform.get(1001) is None
+
+
+def test_relink_refuses_a_record_naming_another_contact(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    with pytest.raises(ValueError):
+        harness.platform.relink(1001, 2002, contact(3003))
+    assert harness.platform.get(1001) is not None
+
 
 
 def test_relink_moves_a_record_to_the_surviving_contact(harness: Harness) -> None:

@@ -189,8 +189,19 @@ def test_a_malformed_query_is_a_400(sandbox_client: httpx.Client, body: Any) -> 
     assert response.status_code == 400 and response.json()["message"]
 
 
-def test_a_contact_merged_away_is_left_out(
+def test_a_contact_merged_away_is_listed_with_its_survivor(
     sandbox: SandboxServer, sandbox_client: httpx.Client
 ) -> None:
     sandbox.hooks.merge(4820, SHOWCASE)
-    assert 4820 not in ids(sandbox_client, {"includeArchived": True})
+    page = sandbox_client.post(QUERY, json={"includeArchived": True}).json()
+    (merged,) = [c for c in page["list"] if c["id"] == 4820]
+    assert merged["mergedIntoContactId"] == SHOWCASE
+
+
+def test_a_contact_merged_away_can_be_left_out(sandbox_factory: Any) -> None:
+    from tests.fixtures.sandbox import client_for
+
+    server = sandbox_factory(merged_in_queries=False)
+    server.hooks.merge(4820, SHOWCASE)
+    with client_for(server) as client:
+        assert 4820 not in ids(client, {"includeArchived": True})

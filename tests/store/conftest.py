@@ -11,20 +11,24 @@ import pytest
 from sqlalchemy import Engine
 
 from syncengine.domain.ports import (
+    ClaimStore,
     ConflictRecord,
     ConflictStore,
     CursorStore,
     JournalEntry,
     MirrorEntry,
+    MirrorStore,
     Outcome,
     SyncStateStore,
 )
 from syncengine.store import (
+    MemoryClaimStore,
     MemoryConflictStore,
     MemoryCursorStore,
     MemoryJournal,
     MemoryMirrorStore,
     MemorySyncStateStore,
+    SqlClaimStore,
     SqlConflictStore,
     SqlCursorStore,
     SqlJournal,
@@ -34,17 +38,6 @@ from syncengine.store import (
 from tests.fixtures.db import backend_params, fresh_database_url, migrated_engine
 
 START = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-class LeasingMirror(Protocol):
-    """MirrorStore plus what both implementations add: leases."""
-
-    def get(self, contact_id: int) -> MirrorEntry | None: ...
-    def put(self, entry: MirrorEntry) -> None: ...
-    def set_archived(self, contact_id: int, archived: bool) -> None: ...
-    def all_ids(self) -> list[int]: ...
-    def try_lease(self, contact_id: int, owner: str, *, until: datetime, now: datetime) -> bool: ...
-    def release_lease(self, contact_id: int, owner: str) -> bool: ...
 
 
 class ListingJournal(Protocol):
@@ -69,6 +62,8 @@ class ListingJournal(Protocol):
     def for_contact(self, contact_id: int) -> Sequence[JournalEntry]: ...
     def get(self, entry_id: int) -> JournalEntry | None: ...
     def recent(self, limit: int = 50) -> Sequence[JournalEntry]: ...
+    def uncarried(self, contact_id: int | None = None) -> Sequence[JournalEntry]: ...
+    def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None: ...
 
 
 @dataclass
@@ -94,8 +89,9 @@ class Backend:
     _memory_conflicts: dict[str, MemoryConflictStore] = field(default_factory=dict)
     _memory_states: dict[str, MemorySyncStateStore] = field(default_factory=dict)
     _memory_cursors: dict[str, MemoryCursorStore] = field(default_factory=dict)
+    _memory_claims: dict[str, MemoryClaimStore] = field(default_factory=dict)
 
-    def mirror(self, organization: str = "default") -> LeasingMirror:
+    def mirror(self, organization: str = "default") -> MirrorStore:
         if self.engine is None:
             return self._memory_mirrors.setdefault(organization, MemoryMirrorStore(organization))
         return SqlMirrorStore(self.engine, organization)
@@ -126,6 +122,11 @@ class Backend:
             )
         return SqlCursorStore(self.engine, organization, clock=self.clock)
 
+    def claims(self, organization: str = "default") -> ClaimStore:
+        if self.engine is None:
+            return self._memory_claims.setdefault(organization, MemoryClaimStore(organization))
+        return SqlClaimStore(self.engine, organization)
+
 
 @pytest.fixture(params=backend_params("memory"))
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
@@ -137,7 +138,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
 
 @pytest.fixture
-def mirror(backend: Backend) -> LeasingMirror:
+def mirror(backend: Backend) -> MirrorStore:
     return backend.mirror()
 
 
@@ -159,6 +160,11 @@ def sync_states(backend: Backend) -> SyncStateStore:
 @pytest.fixture
 def cursors(backend: Backend) -> CursorStore:
     return backend.cursors()
+
+
+@pytest.fixture
+def claims(backend: Backend) -> ClaimStore:
+    return backend.claims()
 
 
 @pytest.fixture

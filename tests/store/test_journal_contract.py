@@ -299,3 +299,45 @@ def test_organisations_do_not_share_pending_creates(backend: Backend) -> None:
     assert south.pending_for_key("member-42") == []
     assert south.unresolved() == []
     assert len(north.pending_for_key("member-42")) == 1
+
+
+# -- outside writes: carried to the platform by the next sync -------------------------------
+
+
+def test_an_outside_write_applied_by_crm_waits_to_be_carried(journal: ListingJournal) -> None:
+    outside = journal.open(make_journal_entry(7, outside=True))
+    journal.close(outside, Outcome.OK)
+    inside = journal.open(make_journal_entry(7))
+    journal.close(inside, Outcome.OK)
+    refused = journal.open(make_journal_entry(7, outside=True))
+    journal.close(refused, Outcome.FAILED)
+    in_flight = journal.open(make_journal_entry(8, outside=True))
+
+    assert [e.id for e in journal.uncarried()] == [outside]
+    assert [e.id for e in journal.uncarried(7)] == [outside]
+    assert journal.uncarried(8) == []
+    assert in_flight  # settled by recovery first, then carried
+    (entry,) = journal.uncarried(7)
+    assert entry.outside and entry.carried_at is None
+
+
+def test_a_mismatched_outside_write_is_carried_too(journal: ListingJournal) -> None:
+    # CRM+ applied it, only not as meant: the platform must learn what CRM+ holds.
+    entry = journal.open(make_journal_entry(7, outside=True))
+    journal.close(entry, Outcome.MISMATCH)
+    assert [e.id for e in journal.uncarried(7)] == [entry]
+
+
+def test_marking_carried_stamps_the_entries_and_they_stop_waiting(
+    journal: ListingJournal, clock: StepClock
+) -> None:
+    first = journal.open(make_journal_entry(7, outside=True))
+    second = journal.open(make_journal_entry(7, outside=True))
+    for entry_id in (first, second):
+        journal.close(entry_id, Outcome.OK)
+    at = clock()
+    journal.mark_carried([first], at)
+    assert [e.id for e in journal.uncarried(7)] == [second]
+    stored = journal.get(first)
+    assert stored is not None and stored.carried_at == at
+    journal.mark_carried([], at)  # nothing to mark: nothing happens

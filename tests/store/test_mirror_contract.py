@@ -7,15 +7,15 @@ import pytest
 
 from syncengine.errors import StoreError
 from syncengine.store import MissingEntryError
-from tests.store.conftest import Backend, LeasingMirror, make_entry
+from tests.store.conftest import Backend, MirrorStore, make_entry
 
 
-def test_unknown_contact_is_absent(mirror: LeasingMirror) -> None:
+def test_unknown_contact_is_absent(mirror: MirrorStore) -> None:
     assert mirror.get(404) is None
     assert mirror.all_ids() == []
 
 
-def test_put_entry_comes_back_unchanged(mirror: LeasingMirror) -> None:
+def test_put_entry_comes_back_unchanged(mirror: MirrorStore) -> None:
     entry = make_entry(archived=True, merged_into=77)
 
     mirror.put(entry)
@@ -23,7 +23,7 @@ def test_put_entry_comes_back_unchanged(mirror: LeasingMirror) -> None:
     assert mirror.get(entry.contact_id) == entry
 
 
-def test_put_again_replaces_the_entry(mirror: LeasingMirror) -> None:
+def test_put_again_replaces_the_entry(mirror: MirrorStore) -> None:
     mirror.put(make_entry(1, content_hash="a" * 64))
     newer = make_entry(1, record={"id": 1, "name": "New"}, modified_raw=None, content_hash="b" * 64)
 
@@ -33,7 +33,7 @@ def test_put_again_replaces_the_entry(mirror: LeasingMirror) -> None:
     assert mirror.all_ids() == [1]
 
 
-def test_fetched_at_comes_back_as_utc(mirror: LeasingMirror) -> None:
+def test_fetched_at_comes_back_as_utc(mirror: MirrorStore) -> None:
     two_hours_east = timezone(timedelta(hours=2))
     mirror.put(make_entry(fetched_at=datetime(2024, 5, 1, 14, 0, tzinfo=two_hours_east)))
 
@@ -44,7 +44,7 @@ def test_fetched_at_comes_back_as_utc(mirror: LeasingMirror) -> None:
     assert stored.fetched_at.utcoffset() == timedelta(0)
 
 
-def test_microseconds_survive(mirror: LeasingMirror) -> None:
+def test_microseconds_survive(mirror: MirrorStore) -> None:
     moment = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
     mirror.put(make_entry(fetched_at=moment))
 
@@ -54,14 +54,14 @@ def test_microseconds_survive(mirror: LeasingMirror) -> None:
     assert stored.fetched_at == moment
 
 
-def test_naive_fetched_at_is_refused(mirror: LeasingMirror) -> None:
+def test_naive_fetched_at_is_refused(mirror: MirrorStore) -> None:
     with pytest.raises(ValueError, match="naive"):
         mirror.put(make_entry(fetched_at=datetime(2024, 5, 1, 12, 0)))
     assert mirror.get(1001) is None
 
 
 def test_changing_a_record_after_put_or_get_does_not_change_the_mirror(
-    mirror: LeasingMirror,
+    mirror: MirrorStore,
 ) -> None:
     entry = make_entry()
     mirror.put(entry)
@@ -76,7 +76,7 @@ def test_changing_a_record_after_put_or_get_does_not_change_the_mirror(
     assert again.record == make_entry().record
 
 
-def test_json_values_of_every_kind_round_trip(mirror: LeasingMirror) -> None:
+def test_json_values_of_every_kind_round_trip(mirror: MirrorStore) -> None:
     record = {
         "id": 5,
         "nested": {"list": [1, 2.5, None, True, "ünïcödé ☃"], "empty": {}},
@@ -91,7 +91,7 @@ def test_json_values_of_every_kind_round_trip(mirror: LeasingMirror) -> None:
     assert stored.record == record
 
 
-def test_contact_ids_beyond_32_bits_are_kept(mirror: LeasingMirror) -> None:
+def test_contact_ids_beyond_32_bits_are_kept(mirror: MirrorStore) -> None:
     big = 2**40 + 7
     mirror.put(make_entry(big, merged_into=big + 1))
 
@@ -101,7 +101,7 @@ def test_contact_ids_beyond_32_bits_are_kept(mirror: LeasingMirror) -> None:
     assert (stored.contact_id, stored.merged_into) == (big, big + 1)
 
 
-def test_set_archived_changes_only_the_archive_flag(mirror: LeasingMirror) -> None:
+def test_set_archived_changes_only_the_archive_flag(mirror: MirrorStore) -> None:
     entry = make_entry()
     mirror.put(entry)
 
@@ -117,7 +117,7 @@ def test_set_archived_changes_only_the_archive_flag(mirror: LeasingMirror) -> No
 
 
 def test_set_archived_on_an_unmirrored_contact_raises_lookup_error(
-    mirror: LeasingMirror,
+    mirror: MirrorStore,
 ) -> None:
     with pytest.raises(MissingEntryError) as caught:
         mirror.set_archived(404, True)
@@ -126,7 +126,7 @@ def test_set_archived_on_an_unmirrored_contact_raises_lookup_error(
 
 
 def test_all_ids_lists_every_contact_ascending_including_archived(
-    mirror: LeasingMirror,
+    mirror: MirrorStore,
 ) -> None:
     for contact_id in (30, 10, 20):
         mirror.put(make_entry(contact_id))
@@ -158,7 +158,7 @@ def test_a_second_repository_on_the_same_store_sees_the_entries(backend: Backend
     assert backend.mirror().all_ids() == [9]
 
 
-def test_racing_first_puts_of_one_contact_all_succeed(mirror: LeasingMirror) -> None:
+def test_racing_first_puts_of_one_contact_all_succeed(mirror: MirrorStore) -> None:
     # Two workers mirroring the same new contact at once: an upsert, not select-then-insert.
     workers = 6
     start_together = threading.Barrier(workers)

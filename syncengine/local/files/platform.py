@@ -7,6 +7,10 @@ from ``expected_modified`` or -- because many file systems stamp mtimes only eve
 milliseconds -- its bytes differ from what this adapter last read or wrote at that same
 mtime.
 
+A document that cannot be written (an immutable file, a full disk) is that contact's
+problem (``LocalDataError``: reported, the run goes on); only a folder that cannot be
+listed stops a run (``LocalPlatformError``).
+
 One window remains: a platform write landing between the check and the atomic replace
 (microseconds) is overwritten. Files offer no compare-and-swap; a platform that needs
 more must lock, or use the sql adapter.
@@ -140,6 +144,43 @@ class FilesPlatform:
         snapshot = self._read(file_name, DocumentName(contact_id, str(contact_id)))
         return None if snapshot is None else self._hand_out(snapshot)
 
+    def get_new(self, key: str) -> LocalRecord | None:
+        try:
+            file_name = new_name(key)
+        except ValueError:
+            return None  # no file can have that name
+        snapshot = self._read(file_name, DocumentName(None, key))
+        if snapshot is None:
+            return None
+        # More than one name on the file: a link() that stopped half-way, so it is a
+        # linked record already (the scan hands it out under that name).
+        if snapshot.status.st_nlink > 1 and self._linked_twin(snapshot):
+            return None
+        return self._hand_out(snapshot)
+
+    def location(self, key: str) -> str:
+        """The document's path: ``<key>.json`` for a linked contact, else
+        ``new-<key>.json``."""
+        name = parse_name(f"{key}.json")
+        if name is not None and name.contact_id is not None:
+            linked = self._folder / linked_name(name.contact_id)
+            if linked.exists():
+                return str(linked)
+        try:
+            return str(self._folder / new_name(key))
+        except ValueError:
+            return str(self._folder / f"{key}.json")
+
+    def _linked_twin(self, snapshot: _Snapshot) -> bool:
+        """Whether a new document is also present under a linked name (same inode)."""
+        for file_name in self._list():
+            name = parse_name(file_name)
+            if name is None or name.contact_id is None:
+                continue
+            if self._inode(file_name) == snapshot.inode:
+                return True
+        return False
+
     def save(
         self, contact_id: int, record: Record, *, expected_modified: datetime | None
     ) -> LocalRecord:
@@ -184,7 +225,7 @@ class FilesPlatform:
                 raise LocalConflictError(self._where(target)) from None
             # else: an earlier link() stopped after this step; finish it below.
         except OSError as exc:
-            raise LocalPlatformError(
+            raise LocalDataError(
                 self._where(target), f"cannot link {source}: {exc.strerror or exc}"
             ) from exc
         source_inode, target_inode = self._inode(source), self._inode(target)
@@ -206,16 +247,18 @@ class FilesPlatform:
             modified_at=from_ns(snapshot.status.st_mtime_ns),
         )
 
-    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+    def relink(
+        self, contact_id: int, survivor_id: int, record: Record | None = None
+    ) -> LocalRecord:
         """``<contact_id>.json`` becomes ``<survivor_id>.json``, never replacing a file.
 
         Like ``link``: a hard link under the new name, then the old name is removed. A
-        document with an ``id`` gets the survivor's id: the linked file is atomically
-        replaced by the rewritten document (mtime strictly later, permission bits kept)
-        and, since that rewrite drops whatever the platform wrote to the file meanwhile,
-        the old name is only removed if it still holds exactly the version read. A crash
-        between the steps leaves the record under both names; calling ``relink`` again
-        finishes the job.
+        document with an ``id`` (or given a new ``record``) is rewritten: the linked file
+        is atomically replaced by the new document (mtime strictly later, permission bits
+        kept) and, since that rewrite drops whatever the platform wrote to the file
+        meanwhile, the old name is only removed if it still holds exactly the version
+        read. A crash between the steps leaves the record under both names; calling
+        ``relink`` again finishes the job.
         """
         if contact_id == survivor_id:
             raise ValueError(f"contact {contact_id} cannot be merged into itself")
@@ -224,10 +267,17 @@ class FilesPlatform:
         if snapshot is None:
             raise LocalConflictError(self._where(source))  # not on the platform any more
         document = self._parse(snapshot).record  # malformed: reported, left where it is
+        if record is not None:
+            problem = id_problem(record, survivor_id)
+            if problem:
+                raise ValueError(
+                    f"cannot relink {self._where(source)}: the given record: {problem}"
+                )
+            document = overlay(document, record)
         # The document's own id (checked equal to contact_id) names the contact too, so it
         # follows; an absent or null one says nothing and stays as it is.
-        rewrite = document.get("id") is not None
-        relinked = {**document, "id": survivor_id} if rewrite else document
+        rewrite = document.get("id") is not None or record is not None
+        relinked = {**document, "id": survivor_id} if document.get("id") is not None else document
         data = render_document(relinked).encode("utf-8") if rewrite else snapshot.data
 
         finished: _Snapshot | None = None  # the rewritten copy an earlier relink left
@@ -240,7 +290,7 @@ class FilesPlatform:
                     raise LocalConflictError(self._where(target)) from None
             # else: an earlier relink stopped after this step; go on from here.
         except OSError as exc:
-            raise LocalPlatformError(
+            raise LocalDataError(
                 self._where(target), f"cannot link {source}: {exc.strerror or exc}"
             ) from exc
 
@@ -262,7 +312,7 @@ class FilesPlatform:
                     )
                 except OSError as exc:
                     self._unlink_if(target, snapshot.inode)
-                    raise LocalPlatformError(
+                    raise LocalDataError(
                         self._where(target), f"cannot write: {exc.strerror or exc}"
                     ) from exc
                 copy_inode = (status.st_dev, status.st_ino)
@@ -395,7 +445,7 @@ class FilesPlatform:
         except FileExistsError:
             raise LocalConflictError(where) from None  # appeared since we looked
         except OSError as exc:
-            raise LocalPlatformError(where, f"cannot write: {exc.strerror or exc}") from exc
+            raise LocalDataError(where, f"cannot write: {exc.strerror or exc}") from exc
         self._remember(file_name, status.st_mtime_ns, hashlib.sha256(data).hexdigest())
         return LocalRecord(
             key=str(contact_id),
@@ -417,7 +467,7 @@ class FilesPlatform:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise LocalPlatformError(
+            raise LocalDataError(
                 self._where(file_name), f"cannot remove: {exc.strerror or exc}"
             ) from exc
 

@@ -144,6 +144,20 @@ class SqlPlatform:
             return None
         return self._to_local(self._only(rows, contact_id))
 
+    def get_new(self, key: str) -> LocalRecord | None:
+        try:
+            key_value = values.bind_key(self._t.key, key)
+        except ValueError:
+            return None  # no such row can exist
+        with translated(self._where, "read"), self._engine.connect() as conn:
+            row = conn.execute(
+                self._select().where(self._t.key == key_value, self._t.contact_id.is_(None))
+            ).first()
+        return None if row is None else self._to_local(row)
+
+    def location(self, key: str) -> str:
+        return self._row_where(key)
+
     def save(
         self, contact_id: int, record: Record, *, expected_modified: datetime | None
     ) -> LocalRecord:
@@ -226,9 +240,13 @@ class SqlPlatform:
             after = conn.execute(self._select().where(self._t.key == key_value)).one()
         return self._to_local(after)
 
-    def relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+    def relink(
+        self, contact_id: int, survivor_id: int, record: Record | None = None
+    ) -> LocalRecord:
         """The row of ``contact_id`` gets ``survivor_id`` in the contact id column (and in
-        a document's top-level ``id``, if it has one); its key stays what it is.
+        a document's top-level ``id``, if it has one); its key stays what it is. With a
+        ``record``, the row's content becomes it too (as ``save`` writes it), in the same
+        statement.
 
         One transaction: the row is read, the survivor looked up, and the row updated
         only if its contact id and modification time are still as read.
@@ -238,15 +256,19 @@ class SqlPlatform:
                 raise ValueError(f"a contact id is a positive integer, not {value!r}")
         if contact_id == survivor_id:
             raise ValueError(f"contact {contact_id} cannot be merged into itself")
+        if record is not None:
+            problem = id_problem(record, survivor_id)
+            if problem:
+                raise ValueError(f"cannot relink {self._contact_where(contact_id)}: {problem}")
         try:
-            return self._relink(contact_id, survivor_id)
+            return self._relink(contact_id, survivor_id, record)
         except LocalDataError as exc:
             if isinstance(exc.__cause__, IntegrityError):
                 # A unique index on the contact id column: a row took the survivor's id.
                 raise LocalConflictError(self._contact_where(survivor_id)) from exc.__cause__
             raise
 
-    def _relink(self, contact_id: int, survivor_id: int) -> LocalRecord:
+    def _relink(self, contact_id: int, survivor_id: int, record: Record | None) -> LocalRecord:
         where = self._contact_where(contact_id)
         old_id = values.bind_contact_id(self._t.contact_id, contact_id)
         with translated(self._where, "write", record=where), self._engine.begin() as conn:
@@ -260,7 +282,20 @@ class SqlPlatform:
             changes: dict[Any, Any] = {
                 self._t.contact_id: values.bind_contact_id(self._t.contact_id, survivor_id)
             }
-            if self._t.document is not None and current.record.get("id") is not None:
+            if record is not None:
+                # The survivor's content: the row changes, so the modification time moves.
+                if self._t.document is not None:
+                    document = overlay(current.record, record)
+                    if document.get("id") is not None:
+                        document = {**document, "id": survivor_id}
+                    changes[self._t.document] = values.bind_document(self._t.document, document)
+                else:
+                    changes.update(
+                        self._mapped_values(record, self._row_where(current.key), current=None)
+                    )
+                stamp = later_than(current.modified_at, self._clock.now())
+                changes[self._t.modified] = values.bind_modified(self._t.modified, stamp)
+            elif self._t.document is not None and current.record.get("id") is not None:
                 # The document's own id (checked equal to contact_id) names the contact
                 # too. Rewriting it changes the document, so the modification time moves;
                 # moving only the link leaves it alone, as ``link`` does.

@@ -1,0 +1,53 @@
+"""Size limits on the values a sync carries.
+
+A 60 MB ``description`` (a paste gone wrong, a hostile platform record) would be sent to
+CRM+, kept in the mirror, the journal and the conflict store, and echoed to terminals.
+``sync.max_value_size`` bounds every string value (its UTF-8 size): a contact holding a
+larger one is reported, with the field, and left alone, on either side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_MAX_VALUE_SIZE = 1_048_576  # 1 MiB: far beyond any real donor field
+
+
+@dataclass(frozen=True)
+class Oversized:
+    """A value over the limit: where (a rough path for people, not the path language)."""
+
+    where: str
+    size: int
+
+
+def oversized_values(record: Any, limit: int) -> list[Oversized]:
+    """Every string (and key) in ``record`` whose UTF-8 size exceeds ``limit``."""
+    return list(_walk(record, "", limit))
+
+
+def _walk(value: Any, where: str, limit: int) -> Iterator[Oversized]:
+    if isinstance(value, str):
+        # A quick bound first: a string of at most limit/4 characters cannot exceed it.
+        if len(value) * 4 > limit:
+            size = len(value.encode("utf-8", "surrogatepass"))
+            if size > limit:
+                yield Oversized(where or "(value)", size)
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            name = str(key)
+            if len(name) * 4 > limit and len(name.encode("utf-8", "surrogatepass")) > limit:
+                yield Oversized(f"{where}.(key)" if where else "(key)", len(name))
+                continue
+            yield from _walk(inner, f"{where}.{name}" if where else name, limit)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _walk(inner, f"{where}[{index}]", limit)
+
+
+def describe_oversized(found: list[Oversized], limit: int) -> str:
+    listed = ", ".join(f"{o.where} ({o.size:,} bytes)" for o in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    return f"value too large: {listed}{more}; the limit is {limit:,} bytes (sync.max_value_size)"
