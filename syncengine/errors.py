@@ -22,6 +22,7 @@
     |       +-- CrmNotFound              404 (maybe merged or deleted)
     |       +-- CrmDuplicateValue        409 (a unique value belongs to another record)
     |       +-- CrmValidationError       400 / 422 with per-field details
+    |       +-- CrmBadAnswer             2xx holding another record than asked for (or none)
     |
     +-- VerificationError                SKIP this record: a write did not persist as meant
     +-- ValueTooLarge                    SKIP this record: a CRM+ value over sync.max_value_size
@@ -203,6 +204,11 @@ class CrmValidationError(CrmRecordError):
     def __init__(self, message: str, *, problems: Sequence[FieldProblem] = (), **kw: Any) -> None:
         self.problems = tuple(problems)
         super().__init__(message, **kw)
+
+
+class CrmBadAnswer(CrmRecordError):
+    """A successful answer that is not the record asked for: another contact's, or an
+    object without an id. Nothing is taken from it; the contact is skipped."""
 
 
 # -- verification ------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from typing import Any
 
 import structlog
 
+from syncengine.safe_text import escape_controls
+
 REDACTED = "***"
 
 
@@ -44,12 +46,26 @@ class SecretScrubber:
         return event
 
 
+def escape_for_terminal(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Console logs: a value from CRM+ or the platform (a key, an error quoting a value)
+    must not reach the terminal with its escape sequences live. JSON logs escape anyway."""
+    for key, value in list(event.items()):
+        if isinstance(value, str):
+            event[key] = escape_controls(value)
+        elif not isinstance(value, int | float | bool | type(None)):
+            event[key] = escape_controls(repr(value))
+    return event
+
+
 def configure_logging(level: str, fmt: str, secrets: Iterable[str | None] = ()) -> None:
     numeric = logging.getLevelName(level.upper())
+    console = fmt != "json"
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.dev.ConsoleRenderer(colors=False)
+        if console
+        else structlog.processors.JSONRenderer()
     )
     structlog.configure(
         processors=[
@@ -57,6 +73,7 @@ def configure_logging(level: str, fmt: str, secrets: Iterable[str | None] = ()) 
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             SecretScrubber(secrets),
+            *([escape_for_terminal] if console else []),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

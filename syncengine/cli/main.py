@@ -21,10 +21,10 @@ from syncengine import __version__
 from syncengine.cli.errors import ExitCode, describe_lines, error_json, exit_code_for
 from syncengine.cli.params import CONTACT_ID
 from syncengine.cli.render import render_push
-from syncengine.cli.safe_text import safe
 from syncengine.config import Settings, load_settings, secret_values
 from syncengine.errors import SyncEngineError, UsageError
 from syncengine.logging_setup import configure_logging
+from syncengine.safe_text import safe
 
 
 @dataclass

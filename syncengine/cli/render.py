@@ -15,13 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 from syncengine.cli.errors import field_problem_line
-from syncengine.cli.safe_text import MAX_VALUE, safe
 from syncengine.demo import Outcome as DemoOutcome
 from syncengine.demo import Row
 from syncengine.domain.ports import ConflictRecord
 from syncengine.engine.push import PushReport, jsonable
 from syncengine.engine.run_all import RunSummary
 from syncengine.engine.sync import ContactReport, PlannedChange
+from syncengine.safe_text import MAX_VALUE, safe
 
 
 def console() -> Console:

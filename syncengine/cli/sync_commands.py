@@ -26,10 +26,11 @@ from syncengine.cli.main import (
 )
 from syncengine.cli.params import CONFLICT_ID, CONTACT_ID
 from syncengine.cli.render import console, render_conflict, render_conflicts, render_run, show
-from syncengine.cli.safe_text import safe
+from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.domain.ports import ConflictStatus
 from syncengine.engine.run_all import Progress as ProgressCallback
 from syncengine.errors import UsageError
+from syncengine.safe_text import safe
 
 
 @cli.command()
@@ -189,6 +190,10 @@ def conflicts_resolve(
                     value = json.loads(value_json)
                 except ValueError as exc:
                     raise UsageError(f"--value is not JSON: {exc}") from None
+                except RecursionError:
+                    raise UsageError("--value is JSON nested too deeply") from None
+                if too_deep(value):
+                    raise UsageError(f"--value is JSON nested more than {MAX_DEPTH} levels deep")
             else:
                 value = row.platform if take == "platform" else row.crm
             payload: dict[str, Any] = {"conflict": conflict_json(row), "value": value}

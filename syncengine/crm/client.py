@@ -30,6 +30,7 @@ from syncengine.crm.translate import (
     error_for_transport,
     read_json,
     unexpected_shape,
+    wrong_record,
 )
 from syncengine.domain.ports import QueryPage, RateBudget, Record
 from syncengine.errors import CrmError, CrmNotFound
@@ -146,10 +147,12 @@ class CrmClient:
     # -- CrmPort: contacts -----------------------------------------------------------------
 
     def get_contact(self, contact_id: int) -> Record:
-        return self._record(_Call("GET", f"/api/Contact/{_id(contact_id)}"))
+        return self._record(_Call("GET", f"/api/Contact/{_id(contact_id)}"), contact_id)
 
     def put_contact(self, contact_id: int, body: Record) -> Record:
-        return self._record(_Call("PUT", f"/api/Contact/{_id(contact_id)}", body=body, writes=True))
+        return self._record(
+            _Call("PUT", f"/api/Contact/{_id(contact_id)}", body=body, writes=True), contact_id
+        )
 
     def create_contact(self, body: Record) -> Record:
         # The API never de-duplicates: a create repeated after it may have landed makes a
@@ -183,11 +186,13 @@ class CrmClient:
         total = body.get("total") if isinstance(body, dict) else None
         if (
             not isinstance(items, list)
-            or not all(isinstance(item, dict) for item in items)
+            or not all(isinstance(item, dict) and _is_contact_id(item.get("id")) for item in items)
             or not isinstance(total, int)
             or isinstance(total, bool)
         ):
-            raise unexpected_shape(response, 'an object {"list": [contacts], "total": int}')
+            raise unexpected_shape(
+                response, 'an object {"list": [contacts, each with its id], "total": int}'
+            )
         return QueryPage(items=items, total=total)
 
     def archive_contact(self, contact_id: int) -> None:
@@ -200,11 +205,12 @@ class CrmClient:
     # -- CrmPort: addresses and individuals ------------------------------------------------
 
     def get_address(self, address_id: int) -> Record:
-        return self._record(_Call("GET", f"/api/ContactAddress/{_id(address_id)}"))
+        return self._record(_Call("GET", f"/api/ContactAddress/{_id(address_id)}"), address_id)
 
     def put_address(self, address_id: int, body: Record) -> Record:
         return self._record(
-            _Call("PUT", f"/api/ContactAddress/{_id(address_id)}", body=body, writes=True)
+            _Call("PUT", f"/api/ContactAddress/{_id(address_id)}", body=body, writes=True),
+            address_id,
         )
 
     def list_addresses(self, contact_id: int) -> list[Record]:
@@ -215,11 +221,14 @@ class CrmClient:
         return body
 
     def get_individual(self, individual_id: int) -> Record:
-        return self._record(_Call("GET", f"/api/ContactIndividual/{_id(individual_id)}"))
+        return self._record(
+            _Call("GET", f"/api/ContactIndividual/{_id(individual_id)}"), individual_id
+        )
 
     def put_individual(self, individual_id: int, body: Record) -> Record:
         return self._record(
-            _Call("PUT", f"/api/ContactIndividual/{_id(individual_id)}", body=body, writes=True)
+            _Call("PUT", f"/api/ContactIndividual/{_id(individual_id)}", body=body, writes=True),
+            individual_id,
         )
 
     # -- CrmPort: accounting ---------------------------------------------------------------
@@ -242,11 +251,17 @@ class CrmClient:
         except CrmNotFound:
             return None  # Find answers 404 when nothing matches: an answer, not an error
 
-    def _record(self, call: _Call) -> Record:
+    def _record(self, call: _Call, expected_id: int | None = None) -> Record:
+        """The record a call answered. ``expected_id``: the id asked for; an answer that
+        is another record, or none (``{}``), is refused: treated as the record asked for,
+        it would overwrite the platform's copy with someone else's data, or build a PUT
+        on nothing."""
         response = self._send(call)
         body = read_json(response)
         if not isinstance(body, dict):
             raise unexpected_shape(response, "a JSON object")
+        if expected_id is not None and not _is_id(body.get("id"), expected_id):
+            raise wrong_record(response, expected_id, body.get("id"))
         return body
 
     def _send(self, call: _Call) -> httpx.Response:
@@ -322,3 +337,16 @@ class CrmClient:
                 maybe_applied=error.maybe_applied,
                 **fields,
             )
+
+
+def _is_id(value: Any, expected: int) -> bool:
+    """Whether a record's ``id`` names ``expected`` (a number, or its digits as text)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value == expected
+    return isinstance(value, str) and value.strip() == str(expected)
+
+
+def _is_contact_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -18,8 +18,10 @@ from typing import Any
 import httpx
 
 from syncengine.crm.ratelimit import parse_retry_after
+from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.errors import (
     CrmAuthError,
+    CrmBadAnswer,
     CrmDuplicateValue,
     CrmError,
     CrmNotFound,
@@ -86,7 +88,7 @@ def _decoded(response: httpx.Response) -> Any:
         return None
     try:
         return json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -261,9 +263,13 @@ def _tls_failure(exc: BaseException) -> ssl.SSLError | None:
 
 
 def read_json(response: httpx.Response) -> Any:
-    """The decoded body of a successful answer; ``CrmError`` naming the endpoint if not JSON."""
+    """The decoded body of a successful answer; ``CrmError`` naming the endpoint if it is
+    not JSON, or nested deeper than any endpoint documents (a Contact is five levels deep)
+    and than recursive code can safely walk."""
     try:
-        return json.loads(response.content)
+        body = json.loads(response.content)
+    except RecursionError:
+        raise _too_deep(response) from None
     except ValueError as exc:
         if isinstance(exc, json.JSONDecodeError):
             # The decoder keeps the whole body in ``doc``, and a /Token body is where the
@@ -276,6 +282,29 @@ def read_json(response: httpx.Response) -> Any:
             url_path=response.request.url.path,
             status=response.status_code,
         ) from exc
+    if too_deep(body):
+        raise _too_deep(response)
+    return body
+
+
+def _too_deep(response: httpx.Response) -> CrmError:
+    return CrmError(
+        f"the JSON body is nested more than {MAX_DEPTH} levels deep",
+        method=response.request.method,
+        url_path=response.request.url.path,
+        status=response.status_code,
+    )
+
+
+def wrong_record(response: httpx.Response, expected: int, got: Any) -> CrmBadAnswer:
+    """A 2xx answer holding another record than the one asked for (or none at all)."""
+    what = "a record without an id" if got is None else f"the record of id {got!r}"
+    return CrmBadAnswer(
+        f"asked for id {expected}, CRM+ answered {what}; nothing was taken from it",
+        method=response.request.method,
+        url_path=response.request.url.path,
+        status=response.status_code,
+    )
 
 
 def unexpected_shape(response: httpx.Response, expected: str) -> CrmError:

@@ -51,3 +51,27 @@ def describe_oversized(found: list[Oversized], limit: int) -> str:
     listed = ", ".join(f"{o.where} ({o.size:,} bytes)" for o in found[:5])
     more = f" and {len(found) - 5} more" if len(found) > 5 else ""
     return f"value too large: {listed}{more}; the limit is {limit:,} bytes (sync.max_value_size)"
+
+
+# A Contact is at most five levels deep (contact > individuals > individual > methods >
+# method). Far deeper JSON is hostile or broken, and recursive code (copies, diffs) would
+# run out of stack on it: refused where it enters, with a clear error.
+MAX_DEPTH = 32
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests lists and objects more than ``limit`` levels (iterative:
+    it must not itself run out of stack on what it checks)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterator[Any] = iter(item.values())
+        elif isinstance(item, list):
+            children = iter(item)
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

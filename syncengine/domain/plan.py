@@ -29,6 +29,7 @@ from typing import Any
 
 from syncengine.domain.diff import diff
 from syncengine.domain.fieldtypes import coerce_change, coerce_record
+from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.domain.normalize import values_equivalent
 from syncengine.domain.paths import (
     REMOVE,
@@ -125,15 +126,24 @@ def parse_assignment(text: str) -> Change:
             path, raw = text[:pos].strip(), text[pos + 1 :]
             if not path:
                 raise UsageError(f"--set {text!r}: nothing before '='")
-            return Change(path, parse_cli_value(raw))
+            return Change(path, parse_cli_value(raw, path))
     raise UsageError(f"--set {text!r}: expected PATH=VALUE")
 
 
-def parse_cli_value(raw: str) -> Any:
+def parse_cli_value(raw: str, path: str = "value") -> Any:
+    """``raw`` as JSON where it parses, else as text. ``path`` names it in an error."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except ValueError:
         return raw
+    except RecursionError:
+        value = _TOO_DEEP
+    if value is _TOO_DEEP or too_deep(value):
+        raise UsageError(f"--set {path}: the value is JSON nested more than {MAX_DEPTH} levels")
+    return value
+
+
+_TOO_DEEP = object()
 
 
 # -- resolving ----------------------------------------------------------------------------

@@ -16,7 +16,16 @@ from typing import Any
 from syncengine.domain.diff import FieldChange
 from syncengine.domain.fieldmap import Direction, FieldMap
 from syncengine.domain.fieldtypes import coerce_record
-from syncengine.domain.paths import REMOVE, Append, Item, apply_change, get_value, parse_path
+from syncengine.domain.paths import (
+    REMOVE,
+    Append,
+    Item,
+    Path,
+    apply_change,
+    find_schema_field,
+    get_value,
+    parse_path,
+)
 from syncengine.domain.plan import Change
 from syncengine.domain.policy import FieldRule, MergePolicy, Rule
 from syncengine.domain.ports import LocalRecord, Record
@@ -70,10 +79,20 @@ def to_push_changes(changes: Iterable[FieldChange]) -> list[Change]:
             last = path.last
             if not isinstance(last, Item | Append):
                 raise PathError(change.path, "an added item must be named as an array item")
-            out.append(Change(path.parent.append(last.name).render(), _without_id(change.new)))
+            out.append(Change(path.parent.append(last.name).render(), _new_item(path, change.new)))
         else:
             out.append(Change(change.path, REMOVE))
     return out
+
+
+def _new_item(path: Path, item: Any) -> Any:
+    """An item as it is added to CRM+: only the fields a client may write. Read-only ones
+    (audit stamps copied from another record, say) would be replaced by the server, and
+    the write's verification would then find them "not as meant"."""
+    found = find_schema_field(path)
+    if found is not None and found[2].shape and isinstance(item, Mapping):
+        return _writable_item(found[2].shape, item)
+    return _without_id(item)
 
 
 def _without_id(item: Any) -> Any:

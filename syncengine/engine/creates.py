@@ -24,10 +24,11 @@ from syncengine.domain.ports import (
     Record,
 )
 from syncengine.domain.syncplan import create_body, platform_view, primary_email
+from syncengine.domain.wellformed import shape_problems
 from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.sync import ContactReport, ContactSync, PlannedChange
-from syncengine.errors import CrmDuplicateValue, CrmError
+from syncengine.errors import CrmDuplicateValue, CrmError, LocalDataError
 
 CREATE_ENDPOINT = "/api/Contact"
 
@@ -57,6 +58,11 @@ class ContactCreator:
         """Create or link one new platform record. The caller holds ``new:<key>``."""
         report = ContactReport(None, key=local.key, dry_run=dry_run)
         record = platform_view(local, {})
+        problems = shape_problems(record)
+        if problems:
+            raise LocalDataError(
+                self._platform.location(local.key), "malformed contact: " + "; ".join(problems[:5])
+            )
         found = self._crm.find_contact_by_reference(self._source, local.key)
         how = "reference"
         if found is None:
@@ -179,7 +185,7 @@ class ContactCreator:
             # Another platform record is that contact already (two new records with the
             # same email, say): linking a second one would make two platform records of
             # one donor. A person decides; nothing is changed.
-            report.outcome = "conflict"
+            report.outcome = "failed"
             report.error = (
                 f"{self._platform.location(local.key)} matches contact {contact_id} by {how}, "
                 f"which the platform already holds as {self._platform.location(holder.key)}: "

@@ -183,7 +183,7 @@ class SafeUpdater:
         """GET the contact; a merged-away one is a CrmNotFound naming the survivor."""
         contact = self._crm.get_contact(contact_id)
         survivor = merged_into(contact)
-        if survivor is not None:
+        if survivor is not None and survivor != contact_id:  # into itself: no merge at all
             raise CrmNotFound(
                 "this contact was merged away in CRM+",
                 merged_into=survivor,

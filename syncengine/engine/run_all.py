@@ -234,7 +234,7 @@ class SyncRunner:
         jobs: list[tuple[int | None, str | None, Callable[[], ContactReport], str]] = [
             (
                 contact_id,
-                None,
+                local.key if local is not None else None,
                 partial(
                     self._claimed_sync,
                     contact_id,
@@ -326,14 +326,22 @@ class SyncRunner:
         return carried | decided
 
     def _guarded(
-        self, contact_id: int | None, key: str | None, work: Callable[[], ContactReport]
+        self,
+        contact_id: int | None,
+        key: str | None,
+        work: Callable[[], ContactReport],
+        *,
+        planning: bool = False,
     ) -> ContactReport:
         try:
             return work()
         except RUN_STOPPING_ERRORS:
             raise
         except SyncEngineError as exc:
-            log.warning("sync.contact_failed", contact_id=contact_id, key=key, error=str(exc))
+            # Planning meets the same failure the run will meet and log: said once.
+            (log.debug if planning else log.warning)(
+                "sync.contact_failed", contact_id=contact_id, key=key, error=str(exc)
+            )
             report = ContactReport(contact_id, key=key, outcome="failed", error=str(exc))
             if isinstance(exc, CrmValidationError):
                 report.problems = problem_details(exc)
@@ -436,8 +444,9 @@ class SyncRunner:
             planned.append(
                 self._guarded(
                     contact_id,
-                    None,
+                    local.key if local is not None else None,
                     partial(self._contacts.sync, contact_id, dry_run=True, local=local, fresh=crm),
+                    planning=True,
                 )
             )
         for local in work.new:

@@ -63,10 +63,12 @@ from syncengine.domain.syncplan import (
     to_push_changes,
 )
 from syncengine.domain.timestamps import parse_crm_timestamp
+from syncengine.domain.wellformed import shape_problems
 from syncengine.engine.claims import RunClaims, contact_subject
 from syncengine.engine.push import ARCHIVE_FIELD, PushReport, SafeUpdater, jsonable, merged_into
 from syncengine.errors import (
     CoercionError,
+    CrmBadAnswer,
     CrmDuplicateValue,
     CrmNotFound,
     CrmValidationError,
@@ -246,7 +248,7 @@ class ContactSync:
         entry = None if first_sync else self._mirror.get(contact_id)
         base = entry.record if entry is not None else None
         ours = platform_view(local, base if base is not None else crm)
-        self._check_sizes(contact_id, local, ours, crm)
+        self._check_records(contact_id, local, ours, crm)
         carry = self._carry(contact_id)
         plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry)
         if plan.to_crm and fresh is not None and refetch_before_push and not dry_run:
@@ -291,7 +293,7 @@ class ContactSync:
         survivor when the contact was merged away (in a GET or in the bulk query)."""
         if fresh is not None:
             survivor = merged_into(fresh)
-            if survivor is None:
+            if survivor is None or survivor == contact_id:
                 return fresh
             raise CrmNotFound(
                 "this contact was merged away in CRM+",
@@ -308,12 +310,26 @@ class ContactSync:
                     exc.merged_into = known.merged_into  # told by an earlier GET
             raise
 
-    def _check_sizes(self, contact_id: int, local: LocalRecord, ours: Record, crm: Record) -> None:
+    def _check_records(
+        self, contact_id: int, local: LocalRecord | None, ours: Record | None, crm: Record
+    ) -> None:
+        """Refuse, before anything is merged or written, a record that is malformed where
+        the sync relies on its shape, or holds a value over ``sync.max_value_size``."""
         limit = self._options.max_value_size
-        found = oversized_values(ours, limit)
-        if found:
-            raise LocalDataError(
-                self._platform.location(local.key), describe_oversized(found, limit)
+        if local is not None and ours is not None:
+            where = self._platform.location(local.key)
+            problems = shape_problems(ours)
+            if problems:
+                raise LocalDataError(where, "malformed contact: " + "; ".join(problems[:5]))
+            found = oversized_values(ours, limit)
+            if found:
+                raise LocalDataError(where, describe_oversized(found, limit))
+        problems = shape_problems(crm)
+        if problems:
+            raise CrmBadAnswer(
+                f"the record of contact {contact_id} is malformed: " + "; ".join(problems[:5]),
+                method="GET",
+                url_path=f"/api/Contact/{contact_id}",
             )
         found = oversized_values(crm, limit)
         if found:
@@ -449,6 +465,7 @@ class ContactSync:
     def _first_to_platform(self, report: ContactReport, crm: Record) -> ContactReport:
         """A CRM contact the platform does not know: written to the platform."""
         assert report.contact_id is not None
+        self._check_records(report.contact_id, None, None, crm)
         projected = self.project_for_platform(crm)
         report.changes.append(PlannedChange("to_platform", "(record)", "add", None, projected))
         report.outcome = "pulled"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.domain.ports import Record
 from syncengine.errors import LocalDataError
 
@@ -52,8 +53,12 @@ def parse_document(raw: str | bytes, where: str) -> Record:
         ) from None
     except _NotPlainJsonError as exc:
         raise LocalDataError(where, f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise LocalDataError(where, "invalid JSON: nested too deeply to read") from None
     if not isinstance(document, dict):
         raise LocalDataError(where, f"the document is {_json_kind(document)}, not a JSON object")
+    if too_deep(document):
+        raise LocalDataError(where, f"invalid contact: nested more than {MAX_DEPTH} levels deep")
     return document
 
 

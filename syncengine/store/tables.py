@@ -21,7 +21,6 @@ from sqlalchemy import (
     Index,
     MetaData,
     String,
-    Text,
     false,
     text,
 )

@@ -17,10 +17,9 @@ import pytest
 
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.faults import Fault
-from tests.cli.test_sync_cli import edit, run
+from tests.cli.test_sync_cli import edit, run, workdir
 
-__all__ = ["workdir"]
-from tests.cli.test_sync_cli import workdir  # noqa: E402  (a fixture)
+__all__ = ["workdir"]  # a fixture, imported for pytest
 
 
 @pytest.fixture

@@ -339,7 +339,6 @@ def test_relink_refuses_a_record_naming_another_contact(harness: Harness) -> Non
     assert harness.platform.get(1001) is not None
 
 
-
 def test_relink_moves_a_record_to_the_surviving_contact(harness: Harness) -> None:
     harness.put_linked(1001, contact(1001))
     harness.put_linked(1003, contact(1003, name="Grace Hopper"))
