@@ -11,6 +11,7 @@ The escape itself (``syncengine.store.columns``) is tested without a database fi
 import dataclasses
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +48,7 @@ from syncengine.store.columns import (
     unescape_text,
 )
 from syncengine.store.tables import ConflictRow, CursorRow, JournalRow
+from tests.fixtures.db import migrated_engine, sqlite_url
 
 AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -613,11 +615,11 @@ def test_rows_written_before_the_escape_read_back_as_they_were(db_engine: Engine
     assert (entry.error, entry.after) == (old, {old: old})
 
 
-def test_nul_stored_by_the_old_code_on_sqlite_reads_back(db_engine: Engine) -> None:
-    if db_engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL could never hold NUL: there are no such old rows")
-    entry_id = insert_old_journal_row(db_engine, "a\x00b", json.dumps({"d": "a\x00b"}))
-    entry = SqlJournal(db_engine).get(entry_id)
+def test_nul_stored_by_the_old_code_on_sqlite_reads_back(tmp_path: Path) -> None:
+    # SQLite only: PostgreSQL could never hold NUL, so it has no such old rows.
+    with migrated_engine(sqlite_url(tmp_path)) as db_engine:
+        entry_id = insert_old_journal_row(db_engine, "a\x00b", json.dumps({"d": "a\x00b"}))
+        entry = SqlJournal(db_engine).get(entry_id)
     assert entry is not None
     assert (entry.error, entry.after) == ("a\x00b", {"d": "a\x00b"})
 
