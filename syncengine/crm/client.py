@@ -23,6 +23,7 @@ from typing import Any, Self
 import httpx
 import structlog
 
+from syncengine.crm.observe import RequestObserver, endpoint_template
 from syncengine.crm.ratelimit import RateLimiter, RateLimitPolicy
 from syncengine.crm.retry import RetryPolicy, retrying
 from syncengine.crm.translate import (
@@ -86,6 +87,10 @@ class CrmClient:
     ``sleep``/``clock``: every pause (backoff, ``Retry-After``, budget reset) goes through
     ``sleep(seconds)``; ``clock()`` is Unix seconds, the unit of ``X-RateLimit-Reset``.
     ``rand``: the jitter source, in [0, 1).
+    ``observe``: called once per HTTP attempt with the method, the endpoint template
+    (``/api/Contact/{id}``), the status (None when no answer came) and the seconds it
+    took (a token request the auth flow made on the way included); for metrics. It runs
+    on the calling thread and must be cheap; an exception from it is logged, never raised.
     """
 
     def __init__(
@@ -101,12 +106,14 @@ class CrmClient:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         user_agent: str = "syncengine",
+        observe: RequestObserver | None = None,
     ) -> None:
         self._retry = retry or RetryPolicy()
         self._rate_limit = rate_limit or RateLimitPolicy()
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
+        self._observe = observe
         self._limiter = RateLimiter(self._rate_limit, clock=clock, sleep=sleep)
         self._count_lock = threading.Lock()
         self._requests_made = 0
@@ -319,11 +326,16 @@ class CrmClient:
         error: CrmError | None = None,
     ) -> None:
         # Method and path only: no host, no query (emails), no headers (the token).
+        elapsed = time.perf_counter() - started
+        if error is not None:
+            status = error.status
+        if self._observe is not None:
+            _notify(self._observe, request.method, request.url.path, status, elapsed)
         fields: dict[str, Any] = {
             "method": request.method,
             "path": request.url.path,
-            "status": error.status if error is not None else status,
-            "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
+            "status": status,
+            "elapsed_ms": round(elapsed * 1000, 1),
             "attempt": attempt,
             "remaining": self._limiter.budget.remaining,
         }
@@ -337,6 +349,17 @@ class CrmClient:
                 maybe_applied=error.maybe_applied,
                 **fields,
             )
+
+
+def _notify(
+    observe: RequestObserver, method: str, path: str, status: int | None, elapsed: float
+) -> None:
+    try:
+        observe(method, endpoint_template(path), status, elapsed)
+    except Exception as exc:
+        # Metrics must never fail a call: after a PUT that landed, an exception here
+        # would read as a failed write and send the caller after a change that is done.
+        log.warning("crm.observer_failed", error=type(exc).__name__)
 
 
 def _is_id(value: Any, expected: int) -> bool:
