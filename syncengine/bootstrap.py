@@ -6,10 +6,14 @@ tests and the demo call these functions with their own settings, transports or U
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -23,17 +27,21 @@ from syncengine.crm import (
     RetryPolicy,
     Timeouts,
 )
+from syncengine.crm.observe import RequestObserver
 from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.plan import UpdateRules
 from syncengine.domain.policy import MergePolicy, policy_from_mapping
 from syncengine.domain.ports import LocalPlatform
 from syncengine.engine.claims import ClaimSettings, RunClaims
 from syncengine.engine.creates import ContactCreator
+from syncengine.engine.jobs import CrmWatch, PlatformWatch, Reconciler
 from syncengine.engine.manual import ManualWrites
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.run_all import GuardSettings, SyncRunner
+from syncengine.engine.scope import Scope
 from syncengine.engine.sync import ContactSync, SyncOptions
+from syncengine.engine.work import QueueWorker
 from syncengine.errors import ConfigError
 from syncengine.local import load_platform
 from syncengine.store import (
@@ -42,7 +50,9 @@ from syncengine.store import (
     SqlCursorStore,
     SqlJournal,
     SqlMirrorStore,
+    SqlRunLog,
     SqlSyncStateStore,
+    SqlWorkQueue,
     make_engine,
     prepare_database,
 )
@@ -70,7 +80,11 @@ def build_auth(settings: Settings, secrets: Secrets) -> httpx.Auth:
 
 
 def build_crm(
-    settings: Settings, secrets: Secrets, *, transport: httpx.BaseTransport | None = None
+    settings: Settings,
+    secrets: Secrets,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    observe: RequestObserver | None = None,
 ) -> CrmClient:
     crm = settings.crm
     return CrmClient(
@@ -92,6 +106,7 @@ def build_crm(
             max_wait=crm.rate_limit.max_wait,
         ),
         transport=transport,
+        observe=observe,
     )
 
 
@@ -134,6 +149,35 @@ def build_platform(settings: Settings) -> LocalPlatform:
     return load_platform(settings.local.adapter, settings.local.adapter_options())
 
 
+@dataclass(frozen=True)
+class _SyncParts:
+    platform: LocalPlatform
+    states: SqlSyncStateStore
+    cursors: SqlCursorStore
+    contacts: ContactSync
+    creator: ContactCreator
+    recovery: IntentRecovery
+
+
+@dataclass(frozen=True)
+class DaemonParts:
+    queue: SqlWorkQueue
+    runs: SqlRunLog
+    worker: QueueWorker
+    jobs: tuple[PlatformWatch, CrmWatch, Reconciler]
+
+
+def write_drift_report(folder: Path, report: Mapping[str, Any]) -> None:
+    """A drift report as ``drift-<organisation>-<UTC start>.json`` in ``folder``, written
+    whole or not at all (a temporary file renamed into place)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    started = str(report.get("started_at", "")).replace(":", "").replace("-", "")[:15]
+    target = folder / f"drift-{report.get('organization')}-{started}Z.json"
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    temporary.replace(target)
+
+
 @dataclass
 class App:
     """Everything a command needs, built once."""
@@ -145,11 +189,13 @@ class App:
     journal: SqlJournal
     conflicts: SqlConflictStore
     claims: RunClaims
+    claims_store: SqlClaimStore
     updater: SafeUpdater
     manual: ManualWrites
     clock: SystemClock
     _platform: LocalPlatform | None = None
     _runner: SyncRunner | None = None
+    _parts: _SyncParts | None = None
 
     def platform(self) -> LocalPlatform:
         """The local platform, built on first use (push and conflicts never need it)."""
@@ -159,58 +205,121 @@ class App:
 
     def runner(self) -> SyncRunner:
         if self._runner is None:
-            self._runner = self._build_runner()
+            parts = self._sync_parts()
+            guard = self.settings.sync.guard
+            self._runner = SyncRunner(
+                self.crm,
+                self.mirror,
+                parts.platform,
+                parts.states,
+                parts.cursors,
+                self.journal,
+                self.conflicts,
+                parts.contacts,
+                parts.creator,
+                parts.recovery,
+                self.claims,
+                self.clock,
+                GuardSettings(guard.max_contact_share, guard.max_field_share, guard.min_contacts),
+            )
         return self._runner
 
-    def _build_runner(self) -> SyncRunner:
+    def daemon_parts(self) -> DaemonParts:
+        """The daemon's queue, worker, jobs and run log for this organisation."""
+        parts = self._sync_parts()
         settings = self.settings
-        platform = self.platform()
-        states = SqlSyncStateStore(self.database, organization=settings.organization)
-        cursors = SqlCursorStore(self.database, organization=settings.organization)
-        source = settings.local.reference_source
-        contacts = ContactSync(
-            self.crm,
-            self.mirror,
-            platform,
-            self.conflicts,
-            states,
-            self.journal,
-            self.updater,
-            self.claims,
-            self.clock,
-            SyncOptions(
-                fields=FieldMap.from_rules(settings.local.fields),
-                policy=merge_policy(settings),
-                reference_source=source,
-                max_value_size=settings.sync.max_value_size,
+        organization = settings.organization
+        scope = Scope(settings.local.scope)
+        queue = SqlWorkQueue(self.database, organization=organization)
+        reports = Path(settings.daemon.reports)
+        return DaemonParts(
+            queue=queue,
+            runs=SqlRunLog(self.database, organization=organization),
+            worker=QueueWorker(
+                queue,
+                parts.contacts,
+                parts.recovery,
+                parts.platform,
+                parts.states,
+                self.mirror,
+                self.claims,
+                self.clock,
+                scope=scope,
+            ),
+            jobs=(
+                PlatformWatch(
+                    parts.platform,
+                    parts.states,
+                    queue,
+                    self.journal,
+                    self.conflicts,
+                    parts.creator,
+                    self.claims,
+                    self.clock,
+                ),
+                CrmWatch(
+                    self.crm,
+                    parts.cursors,
+                    self.mirror,
+                    parts.states,
+                    queue,
+                    self.clock,
+                    scope=scope,
+                ),
+                Reconciler(
+                    self.crm,
+                    self.mirror,
+                    parts.states,
+                    parts.platform,
+                    queue,
+                    self.clock,
+                    scope=scope,
+                    report=partial(write_drift_report, reports),
+                    organization=organization,
+                ),
             ),
         )
-        creator = ContactCreator(
-            self.crm,
-            self.journal,
-            platform,
-            self.updater,
-            contacts,
-            self.claims,
-            self.clock,
-            source,
-        )
-        guard = settings.sync.guard
-        return SyncRunner(
-            self.crm,
-            self.mirror,
-            platform,
-            states,
-            cursors,
-            self.journal,
-            self.conflicts,
-            contacts,
-            creator,
-            IntentRecovery(self.crm, self.journal, platform, self.updater, self.claims, source),
-            self.claims,
-            self.clock,
-            GuardSettings(guard.max_contact_share, guard.max_field_share, guard.min_contacts),
-        )
+
+    def _sync_parts(self) -> _SyncParts:
+        """The pieces every way of syncing shares, built once."""
+        if self._parts is None:
+            settings = self.settings
+            platform = self.platform()
+            states = SqlSyncStateStore(self.database, organization=settings.organization)
+            cursors = SqlCursorStore(self.database, organization=settings.organization)
+            source = settings.local.reference_source
+            contacts = ContactSync(
+                self.crm,
+                self.mirror,
+                platform,
+                self.conflicts,
+                states,
+                self.journal,
+                self.updater,
+                self.claims,
+                self.clock,
+                SyncOptions(
+                    fields=FieldMap.from_rules(settings.local.fields),
+                    policy=merge_policy(settings),
+                    reference_source=source,
+                    max_value_size=settings.sync.max_value_size,
+                ),
+            )
+            creator = ContactCreator(
+                self.crm,
+                self.journal,
+                platform,
+                self.updater,
+                contacts,
+                self.claims,
+                self.clock,
+                source,
+            )
+            recovery = IntentRecovery(
+                self.crm, self.journal, platform, self.updater, self.claims, source
+            )
+            self._parts = _SyncParts(platform, states, cursors, contacts, creator, recovery)
+        return self._parts
 
     def close(self) -> None:
         closer = getattr(self._platform, "close", None)
@@ -230,13 +339,15 @@ def open_app(
     *,
     transport: httpx.BaseTransport | None = None,
     purpose: str | None = None,
+    observe: RequestObserver | None = None,
 ) -> Iterator[App]:
     """Everything a command needs; ``purpose`` says what this run does, in its claims
-    (``status`` and "held by another run" messages show it)."""
+    (``status`` and "held by another run" messages show it); ``observe`` sees every CRM+
+    request (the daemon's metrics)."""
     from syncengine.config import read_secrets
 
     secrets = read_secrets(environ)
-    crm = build_crm(settings, secrets, transport=transport)
+    crm = build_crm(settings, secrets, transport=transport, observe=observe)
     try:
         database = build_database(settings)
     except BaseException:
@@ -246,8 +357,9 @@ def open_app(
     mirror = SqlMirrorStore(database, organization=settings.organization, timestamp_zone=zone)
     journal = SqlJournal(database, organization=settings.organization)
     clock = SystemClock()
+    claims_store = SqlClaimStore(database, organization=settings.organization)
     claims = RunClaims(
-        SqlClaimStore(database, organization=settings.organization),
+        claims_store,
         clock,
         settings=ClaimSettings(
             ttl=timedelta(seconds=settings.sync.claims.ttl),
@@ -264,6 +376,7 @@ def open_app(
         journal=journal,
         conflicts=SqlConflictStore(database, organization=settings.organization),
         claims=claims,
+        claims_store=claims_store,
         updater=updater,
         manual=ManualWrites(updater, mirror, claims),
         clock=clock,

@@ -33,6 +33,7 @@ ENV_TOKEN = "CRMPLUS_API_TOKEN"
 ENV_USERNAME = "CRMPLUS_USERNAME"
 ENV_PASSWORD = "CRMPLUS_PASSWORD"
 ENV_DATABASE_URL = "SYNCENGINE_DATABASE_URL"
+ENV_WEBHOOK_SECRET = "SYNCENGINE_WEBHOOK_SECRET"
 
 # Keys that would hold a secret if someone put one in the file.
 _SECRET_KEYS = frozenset({"token", "api_token", "api_key", "password", "secret", "access_token"})
@@ -204,6 +205,9 @@ class LocalSettings(_Section):
     fields: list[dict[str, Any]] = Field(
         default_factory=lambda: [{"path": "*", "direction": "both"}]
     )
+    # Which CRM+ contacts belong on the platform: linked (only those it holds) or all
+    # (a contact created in CRM+ is written to the platform too).
+    scope: Literal["linked", "all"] = "linked"
 
     def adapter_options(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -261,6 +265,58 @@ class LoggingSettings(_Section):
     format: Literal["console", "json"] = "console"
 
 
+class DaemonSettings(_Section):
+    """``syncengine daemon`` (docs/daemon.md)."""
+
+    # Seconds between two looks at the platform (platform changes pushed).
+    push_interval: float = Field(30.0, ge=1)
+    # Seconds between two bulk queries of CRM+ (CRM changes pulled). CRM+'s guidance is
+    # to poll a resource at most once a minute; webhooks bring changes sooner.
+    pull_interval: float = Field(300.0, ge=1)
+    # When to compare everything and write a drift report: a five-field crontab line, UTC.
+    reconcile_cron: str = "0 3 * * *"
+    # host:port of the webhook, /healthz and /metrics server.
+    listen: str = "127.0.0.1:8766"
+    webhook_path: str = "/webhooks/crmplus"
+    webhook_signature_header: str = "X-Virtuous-Signature"
+    # Where the reconcile job writes its drift reports.
+    reports: str = "reports"
+    # When CRM+ says fewer requests than this are left this hour, only pushes and
+    # webhook work go on; pulls and reconciliation wait for the reset.
+    low_budget: int = Field(500, ge=0)
+
+    @field_validator("reconcile_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from syncengine.scheduler import parse_cron
+
+        parse_cron(value)  # ValueError names what is wrong with the line
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8766")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or value in ("/healthz", "/metrics", "/enqueue"):
+            raise ValueError("must start with / and not be /healthz, /metrics or /enqueue")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class Settings(_Section):
     organization: str = Field("default", min_length=1, max_length=64)
     crm: CrmSettings = CrmSettings()
@@ -268,6 +324,7 @@ class Settings(_Section):
     update: UpdateSettings = UpdateSettings()
     local: LocalSettings = LocalSettings()
     sync: SyncSettings = SyncSettings()
+    daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
     # Where the settings came from, for messages; not a config key.
     source: str = Field("defaults", exclude=True)
@@ -307,10 +364,15 @@ def read_secrets(environ: Mapping[str, str]) -> Secrets:
     )
 
 
+def read_webhook_secret(environ: Mapping[str, str]) -> str | None:
+    """The secret CRM+ signs webhook deliveries with (``SYNCENGINE_WEBHOOK_SECRET``)."""
+    return _checked_secret(environ, ENV_WEBHOOK_SECRET)
+
+
 def secret_values(environ: Mapping[str, str]) -> list[str]:
     """Every secret value in the environment, as given and as it would be used, for the
     log scrubber. Never raises: logging is set up before anything is checked."""
-    values = [environ.get(name) or "" for name in (ENV_TOKEN, ENV_PASSWORD)]
+    values = [environ.get(name) or "" for name in (ENV_TOKEN, ENV_PASSWORD, ENV_WEBHOOK_SECRET)]
     return [v for value in values for v in {value, value.strip()} if v]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
 from syncengine.errors import LocalDataError
@@ -95,6 +95,11 @@ class MirrorStore(Protocol):
     def set_archived(self, contact_id: int, archived: bool) -> None: ...
 
     def all_ids(self) -> list[int]: ...
+
+    def stamps(self) -> dict[int, str | None]:
+        """Every mirrored contact's ``modifiedDateTimeUtc`` as CRM+ rendered it, in one
+        read (what a bulk refresh compares its records with)."""
+        ...
 
 
 class Outcome(StrEnum):
@@ -381,4 +386,101 @@ class ClaimStore(Protocol):
 
     def held(self, *, now: datetime) -> Sequence[Claim]:
         """Every claim still valid at ``now`` (for ``status`` and messages)."""
+        ...
+
+
+# -- the daemon: the work queue and the runs of its jobs ------------------------------------
+
+
+class Priority(IntEnum):
+    """What goes first when the request budget runs low (lower first)."""
+
+    PUSH = 0  # a platform change, a webhook, an enqueue: someone is waiting for it
+    PULL = 1  # a change CRM+ made, seen by the bulk query
+    RECONCILE = 2  # a drift the reconciliation found
+
+
+@dataclass
+class WorkItem:
+    """A contact waiting to be synced. One item per contact: adding it again merges."""
+
+    contact_id: int
+    priority: int
+    reason: str  # platform | crm | webhook | enqueue | reconcile (the latest one)
+    due_at: datetime  # not before then (a retry waits out its backoff)
+    enqueued_at: datetime
+    attempts: int = 0  # failed attempts so far
+    last_error: str | None = None
+    # The record the bulk query returned, when a pull saw it: a sync can use it instead of
+    # a GET if CRM+ has not changed the contact since (its stamp is still newer than the base).
+    fresh: Record | None = None
+    generation: int = 0  # bumped by every add: "done" removes only what was picked
+
+
+class WorkQueue(Protocol):
+    """Contacts to sync, shared by every worker on the database; durable (a webhook's
+    delivery is answered once its contact is in here)."""
+
+    def add(
+        self,
+        contact_id: int,
+        *,
+        reason: str,
+        priority: int,
+        now: datetime,
+        fresh: Record | None = None,
+    ) -> None:
+        """Queue the contact, or merge into its item: due at once, the more urgent
+        priority, the newer fresh record; failed attempts are kept."""
+        ...
+
+    def due(self, *, now: datetime, limit: int, max_priority: int | None = None) -> list[WorkItem]:
+        """Items due at ``now``, most urgent first (priority, then due time)."""
+        ...
+
+    def done(self, contact_id: int, generation: int) -> None:
+        """Remove the item if it was not added again since it was picked (then it stays,
+        so a change that arrived during the sync is synced too)."""
+        ...
+
+    def failed(self, contact_id: int, generation: int, *, error: str, retry_at: datetime) -> None:
+        """One more failed attempt: due again at ``retry_at`` (unless added again since)."""
+        ...
+
+    def depth(self) -> int: ...
+
+    def failing(self) -> list[WorkItem]:
+        """Items with failed attempts, most attempts first (for ``status``)."""
+        ...
+
+
+@dataclass
+class JobRun:
+    """One run of a daemon job (push, pull, reconcile, work), for ``status`` and metrics."""
+
+    job: str
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str | None = None  # ok | failed | stopped
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    worker: str | None = None
+
+
+class RunLog(Protocol):
+    def start(self, run: JobRun) -> None: ...
+
+    def finish(
+        self,
+        run_id: str,
+        *,
+        outcome: str,
+        at: datetime,
+        counts: Mapping[str, int] | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    def latest(self, limit: int = 20) -> list[JobRun]:
+        """The latest runs, newest first."""
         ...

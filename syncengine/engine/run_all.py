@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -27,7 +26,6 @@ import structlog
 
 from syncengine.domain.ports import (
     Clock,
-    ConflictStatus,
     ConflictStore,
     CrmPort,
     Cursor,
@@ -40,11 +38,12 @@ from syncengine.domain.ports import (
     SyncStateStore,
 )
 from syncengine.domain.syncplan import GuardVerdict, bulk_guard
-from syncengine.domain.timestamps import crm_timestamp_sort_key, parse_crm_timestamp
+from syncengine.engine.bulk import CURSOR, changed_since, held_back
 from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.sync import ContactReport, ContactSync, problem_details
+from syncengine.engine.waiting import waiting_contacts
 from syncengine.errors import (
     CrmAuthError,
     CrmValidationError,
@@ -57,8 +56,6 @@ from syncengine.errors import (
 
 log = structlog.get_logger(__name__)
 
-PAGE = 1000
-CURSOR = "contacts"
 # Errors after which no other contact can succeed either: the run stops, and still
 # reports what it did. Every other error concerns one contact: it is reported, and the
 # run goes on with the others.
@@ -271,7 +268,7 @@ class SyncRunner:
         summary.reports = [r for r in summary.reports if r.outcome != "unchanged"]
         # The cursor stops short of every CRM-side change that was not synced (failed,
         # held by another run, not reached), so that the next run sees them again.
-        self._cursors.put(_held_back(cursor, pages, unfinished))
+        self._cursors.put(held_back(cursor, pages, unfinished))
         summary.requests_used = self._crm.requests_made - start
         return summary
 
@@ -314,17 +311,6 @@ class SyncRunner:
                 return ContactReport(None, key=seen.key)  # linked by another run meanwhile
             return self._creator.create_or_link(local)
 
-    def _waiting_contacts(self) -> set[int]:
-        """Contacts with something to apply although neither side changed: an outside
-        write the platform has not been given, a data manager's decision not applied."""
-        carried = {e.contact_id for e in self._journal.uncarried() if e.contact_id is not None}
-        decided = {
-            c.contact_id
-            for c in self._conflicts.list(status=ConflictStatus.RESOLVED)
-            if c.applied_at is None
-        }
-        return carried | decided
-
     def _guarded(
         self,
         contact_id: int | None,
@@ -351,42 +337,7 @@ class SyncRunner:
 
     def _refresh(self) -> tuple[list[Record], Cursor]:
         """Every contact CRM+ modified since the cursor (all of them the first time)."""
-        known = self._cursors.get(CURSOR)
-        conditions: list[Record] = []
-        if known is not None and known.high_water:
-            day = parse_crm_timestamp(known.high_water).date() - timedelta(days=1)
-            conditions.append(
-                {
-                    "parameter": "Last Modified Date",
-                    "operator": "OnOrAfter",
-                    "value": day.isoformat(),
-                }
-            )
-        found: list[Record] = []
-        last_id = 0
-        while True:
-            query = {
-                "groups": [
-                    {
-                        "conditions": [
-                            *conditions,
-                            {
-                                "parameter": "Contact Id",
-                                "operator": "GreaterThan",
-                                "value": str(last_id),
-                            },
-                        ]
-                    }
-                ],
-                "sortBy": "Contact Id",
-                "descending": False,
-            }
-            page = self._crm.query_full_contacts(query, skip=0, take=PAGE)
-            found += page.items
-            if len(page.items) < PAGE:
-                break
-            last_id = max(int(item["id"]) for item in page.items)
-        return found, _advance(known, found)
+        return changed_since(self._crm, self._cursors.get(CURSOR), CURSOR)
 
     def _collect(self, pages: Iterable[Record]) -> _Work:
         work = _Work()
@@ -399,7 +350,7 @@ class SyncRunner:
             if entry is None or entry.modified_raw != record.get("modifiedDateTimeUtc"):
                 work.fresh[contact_id] = record
         on_platform: set[int] = set()
-        work.waiting = self._waiting_contacts()
+        work.waiting = waiting_contacts(self._journal, self._conflicts)
         for item in self._platform.scan():
             if isinstance(item, LocalDataError):
                 work.broken.append(
@@ -454,43 +405,6 @@ class SyncRunner:
             report.notes.append("new platform record: found or created in CRM+")
             planned.append(report)
         return planned
-
-
-def _advance(known: Cursor | None, found: list[Record]) -> Cursor:
-    """The cursor after this refresh: the newest stamp seen, and the ids seen at it."""
-    stamps: list[tuple[int, str, int]] = [
-        (crm_timestamp_sort_key(r["modifiedDateTimeUtc"]), r["modifiedDateTimeUtc"], int(r["id"]))
-        for r in found
-        if isinstance(r.get("modifiedDateTimeUtc"), str)
-    ]
-    if not stamps:
-        return known or Cursor(CURSOR, None, [])
-    newest_key, newest, _ = max(stamps)
-    if (
-        known is not None
-        and known.high_water
-        and (crm_timestamp_sort_key(known.high_water) > newest_key)
-    ):
-        return known
-    ids = sorted(i for key, _, i in stamps if key == newest_key)
-    return Cursor(CURSOR, newest, ids)
-
-
-def _held_back(cursor: Cursor, found: list[Record], unfinished: set[int]) -> Cursor:
-    """``cursor``, no later than the oldest CRM-side change of an ``unfinished`` contact:
-    the next query (on or after that stamp's day, minus one) returns it again. Holding a
-    cursor back only makes the next window overlap more; it never loses anything."""
-    stamps = [
-        (crm_timestamp_sort_key(r["modifiedDateTimeUtc"]), r["modifiedDateTimeUtc"])
-        for r in found
-        if int(r["id"]) in unfinished and isinstance(r.get("modifiedDateTimeUtc"), str)
-    ]
-    if not stamps:
-        return cursor
-    oldest_key, oldest = min(stamps)
-    if cursor.high_water is not None and crm_timestamp_sort_key(cursor.high_water) <= oldest_key:
-        return cursor
-    return Cursor(CURSOR, oldest, [])
 
 
 def _skipped(report: ContactReport, holder: str) -> ContactReport:

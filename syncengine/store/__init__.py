@@ -21,6 +21,7 @@ from syncengine.store.conflicts import SqlConflictStore
 from syncengine.store.cursors import SqlCursorStore
 from syncengine.store.database import make_engine, parse_url, safe_url
 from syncengine.store.failures import ConflictStateError, MissingEntryError
+from syncengine.store.job_runs import SqlRunLog
 from syncengine.store.journal import SqlJournal
 from syncengine.store.memory import (
     MemoryClaimStore,
@@ -28,7 +29,9 @@ from syncengine.store.memory import (
     MemoryCursorStore,
     MemoryJournal,
     MemoryMirrorStore,
+    MemoryRunLog,
     MemorySyncStateStore,
+    MemoryWorkQueue,
 )
 from syncengine.store.migrate import (
     SchemaStatus,
@@ -44,6 +47,7 @@ from syncengine.store.mirror import SqlMirrorStore
 from syncengine.store.scripts import find_script_location, head_revision
 from syncengine.store.sync_state import SqlSyncStateStore
 from syncengine.store.tables import DEFAULT_ORGANIZATION
+from syncengine.store.work_queue import SqlWorkQueue
 
 __all__ = [
     "DEFAULT_ORGANIZATION",
@@ -53,7 +57,9 @@ __all__ = [
     "MemoryCursorStore",
     "MemoryJournal",
     "MemoryMirrorStore",
+    "MemoryRunLog",
     "MemorySyncStateStore",
+    "MemoryWorkQueue",
     "MissingEntryError",
     "SchemaStatus",
     "SqlClaimStore",
@@ -61,7 +67,9 @@ __all__ = [
     "SqlCursorStore",
     "SqlJournal",
     "SqlMirrorStore",
+    "SqlRunLog",
     "SqlSyncStateStore",
+    "SqlWorkQueue",
     "UpgradeResult",
     "current_revision",
     "db_current",

@@ -19,10 +19,13 @@ from syncengine.domain.ports import (
     ConflictRecord,
     ConflictStatus,
     Cursor,
+    JobRun,
     JournalEntry,
     MirrorEntry,
     Outcome,
+    Record,
     SyncState,
+    WorkItem,
 )
 from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
 from syncengine.store.failures import ConflictStateError, MissingEntryError
@@ -114,6 +117,10 @@ class MemoryMirrorStore(_MemoryRepository[int, MirrorEntry]):
     def all_ids(self) -> list[int]:
         with self._lock:
             return sorted(self._items)
+
+    def stamps(self) -> dict[int, str | None]:
+        with self._lock:
+            return {key: entry.modified_raw for key, entry in self._items.items()}
 
 
 def _copy_entry(entry: MirrorEntry) -> MirrorEntry:
@@ -418,3 +425,100 @@ class MemoryClaimStore(_MemoryRepository[str, Claim]):
         now = as_utc(now)
         with self._lock:
             return [self._items[s] for s in sorted(self._items) if self._items[s].until > now]
+
+
+class MemoryWorkQueue(_MemoryRepository[int, WorkItem]):
+    """``WorkQueue`` in a dict; safe to share between threads."""
+
+    def add(
+        self,
+        contact_id: int,
+        *,
+        reason: str,
+        priority: int,
+        now: datetime,
+        fresh: Record | None = None,
+    ) -> None:
+        now = as_utc(now)
+        fresh_copy = None if fresh is None else _json_copy(fresh)
+        with self._lock:
+            item = self._items.get(contact_id)
+            if item is None:
+                self._items[contact_id] = WorkItem(
+                    contact_id, int(priority), reason, now, now, fresh=fresh_copy
+                )
+                return
+            item.priority = min(item.priority, int(priority))
+            item.due_at = min(item.due_at, now)
+            item.reason = reason
+            item.generation += 1
+            if fresh_copy is not None:
+                item.fresh = fresh_copy
+
+    def due(self, *, now: datetime, limit: int, max_priority: int | None = None) -> list[WorkItem]:
+        now = as_utc(now)
+        with self._lock:
+            ready = [
+                replace(item, fresh=_json_copy(item.fresh))
+                for item in self._items.values()
+                if item.due_at <= now and (max_priority is None or item.priority <= max_priority)
+            ]
+        ready.sort(key=lambda item: (item.priority, item.due_at, item.contact_id))
+        return ready[:limit]
+
+    def done(self, contact_id: int, generation: int) -> None:
+        with self._lock:
+            item = self._items.get(contact_id)
+            if item is not None and item.generation == generation:
+                del self._items[contact_id]
+
+    def failed(self, contact_id: int, generation: int, *, error: str, retry_at: datetime) -> None:
+        with self._lock:
+            item = self._items.get(contact_id)
+            if item is not None and item.generation == generation:
+                item.attempts += 1
+                item.last_error = error
+                item.due_at = as_utc(retry_at)
+
+    def depth(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def failing(self) -> list[WorkItem]:
+        with self._lock:
+            found = [replace(item) for item in self._items.values() if item.attempts > 0]
+        found.sort(key=lambda item: (-item.attempts, item.contact_id))
+        return found
+
+
+class MemoryRunLog(_MemoryRepository[str, JobRun]):
+    """``RunLog`` in a dict; safe to share between threads."""
+
+    def start(self, run: JobRun) -> None:
+        with self._lock:
+            self._items[run.run_id] = replace(
+                run, started_at=as_utc(run.started_at), counts=dict(run.counts)
+            )
+
+    def finish(
+        self,
+        run_id: str,
+        *,
+        outcome: str,
+        at: datetime,
+        counts: Mapping[str, int] | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._lock:
+            run = self._items.get(run_id)
+            if run is None:
+                raise MissingEntryError(f"no job run {run_id!r} in {self._organization!r}")
+            run.outcome, run.finished_at, run.error = outcome, as_utc(at), error
+            if counts is not None:
+                run.counts = dict(counts)
+
+    def latest(self, limit: int = 20) -> list[JobRun]:
+        with self._lock:
+            runs = [replace(run, counts=dict(run.counts)) for run in self._items.values()]
+        runs.sort(key=lambda run: run.started_at, reverse=True)
+        return runs[:limit]

@@ -87,6 +87,11 @@ class SqlMirrorStore(SqlRepository):
         with transaction(self._engine) as session:
             return list(session.exec(statement).all())
 
+    def stamps(self) -> dict[int, str | None]:
+        statement = select(MirrorRow.contact_id, MirrorRow.modified_raw).where(self._mine())
+        with transaction(self._engine) as session:
+            return {contact_id: stamp for contact_id, stamp in session.exec(statement).all()}
+
     def _row(self, contact_id: int) -> ColumnElement[bool]:
         return self._mine(col(MirrorRow.contact_id) == contact_id)
 

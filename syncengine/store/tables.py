@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Index,
+    Integer,
     MetaData,
     String,
     false,
@@ -269,6 +270,53 @@ class ClaimRow(StoreModel, table=True):
     until: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     acquired_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     purpose: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
+
+
+class WorkItemRow(StoreModel, table=True):
+    """A contact waiting to be synced by the daemon's workers (one row per contact)."""
+
+    __tablename__ = "work_queue"
+    __table_args__ = (
+        # What the workers ask for: the due items, most urgent first.
+        Index("ix_work_queue_organization_priority_due_at", "organization", "priority", "due_at"),
+    )
+
+    organization: str = _organization_field(primary_key=True)
+    contact_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    priority: int = Field(sa_column=Column(Integer, nullable=False))
+    reason: str = Field(sa_column=Column(String(32), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    enqueued_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    attempts: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+    last_error: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
+    # The bulk query's record, when a pull saw one (saves the worker a GET).
+    fresh: Any = Field(default=None, sa_column=Column(JsonDocument, nullable=True))
+    generation: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+
+
+class JobRunRow(StoreModel, table=True):
+    """One run of a daemon job: when, by which worker, how it ended, what it counted."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        Index("ix_job_runs_organization_started_at", "organization", "started_at"),
+        Index("uq_job_runs_run_id", "run_id", unique=True),
+    )
+
+    id: int | None = _generated_id_field()
+    organization: str = _organization_field()
+    job: str = Field(sa_column=Column(String(32), nullable=False))
+    run_id: str = Field(sa_column=Column(String(64), nullable=False))
+    worker: str | None = Field(default=None, sa_column=Column(String(OWNER_LENGTH), nullable=True))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    outcome: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    counts: dict[str, int] = _json_field()
+    error: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
 
 
 metadata = StoreModel.metadata

@@ -34,12 +34,14 @@ def build(
     database_url: str,
     platform: PlatformDriver,
     fields: list[dict[str, str]] | None = None,
+    scope: str = "linked",
     **sync: Any,
 ) -> Any:
     settings = engine_settings(sandbox.base_url, database_url)
     local = LocalSettings(
         adapter=platform.adapter,
         reference_source="portal",
+        scope=scope,
         **platform.options(),
         **({"fields": fields} if fields is not None else {}),
     )

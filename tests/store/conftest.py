@@ -19,7 +19,9 @@ from syncengine.domain.ports import (
     MirrorEntry,
     MirrorStore,
     Outcome,
+    RunLog,
     SyncStateStore,
+    WorkQueue,
 )
 from syncengine.store import (
     MemoryClaimStore,
@@ -27,13 +29,17 @@ from syncengine.store import (
     MemoryCursorStore,
     MemoryJournal,
     MemoryMirrorStore,
+    MemoryRunLog,
     MemorySyncStateStore,
+    MemoryWorkQueue,
     SqlClaimStore,
     SqlConflictStore,
     SqlCursorStore,
     SqlJournal,
     SqlMirrorStore,
+    SqlRunLog,
     SqlSyncStateStore,
+    SqlWorkQueue,
 )
 from tests.fixtures.db import backend_params, fresh_database_url, migrated_engine
 
@@ -90,6 +96,8 @@ class Backend:
     _memory_states: dict[str, MemorySyncStateStore] = field(default_factory=dict)
     _memory_cursors: dict[str, MemoryCursorStore] = field(default_factory=dict)
     _memory_claims: dict[str, MemoryClaimStore] = field(default_factory=dict)
+    _memory_queues: dict[str, MemoryWorkQueue] = field(default_factory=dict)
+    _memory_runs: dict[str, MemoryRunLog] = field(default_factory=dict)
 
     def mirror(self, organization: str = "default") -> MirrorStore:
         if self.engine is None:
@@ -126,6 +134,16 @@ class Backend:
         if self.engine is None:
             return self._memory_claims.setdefault(organization, MemoryClaimStore(organization))
         return SqlClaimStore(self.engine, organization)
+
+    def queue(self, organization: str = "default") -> WorkQueue:
+        if self.engine is None:
+            return self._memory_queues.setdefault(organization, MemoryWorkQueue(organization))
+        return SqlWorkQueue(self.engine, organization)
+
+    def runs(self, organization: str = "default") -> RunLog:
+        if self.engine is None:
+            return self._memory_runs.setdefault(organization, MemoryRunLog(organization))
+        return SqlRunLog(self.engine, organization)
 
 
 @pytest.fixture(params=backend_params("memory"))
@@ -165,6 +183,16 @@ def cursors(backend: Backend) -> CursorStore:
 @pytest.fixture
 def claims(backend: Backend) -> ClaimStore:
     return backend.claims()
+
+
+@pytest.fixture
+def queue(backend: Backend) -> WorkQueue:
+    return backend.queue()
+
+
+@pytest.fixture
+def runs(backend: Backend) -> RunLog:
+    return backend.runs()
 
 
 @pytest.fixture

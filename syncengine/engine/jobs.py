@@ -1,0 +1,320 @@
+"""The daemon's scheduled jobs. Each finds work and queues it; the workers sync it.
+
+- ``PlatformWatch`` (the push job): platform records changed since their last sync (by
+  modification time), and those with an outside write or a data manager's decision
+  waiting, are queued as pushes. New platform records are created (or linked) right
+  here, under their ``new:<key>`` claim: they have no contact id to queue by yet.
+- ``CrmWatch`` (the pull job): one bulk query from the scope's cursor; every contact
+  CRM+ changed that belongs on the platform is queued with the record the query
+  returned (the worker then needs no GET to pull it). The cursor moves only after the
+  items are in the queue, which is durable.
+- ``Reconciler`` (the reconcile job): every contact, three versions compared (platform,
+  mirror, CRM+); what disagrees, or what the other jobs may have missed (a contact
+  created in CRM+ under scope ``all``, a merged or deleted contact), is queued and
+  written to a drift report with the reason.
+
+A job is a plain object with ``run(should_stop) -> counts``; the scheduler knows nothing
+about syncing and the jobs know nothing about scheduling.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from syncengine.domain.diff import diff
+from syncengine.domain.ports import (
+    Clock,
+    ConflictStore,
+    CrmPort,
+    CursorStore,
+    Journal,
+    LocalPlatform,
+    LocalRecord,
+    MirrorStore,
+    Priority,
+    SyncState,
+    SyncStateStore,
+    WorkQueue,
+)
+from syncengine.domain.syncplan import platform_view
+from syncengine.engine.bulk import changed_since, pages
+from syncengine.engine.claims import RunClaims, new_record_subject
+from syncengine.engine.creates import ContactCreator
+from syncengine.engine.run_all import RUN_STOPPING_ERRORS
+from syncengine.engine.scope import Scope, belongs, cursor_name
+from syncengine.engine.waiting import waiting_contacts
+from syncengine.errors import LocalDataError, SyncEngineError
+
+log = structlog.get_logger(__name__)
+
+StopCheck = Callable[[], bool]
+
+
+def changed_on_platform(record: LocalRecord, state: SyncState | None) -> bool:
+    return (
+        state is None
+        or state.platform_modified is None
+        or record.modified_at > state.platform_modified
+    )
+
+
+class PlatformWatch:
+    """The push job."""
+
+    name = "push"
+
+    def __init__(
+        self,
+        platform: LocalPlatform,
+        states: SyncStateStore,
+        queue: WorkQueue,
+        journal: Journal,
+        conflicts: ConflictStore,
+        creator: ContactCreator,
+        claims: RunClaims,
+        clock: Clock,
+    ) -> None:
+        self._platform = platform
+        self._states = states
+        self._queue = queue
+        self._journal = journal
+        self._conflicts = conflicts
+        self._creator = creator
+        self._claims = claims
+        self._clock = clock
+
+    def run(self, should_stop: StopCheck) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        states = {s.contact_id: s for s in self._states.all()}
+        waiting = waiting_contacts(self._journal, self._conflicts)
+        for item in self._platform.scan():
+            if should_stop():
+                counts["stopped"] += 1
+                break
+            if isinstance(item, LocalDataError):
+                log.warning("push.malformed_record", where=item.where, error=item.problem)
+                counts["malformed"] += 1
+                continue
+            if item.contact_id is None:
+                counts[self._create(item)] += 1
+                continue
+            state = states.get(item.contact_id)
+            if changed_on_platform(item, state) or item.contact_id in waiting:
+                self._queue.add(
+                    item.contact_id,
+                    reason="platform",
+                    priority=Priority.PUSH,
+                    now=self._clock.now(),
+                )
+                counts["queued"] += 1
+        return dict(counts)
+
+    def _create(self, seen: LocalRecord) -> str:
+        """Create or link a new platform record now (it has no contact id to queue by)."""
+        with self._claims.holding_if_free(new_record_subject(seen.key)) as blocker:
+            if blocker is not None:
+                return "skipped"
+            local = self._platform.get_new(seen.key)
+            if local is None:
+                return "skipped"  # linked by another worker meanwhile
+            try:
+                return self._creator.create_or_link(local).outcome
+            except RUN_STOPPING_ERRORS:
+                raise
+            except SyncEngineError as exc:
+                log.warning("push.create_failed", key=seen.key, error=str(exc))
+                return "failed"
+
+
+class CrmWatch:
+    """The pull job."""
+
+    name = "pull"
+
+    def __init__(
+        self,
+        crm: CrmPort,
+        cursors: CursorStore,
+        mirror: MirrorStore,
+        states: SyncStateStore,
+        queue: WorkQueue,
+        clock: Clock,
+        *,
+        scope: Scope,
+    ) -> None:
+        self._crm = crm
+        self._cursors = cursors
+        self._mirror = mirror
+        self._states = states
+        self._queue = queue
+        self._clock = clock
+        self._scope = scope
+
+    def run(self, should_stop: StopCheck) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        name = cursor_name(self._scope)
+        found, cursor = changed_since(self._crm, self._cursors.get(name), name)
+        stamps = self._mirror.stamps()
+        synced = {s.contact_id for s in self._states.all()}
+        for record in found:
+            contact_id = int(record["id"])
+            counts["seen"] += 1
+            if contact_id in stamps and stamps[contact_id] == record.get("modifiedDateTimeUtc"):
+                continue  # the base already holds this version (our own write's echo)
+            known = contact_id in stamps or contact_id in synced
+            if not known and self._scope is Scope.LINKED:
+                continue  # not the platform's: under scope linked it stays in CRM+
+            self._queue.add(
+                contact_id,
+                reason="crm",
+                priority=Priority.PULL,
+                now=self._clock.now(),
+                fresh=record,
+            )
+            counts["queued"] += 1
+        # Only now: what the window held is in the queue, which survives a crash.
+        self._cursors.put(cursor)
+        return dict(counts)
+
+
+@dataclass
+class Drift:
+    contact_id: int
+    reasons: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    """The reconcile job: a full comparison, the repairs queued, a drift report written."""
+
+    name = "reconcile"
+
+    def __init__(
+        self,
+        crm: CrmPort,
+        mirror: MirrorStore,
+        states: SyncStateStore,
+        platform: LocalPlatform,
+        queue: WorkQueue,
+        clock: Clock,
+        *,
+        scope: Scope,
+        report: Callable[[Mapping[str, Any]], None] | None,
+        organization: str,
+    ) -> None:
+        self._crm = crm
+        self._mirror = mirror
+        self._states = states
+        self._platform = platform
+        self._queue = queue
+        self._clock = clock
+        self._scope = scope
+        self._report = report
+        self._organization = organization
+
+    def run(self, should_stop: StopCheck) -> dict[str, int]:
+        started = self._clock.now()
+        states = {s.contact_id: s for s in self._states.all()}
+        held: dict[int, LocalRecord] = {}
+        drift: list[Drift] = []
+        malformed = 0
+        for item in self._platform.scan():
+            if isinstance(item, LocalDataError):
+                malformed += 1
+            elif item.contact_id is not None:
+                held[item.contact_id] = item
+        stamps = self._mirror.stamps()
+        seen: set[int] = set()
+        for page in pages(self._crm, None, include_archived=True):
+            if should_stop():
+                break
+            for record in page:
+                contact_id = int(record["id"])
+                seen.add(contact_id)
+                found = self._compare(contact_id, record, held.get(contact_id), stamps, states)
+                if found.reasons:
+                    drift.append(found)
+                    self._queue.add(
+                        contact_id,
+                        reason="reconcile",
+                        priority=Priority.RECONCILE,
+                        now=self._clock.now(),
+                        fresh=record,
+                    )
+        if not should_stop():
+            for contact_id in sorted(set(held) - seen):
+                # On the platform, not in CRM+ any more (deleted, or merged into another
+                # contact and hidden from queries): the worker's GET tells which.
+                drift.append(Drift(contact_id, ["on the platform, not found in CRM+"]))
+                self._queue.add(
+                    contact_id,
+                    reason="reconcile",
+                    priority=Priority.RECONCILE,
+                    now=self._clock.now(),
+                )
+        self._write_report(started, len(seen), drift)
+        return {"checked": len(seen), "drift": len(drift), "malformed": malformed}
+
+    def _compare(
+        self,
+        contact_id: int,
+        record: dict[str, Any],
+        local: LocalRecord | None,
+        stamps: dict[int, str | None],
+        states: dict[int, SyncState],
+    ) -> Drift:
+        found = Drift(contact_id)
+        if record.get("mergedIntoContactId") and local is not None:
+            found.reasons.append(f"merged into {record['mergedIntoContactId']} in CRM+")
+            return found
+        state = states.get(contact_id)
+        if local is None:
+            if belongs(self._scope, on_platform=False, synced_before=state is not None):
+                found.reasons.append("in CRM+ and in scope, not on the platform")
+            return found
+        stamp = record.get("modifiedDateTimeUtc")
+        if contact_id not in stamps:
+            found.reasons.append("on the platform, never synced")
+        elif stamps[contact_id] != stamp:
+            found.reasons.append("CRM+ changed since the last sync")
+        if changed_on_platform(local, state):
+            found.reasons.append("the platform changed since the last sync")
+        if not found.reasons:
+            found.reasons += self._content_drift(contact_id, record, local)
+        return found
+
+    def _content_drift(
+        self, contact_id: int, record: dict[str, Any], local: LocalRecord
+    ) -> list[str]:
+        """Nobody changed anything, by the stamps: do the three versions agree?"""
+        entry = self._mirror.get(contact_id)
+        if entry is None:
+            return []
+        reasons: list[str] = []
+        if diff(entry.record, record):
+            reasons.append("CRM+ differs from the mirror at the same modification stamp")
+        try:
+            ours = platform_view(local, entry.record)
+        except LocalDataError as exc:
+            return [*reasons, f"the platform record is malformed: {exc.problem}"]
+        if diff(entry.record, ours):
+            reasons.append("the platform differs from the last agreed state, unmodified")
+        return reasons
+
+    def _write_report(self, started: datetime, checked: int, drift: list[Drift]) -> None:
+        if self._report is None:
+            return
+        self._report(
+            {
+                "organization": self._organization,
+                "started_at": started.isoformat(),
+                "finished_at": self._clock.now().isoformat(),
+                "contacts_checked": checked,
+                "drift": [{"contact_id": d.contact_id, "reasons": d.reasons} for d in drift],
+            }
+        )

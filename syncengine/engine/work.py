@@ -1,0 +1,165 @@
+"""The daemon's workers: they drain the work queue, one contact at a time, under claims.
+
+Producers (the push, pull and reconcile jobs, webhooks, ``syncengine enqueue``) put
+contacts in the queue; any number of workers, in any number of processes on the
+database, take them:
+
+- the most urgent due items first (a platform change or a webhook before a pull, a pull
+  before a reconciliation); when the request budget runs low the caller may ask for
+  pushes only;
+- each contact under its claim: one another worker holds is left for that worker;
+- inside the claim the contact is read again and synced with ``ContactSync`` (open
+  intents of an earlier crash first); the item is removed only if nobody added it again
+  meanwhile, so a change that arrived during the sync is synced too;
+- a failure that concerns the contact puts the item back with a backoff (30 s, doubling,
+  at most an hour) and its error, for ``status``; it never blocks the other contacts.
+  A failure no other contact could survive (a refused token, a lost database) stops the
+  worker and reaches the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from syncengine.domain.ports import (
+    Clock,
+    LocalPlatform,
+    MirrorStore,
+    SyncStateStore,
+    WorkItem,
+    WorkQueue,
+)
+from syncengine.engine.claims import RunClaims, contact_subject
+from syncengine.engine.recovery import IntentRecovery
+from syncengine.engine.run_all import RUN_STOPPING_ERRORS
+from syncengine.engine.scope import Scope, belongs
+from syncengine.engine.sync import ContactReport, ContactSync, problem_details
+from syncengine.errors import CrmValidationError, SyncEngineError
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long a failing contact waits before its next attempt."""
+
+    first: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+    cap: timedelta = timedelta(hours=1)
+
+    def after(self, attempts: int) -> timedelta:
+        """The pause after ``attempts`` failed attempts (1 or more)."""
+        wait = self.first * (self.factor ** max(attempts - 1, 0))
+        return min(wait, self.cap)
+
+
+class QueueWorker:
+    def __init__(
+        self,
+        queue: WorkQueue,
+        contacts: ContactSync,
+        recovery: IntentRecovery,
+        platform: LocalPlatform,
+        states: SyncStateStore,
+        mirror: MirrorStore,
+        claims: RunClaims,
+        clock: Clock,
+        *,
+        scope: Scope = Scope.LINKED,
+        backoff: Backoff | None = None,
+        batch: int = 50,
+    ) -> None:
+        self._queue = queue
+        self._contacts = contacts
+        self._recovery = recovery
+        self._platform = platform
+        self._states = states
+        self._mirror = mirror
+        self._claims = claims
+        self._clock = clock
+        self._scope = scope
+        self._backoff = backoff or Backoff()
+        self._batch = batch
+
+    def work(
+        self,
+        *,
+        should_stop: Callable[[], bool] = lambda: False,
+        max_priority: int | None = None,
+        limit: int | None = None,
+    ) -> list[ContactReport]:
+        """Sync due contacts until none is left that this worker may take, ``limit`` are
+        done, or ``should_stop`` says so (checked between contacts: the one in flight is
+        always finished)."""
+        reports: list[ContactReport] = []
+        while not should_stop() and (limit is None or len(reports) < limit):
+            items = self._queue.due(
+                now=self._clock.now(), limit=self._batch, max_priority=max_priority
+            )
+            taken = 0
+            for item in items:
+                if should_stop() or (limit is not None and len(reports) >= limit):
+                    break
+                report = self._one(item)
+                if report is not None:
+                    reports.append(report)
+                    taken += 1
+            if taken == 0:
+                break  # nothing due, or everything due is another worker's right now
+        return reports
+
+    def _one(self, item: WorkItem) -> ContactReport | None:
+        """Sync one queued contact; None when another worker holds it."""
+        contact_id = item.contact_id
+        with self._claims.holding_if_free(contact_subject(contact_id)) as blocker:
+            if blocker is not None:
+                return None
+            try:
+                report = self._sync(item)
+            except RUN_STOPPING_ERRORS:
+                raise
+            except SyncEngineError as exc:
+                report = ContactReport(contact_id, outcome="failed", error=str(exc))
+                if isinstance(exc, CrmValidationError):
+                    report.problems = problem_details(exc)
+            if report.outcome == "failed":
+                retry_at = self._clock.now() + self._backoff.after(item.attempts + 1)
+                self._queue.failed(
+                    contact_id, item.generation, error=report.error or "failed", retry_at=retry_at
+                )
+                log.warning(
+                    "work.contact_failed",
+                    contact_id=contact_id,
+                    attempts=item.attempts + 1,
+                    retry_at=retry_at.isoformat(),
+                    error=report.error,
+                )
+            else:
+                self._queue.done(contact_id, item.generation)
+            return report
+
+    def _sync(self, item: WorkItem) -> ContactReport:
+        contact_id = item.contact_id
+        local = self._platform.get(contact_id)
+        synced_before = self._states.get(contact_id) is not None
+        if not belongs(self._scope, on_platform=local is not None, synced_before=synced_before):
+            report = ContactReport(contact_id)
+            report.notes.append(f"not on the platform and outside local.scope {self._scope}")
+            return report
+        fresh = item.fresh if self._still_new(contact_id, item.fresh) else None
+        self._recovery.recover(contact_id=contact_id)
+        return self._contacts.sync(
+            contact_id, local=local, fresh=fresh, refetch_before_push=fresh is not None
+        )
+
+    def _still_new(self, contact_id: int, fresh: object) -> bool:
+        """Whether the record a pull saw is newer than the base (else it was synced since,
+        and the contact is read afresh)."""
+        if not isinstance(fresh, dict):
+            return False
+        entry = self._mirror.get(contact_id)
+        return entry is None or entry.modified_raw != fresh.get("modifiedDateTimeUtc")

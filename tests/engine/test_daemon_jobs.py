@@ -1,0 +1,186 @@
+"""The daemon's jobs and workers in process: the push, pull and reconcile jobs queue what
+changed, the worker syncs it under claims, with backoff on failure. The real engine, the
+sandbox over loopback HTTP under both PUT semantics, files and sql platforms, SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from syncengine.bootstrap import App, DaemonParts
+from syncengine.domain.ports import Priority
+from syncengine.engine.claims import contact_subject
+from syncengine.sandbox import SandboxServer
+from syncengine.sandbox.faults import Fault
+from tests.engine.platforms import PlatformDriver
+from tests.engine.synced import CONTACT, app, build, platform
+
+__all__ = ["app", "platform"]  # fixtures, imported for pytest
+
+NEVER = lambda: False  # noqa: E731  (a stop check that never stops)
+
+
+def run(parts: DaemonParts, job: str) -> dict[str, int]:
+    (chosen,) = [j for j in parts.jobs if j.name == job]
+    return chosen.run(NEVER)
+
+
+def requests(sandbox: SandboxServer) -> list[str]:
+    return [f"{r.method} {r.path}" for r in sandbox.hooks.requests()]
+
+
+def test_k_platform_edits_between_two_looks_cost_one_get_and_one_put(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    for n in range(3):
+        platform.edit(CONTACT, lambda d, n=n: d.update(description=f"edit {n}"))
+        assert run(parts, "push")["queued"] == 1
+    sandbox.hooks.clear_requests()
+
+    (report,) = parts.worker.work()
+
+    assert report.outcome == "pushed"
+    assert requests(sandbox) == [f"GET /api/Contact/{CONTACT}", f"PUT /api/Contact/{CONTACT}"]
+    assert sandbox.hooks.raw_contact(CONTACT)["description"] == "edit 2"
+    assert parts.queue.depth() == 0
+    assert run(parts, "push") == {}, "nothing changed since: nothing queued"
+
+
+def test_the_pull_job_queues_crm_changes_with_their_record_and_the_worker_needs_no_get(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    run(parts, "pull")  # the first pull: everything up to now
+    parts.worker.work()
+    sandbox.hooks.ui_edit(CONTACT, {"informalName": "Nell"})
+    sandbox.hooks.clear_requests()
+
+    counts = run(parts, "pull")
+    reports = parts.worker.work()
+
+    assert counts["queued"] == 1
+    assert [r.outcome for r in reports] == ["pulled"]
+    doc = platform.read(CONTACT)
+    assert doc is not None and doc["informalName"] == "Nell"
+    assert requests(sandbox) == ["POST /api/Contact/Query/FullContact"]
+
+
+def test_under_scope_linked_a_contact_created_in_crm_stays_in_crm(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    run(parts, "pull")
+    parts.worker.work()
+    assert platform.read(4820) is None
+
+
+def test_switching_to_scope_all_brings_what_linked_pulls_passed_over(
+    sandbox: SandboxServer, database_url: str, platform: PlatformDriver
+) -> None:
+    with build(sandbox, database_url, platform) as linked:
+        linked.runner().run_one(CONTACT)
+        parts = linked.daemon_parts()
+        run(parts, "pull")
+        parts.worker.work()
+        assert platform.read(4820) is None
+    with build(sandbox, database_url, platform, scope="all") as everything:
+        parts = everything.daemon_parts()
+        # A new cursor: the whole organisation (8 contacts; 4822 is archived, hence not
+        # in the query, and 4821 is already held at the same stamp).
+        assert run(parts, "pull")["queued"] == 6
+        parts.worker.work()
+        doc = platform.read(4820)
+        assert doc is not None and doc["name"] == "The Nakamura Household"
+
+
+def test_a_failing_contact_waits_out_a_backoff_shows_as_failing_and_blocks_nobody(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    app.runner().run_one(4820)
+    platform.edit(CONTACT, lambda d: d.update(description="fails"))
+    platform.edit(4820, lambda d: d.update(description="goes through"))
+    run(parts, "push")
+    sandbox.hooks.add_fault(Fault("PUT", rf"^/api/Contact/{CONTACT}$", status=400, count=50))
+
+    reports = parts.worker.work()
+
+    assert sorted((r.contact_id, r.outcome) for r in reports) == [
+        (4820, "pushed"),
+        (CONTACT, "failed"),
+    ]
+    (failing,) = parts.queue.failing()
+    assert failing.contact_id == CONTACT and failing.attempts == 1 and failing.last_error
+    assert failing.due_at - app.clock.now() > timedelta(seconds=20), "a backoff, not a spin"
+    assert parts.worker.work() == [], "not due again before its backoff"
+
+
+def test_a_contact_another_worker_holds_is_left_to_it(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer, database_url: str
+) -> None:
+    parts = app.daemon_parts()
+    platform.edit(CONTACT, lambda d: d.update(description="held elsewhere"))
+    run(parts, "push")
+    with build(sandbox, database_url, platform) as other:
+        other.claims.take(contact_subject(CONTACT))
+        assert parts.worker.work() == []
+        assert parts.queue.depth() == 1
+    (report,) = parts.worker.work()
+    assert report.outcome == "pushed"
+
+
+def test_a_webhook_arriving_during_a_sync_keeps_the_contact_queued(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    platform.edit(CONTACT, lambda d: d.update(description="first"))
+    run(parts, "push")
+    original = parts.queue.done
+
+    def webhook_then_done(contact_id: int, generation: int) -> None:
+        parts.queue.add(contact_id, reason="webhook", priority=Priority.PUSH, now=app.clock.now())
+        original(contact_id, generation)
+
+    parts.queue.done = webhook_then_done  # type: ignore[method-assign]
+    parts.worker.work(limit=1)
+    parts.queue.done = original  # type: ignore[method-assign]
+    (item,) = parts.queue.due(now=app.clock.now(), limit=5)
+    assert item.reason == "webhook"
+
+
+def test_the_reconcile_job_reports_drift_and_queues_the_repairs(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    written: list[Mapping[str, Any]] = []
+    parts = app.daemon_parts()
+    (reconciler,) = [j for j in parts.jobs if j.name == "reconcile"]
+    reconciler._report = written.append
+    sandbox.hooks.ui_edit(CONTACT, {"informalName": "changed in CRM"})
+
+    counts = reconciler.run(NEVER)
+
+    assert counts["drift"] >= 1 and counts["checked"] == 8
+    (report,) = written
+    drift = {d["contact_id"]: d["reasons"] for d in report["drift"]}
+    assert drift[CONTACT] == ["CRM+ changed since the last sync"]
+    parts.worker.work()
+    doc = platform.read(CONTACT)
+    assert doc is not None and doc["informalName"] == "changed in CRM"
+
+
+@pytest.mark.parametrize("reason", ["webhook", "enqueue"])
+def test_a_queued_contact_outside_the_scope_is_dropped_without_a_request(
+    app: App, sandbox: SandboxServer, platform: PlatformDriver, reason: str
+) -> None:
+    parts = app.daemon_parts()
+    parts.queue.add(4820, reason=reason, priority=Priority.PUSH, now=app.clock.now())
+    sandbox.hooks.clear_requests()
+    (report,) = parts.worker.work()
+    assert report.outcome == "unchanged" and "local.scope" in report.notes[0]
+    assert requests(sandbox) == []
+    assert platform.read(4820) is None and parts.queue.depth() == 0
