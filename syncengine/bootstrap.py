@@ -31,7 +31,7 @@ from syncengine.crm.observe import RequestObserver
 from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.plan import UpdateRules
 from syncengine.domain.policy import MergePolicy, policy_from_mapping
-from syncengine.domain.ports import LocalPlatform
+from syncengine.domain.ports import BudgetLedger, LocalPlatform
 from syncengine.engine.claims import ClaimSettings, RunClaims
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.jobs import CrmWatch, PlatformWatch, Reconciler
@@ -45,6 +45,7 @@ from syncengine.engine.work import QueueWorker
 from syncengine.errors import ConfigError
 from syncengine.local import load_platform
 from syncengine.store import (
+    SqlBudgetLedger,
     SqlClaimStore,
     SqlConflictStore,
     SqlCursorStore,
@@ -85,6 +86,7 @@ def build_crm(
     *,
     transport: httpx.BaseTransport | None = None,
     observe: RequestObserver | None = None,
+    ledger: BudgetLedger | None = None,
 ) -> CrmClient:
     crm = settings.crm
     return CrmClient(
@@ -104,25 +106,13 @@ def build_crm(
         rate_limit=RateLimitPolicy(
             reserve=crm.rate_limit.reserve,
             max_wait=crm.rate_limit.max_wait,
+            hourly=crm.rate_limit.hourly_limit,
+            burst=crm.rate_limit.burst,
         ),
         transport=transport,
         observe=observe,
+        ledger=ledger,
     )
-
-
-def build_database(settings: Settings, *, allow_create: bool = True) -> Engine:
-    """The mirror/journal database, created and migrated on first use.
-
-    A database at an older revision is NOT migrated here: SchemaOutdated tells the user
-    to run ``syncengine db upgrade`` (a schema change deserves a deliberate step).
-    """
-    engine = make_engine(settings.database.url)
-    try:
-        prepare_database(engine, allow_create=allow_create)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
 
 
 def update_rules(settings: Settings) -> UpdateRules:
@@ -340,18 +330,29 @@ def open_app(
     transport: httpx.BaseTransport | None = None,
     purpose: str | None = None,
     observe: RequestObserver | None = None,
+    paced: bool = False,
 ) -> Iterator[App]:
     """Everything a command needs; ``purpose`` says what this run does, in its claims
     (``status`` and "held by another run" messages show it); ``observe`` sees every CRM+
-    request (the daemon's metrics)."""
+    request (the daemon's metrics); ``paced``: requests draw on the organisation's shared
+    budget ledger (the daemon's processes spend one budget between them)."""
     from syncengine.config import read_secrets
 
     secrets = read_secrets(environ)
-    crm = build_crm(settings, secrets, transport=transport, observe=observe)
+    # The engine does not connect yet: the token is checked (build_crm) before the
+    # database is created or migrated, so a refused command leaves no file behind.
+    database = make_engine(settings.database.url)
     try:
-        database = build_database(settings)
+        ledger = SqlBudgetLedger(database, organization=settings.organization) if paced else None
+        crm = build_crm(settings, secrets, transport=transport, observe=observe, ledger=ledger)
+    except BaseException:
+        database.dispose()
+        raise
+    try:
+        prepare_database(database)
     except BaseException:
         crm.close()
+        database.dispose()
         raise
     zone = settings.crm.zone
     mirror = SqlMirrorStore(database, organization=settings.organization, timestamp_zone=zone)

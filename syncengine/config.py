@@ -77,6 +77,11 @@ class RateLimitSettings(_Section):
     # The longest pause for a 429's Retry-After or for the budget to reset; anything
     # longer fails the request as rate-limited instead of stalling the run.
     max_wait: float = Field(300.0, ge=0)
+    # The daemon paces itself: the budget above the reserve is spent at the hourly rate,
+    # with bursts of this share of an hour's worth, shared by all its processes.
+    burst: float = Field(0.1, gt=0, le=1)
+    # The hourly limit assumed until CRM+ says (X-RateLimit-Limit).
+    hourly_limit: int = Field(5000, ge=1)
 
 
 class AuthSettings(_Section):

@@ -8,7 +8,9 @@ Create Date: 2026-12-01
   and organisation (a webhook, an enqueue, a platform or CRM change, a retry after a
   failure waiting out its backoff), with the bulk query's record when a pull saw one;
 - job_runs: one row per run of a daemon job (push, pull, reconcile), for `status` and
-  the metrics.
+  the metrics;
+- request_budget: the organisation's hourly request budget as a token bucket that every
+  daemon process on the database draws from (so several workers do not multiply it).
 """
 
 from collections.abc import Sequence
@@ -68,9 +70,17 @@ def upgrade() -> None:
         "ix_job_runs_organization_started_at", "job_runs", ["organization", "started_at"]
     )
     op.create_index("uq_job_runs_run_id", "job_runs", ["run_id"], unique=True)
+    op.create_table(
+        "request_budget",
+        sa.Column("organization", sa.String(length=64), server_default="default", nullable=False),
+        sa.Column("tokens", sa.Float(), nullable=False),
+        sa.Column("updated_at", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("organization", name=op.f("pk_request_budget")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("request_budget")
     op.drop_index("uq_job_runs_run_id", table_name="job_runs")
     op.drop_index("ix_job_runs_organization_started_at", table_name="job_runs")
     op.drop_table("job_runs")

@@ -53,7 +53,7 @@ def daemon(ctx: Context) -> None:
         secret = read_webhook_secret(os.environ)
         metrics = Metrics()
         observe = metrics.crm_observer(settings.organization)
-        with open_app(settings, os.environ, purpose="daemon", observe=observe) as app:
+        with open_app(settings, os.environ, purpose="daemon", observe=observe, paced=True) as app:
             fatal = Daemon(app, secret=secret, metrics=metrics, stop=stop).run()
     if fatal is not None:
         fail(fatal, False)

@@ -33,7 +33,7 @@ from syncengine.crm.translate import (
     unexpected_shape,
     wrong_record,
 )
-from syncengine.domain.ports import QueryPage, RateBudget, Record
+from syncengine.domain.ports import BudgetLedger, QueryPage, RateBudget, Record
 from syncengine.errors import CrmError, CrmNotFound
 
 log = structlog.get_logger(__name__)
@@ -107,6 +107,7 @@ class CrmClient:
         rand: Callable[[], float] = random.random,
         user_agent: str = "syncengine",
         observe: RequestObserver | None = None,
+        ledger: BudgetLedger | None = None,
     ) -> None:
         self._retry = retry or RetryPolicy()
         self._rate_limit = rate_limit or RateLimitPolicy()
@@ -114,7 +115,7 @@ class CrmClient:
         self._clock = clock
         self._rand = rand
         self._observe = observe
-        self._limiter = RateLimiter(self._rate_limit, clock=clock, sleep=sleep)
+        self._limiter = RateLimiter(self._rate_limit, clock=clock, sleep=sleep, ledger=ledger)
         self._count_lock = threading.Lock()
         self._requests_made = 0
         self._http = httpx.Client(

@@ -17,12 +17,15 @@ from typing import TypeVar
 
 import structlog
 
-from syncengine.domain.ports import RateBudget
+from syncengine.domain.ports import BudgetLedger, RateBudget
 from syncengine.errors import CrmRateLimited
 
 log = structlog.get_logger(__name__)
 
 _N = TypeVar("_N", int, float)
+
+# The shortest pause while waiting for a token: a clock must be seen to move.
+_MIN_PACE_WAIT = 0.005
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,20 @@ class RateLimitPolicy:
 
     reserve: int = 100
     max_wait: float = 120.0
+    # Pacing (with a shared ledger, the daemon's): the hourly limit assumed until CRM+
+    # says (X-RateLimit-Limit), and the share of an hour's budget that may go in a burst.
+    hourly: int = 5000
+    burst: float = 0.1
 
     def __post_init__(self) -> None:
         if self.reserve < 0:
             raise ValueError("reserve must be >= 0")
         if self.max_wait < 0:
             raise ValueError("max_wait must be >= 0")
+        if self.hourly < 1:
+            raise ValueError("hourly must be >= 1")
+        if not 0 < self.burst <= 1:
+            raise ValueError("burst must be in (0, 1]")
 
 
 def _header(headers: Mapping[str, str], name: str, parse: Callable[[str], _N]) -> _N | None:
@@ -75,7 +86,13 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 class RateLimiter:
-    """Tracks ``X-RateLimit-*`` and decides whether the next request must wait first."""
+    """Tracks ``X-RateLimit-*`` and decides whether the next request must wait first.
+
+    With a ``ledger`` (a token bucket shared by every process of the organisation, the
+    daemon's), requests are also PACED: the budget left above the reserve is spent at the
+    hourly rate, with bursts of ``policy.burst`` of an hour's worth, and CRM+'s own count
+    caps the bucket. Several workers then share one budget instead of multiplying it.
+    """
 
     def __init__(
         self,
@@ -83,10 +100,12 @@ class RateLimiter:
         *,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        ledger: BudgetLedger | None = None,
     ) -> None:
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
+        self._ledger = ledger
         self._lock = threading.Lock()
         self._budget = RateBudget()
 
@@ -107,6 +126,8 @@ class RateLimiter:
                 remaining=old.remaining if remaining is None else remaining,
                 reset_at=old.reset_at if reset_at is None else reset_at,
             )
+        if self._ledger is not None and remaining is not None:
+            self._ledger.correct(now=self._clock(), available=remaining - self._policy.reserve)
 
     def before_request(self, method: str, url_path: str) -> None:
         """Pause until the window resets if the budget is down to the reserve.
@@ -114,6 +135,8 @@ class RateLimiter:
         Raises ``CrmRateLimited`` (with ``retry_after``) when the reset is further away than
         ``max_wait``: sleeping for up to an hour inside a sync is the caller's decision.
         """
+        if self._ledger is not None:
+            self._pace(method, url_path)
         budget = self._budget
         if budget.remaining is None or budget.reset_at is None:
             return  # nothing known yet: the first response will tell
@@ -143,3 +166,26 @@ class RateLimiter:
             # After the reset the old count says nothing; the next response tells the new one.
             if self._budget.reset_at == budget.reset_at:
                 self._budget = replace(self._budget, remaining=None)
+
+    def _pace(self, method: str, url_path: str) -> None:
+        """Wait for a token of the shared bucket (see the class docstring)."""
+        assert self._ledger is not None
+        limit = self._budget.limit or self._policy.hourly
+        spendable = max(limit - self._policy.reserve, 1)
+        rate = spendable / 3600.0
+        capacity = max(1.0, spendable * self._policy.burst)
+        while True:
+            wait = self._ledger.take(now=self._clock(), rate=rate, capacity=capacity)
+            if wait <= 0:
+                return
+            if wait > self._policy.max_wait:
+                raise CrmRateLimited(
+                    f"request budget paced: the next request may go in {wait:.0f}s, beyond "
+                    f"the {self._policy.max_wait:.0f}s max wait",
+                    retry_after=wait,
+                    method=method,
+                    url_path=url_path,
+                )
+            wait = max(wait, _MIN_PACE_WAIT)
+            log.debug("crm.budget.paced", method=method, path=url_path, wait_s=round(wait, 3))
+            self._sleep(wait)

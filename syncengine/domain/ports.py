@@ -484,3 +484,19 @@ class RunLog(Protocol):
     def latest(self, limit: int = 20) -> list[JobRun]:
         """The latest runs, newest first."""
         ...
+
+
+class BudgetLedger(Protocol):
+    """The organisation's request budget as a token bucket shared by every process on the
+    database: each request takes a token; tokens come back at the hourly rate. So four
+    daemon workers spend one budget between them, not four."""
+
+    def take(self, *, now: float, rate: float, capacity: float) -> float:
+        """Take one token: 0.0 when the request may go now, else the seconds until the
+        next token (nothing taken). ``now`` in Unix seconds; ``rate`` tokens a second."""
+        ...
+
+    def correct(self, *, now: float, available: float) -> None:
+        """CRM+ said how many requests this organisation has left (minus the reserve):
+        the bucket never holds more than that (other integrations spend it too)."""
+        ...

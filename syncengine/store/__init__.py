@@ -16,6 +16,7 @@ environment or the configuration: callers pass a URL or an engine.
     claims = SqlClaimStore(engine, organization)   # which process works on what
 """
 
+from syncengine.store.budget import SqlBudgetLedger
 from syncengine.store.claims import SqlClaimStore
 from syncengine.store.conflicts import SqlConflictStore
 from syncengine.store.cursors import SqlCursorStore
@@ -24,6 +25,7 @@ from syncengine.store.failures import ConflictStateError, MissingEntryError
 from syncengine.store.job_runs import SqlRunLog
 from syncengine.store.journal import SqlJournal
 from syncengine.store.memory import (
+    MemoryBudgetLedger,
     MemoryClaimStore,
     MemoryConflictStore,
     MemoryCursorStore,
@@ -52,6 +54,7 @@ from syncengine.store.work_queue import SqlWorkQueue
 __all__ = [
     "DEFAULT_ORGANIZATION",
     "ConflictStateError",
+    "MemoryBudgetLedger",
     "MemoryClaimStore",
     "MemoryConflictStore",
     "MemoryCursorStore",
@@ -62,6 +65,7 @@ __all__ = [
     "MemoryWorkQueue",
     "MissingEntryError",
     "SchemaStatus",
+    "SqlBudgetLedger",
     "SqlClaimStore",
     "SqlConflictStore",
     "SqlCursorStore",

@@ -43,6 +43,11 @@ _Key = TypeVar("_Key")
 _Item = TypeVar("_Item")
 
 
+# A token that refilled to 0.9999999999 is a whole one: float arithmetic must not leave a
+# waiter sleeping ever shorter waits for the last billionth.
+_EPSILON = 1e-9
+
+
 class _MemoryRepository(OrganizationScoped, Generic[_Key, _Item]):
     """What every twin keeps: its items by key, and the lock that every method holds
     while it touches them (which makes a twin safe to share between threads)."""
@@ -522,3 +527,31 @@ class MemoryRunLog(_MemoryRepository[str, JobRun]):
             runs = [replace(run, counts=dict(run.counts)) for run in self._items.values()]
         runs.sort(key=lambda run: run.started_at, reverse=True)
         return runs[:limit]
+
+
+class MemoryBudgetLedger(OrganizationScoped):
+    """``BudgetLedger`` in memory: one process's bucket (the CLI's, tests')."""
+
+    def __init__(self, organization: str = DEFAULT_ORGANIZATION) -> None:
+        super().__init__(organization)
+        self._lock = threading.Lock()
+        self._tokens: float | None = None
+        self._updated_at = 0.0
+
+    def take(self, *, now: float, rate: float, capacity: float) -> float:
+        with self._lock:
+            held = capacity if self._tokens is None else self._tokens
+            tokens = min(capacity, held + max(0.0, now - self._updated_at) * rate)
+            self._updated_at = now
+            if tokens >= 1.0 - _EPSILON:
+                self._tokens = max(tokens - 1.0, 0.0)
+                return 0.0
+            self._tokens = tokens
+        return (1.0 - tokens) / rate if rate > 0 else float("inf")
+
+    def correct(self, *, now: float, available: float) -> None:
+        with self._lock:
+            if self._tokens is None:
+                self._updated_at = now
+            if self._tokens is None or self._tokens > available:
+                self._tokens = max(available, 0.0)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -317,6 +318,16 @@ class JobRunRow(StoreModel, table=True):
     outcome: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     counts: dict[str, int] = _json_field()
     error: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
+
+
+class BudgetRow(StoreModel, table=True):
+    """The organisation's request budget as a token bucket, shared by its processes."""
+
+    __tablename__ = "request_budget"
+
+    organization: str = _organization_field(primary_key=True)
+    tokens: float = Field(sa_column=Column(Float, nullable=False))
+    updated_at: float = Field(sa_column=Column(Float, nullable=False))  # Unix seconds
 
 
 metadata = StoreModel.metadata

@@ -115,3 +115,40 @@ def test_retry_after_reads_seconds_and_http_dates(value: str | None, seconds: fl
 def test_policy_rejects_a_negative_reserve() -> None:
     with pytest.raises(ValueError):
         RateLimitPolicy(reserve=-1)
+
+
+# -- pacing on a shared ledger (the daemon's) -------------------------------------------------
+
+
+def test_with_a_ledger_a_burst_goes_at_once_then_requests_are_paced_at_the_hourly_rate(
+    make_client: MakeClient, server: FakeCrm, clock: FakeClock
+) -> None:
+    from syncengine.store import MemoryBudgetLedger
+
+    # 3,600 an hour above a reserve of 0: one a second, bursts of 10% (360).
+    policy = RateLimitPolicy(reserve=0, max_wait=120.0, hourly=3600, burst=0.1)
+    server.limit = 3600
+    server.remaining = 3600
+    client = make_client(rate_limit=policy, ledger=MemoryBudgetLedger())
+
+    for _ in range(360):
+        client.get_contact(1)
+    assert clock.sleeps == [], "the burst goes at once"
+    client.get_contact(1)
+    client.get_contact(1)
+    assert clock.sleeps == [pytest.approx(1.0), pytest.approx(1.0)], "then one a second"
+
+
+def test_without_a_ledger_nothing_is_paced(
+    make_client: MakeClient, server: FakeCrm, clock: FakeClock
+) -> None:
+    client = make_client(rate_limit=RateLimitPolicy(reserve=0, hourly=3600, burst=0.01))
+    for _ in range(100):
+        client.get_contact(1)
+    assert clock.sleeps == []
+
+
+def test_policy_rejects_a_burst_outside_0_to_1() -> None:
+    for burst in (0.0, 1.5):
+        with pytest.raises(ValueError, match="burst"):
+            RateLimitPolicy(burst=burst)

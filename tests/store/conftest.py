@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from syncengine.domain.ports import (
+    BudgetLedger,
     ClaimStore,
     ConflictRecord,
     ConflictStore,
@@ -24,6 +25,7 @@ from syncengine.domain.ports import (
     WorkQueue,
 )
 from syncengine.store import (
+    MemoryBudgetLedger,
     MemoryClaimStore,
     MemoryConflictStore,
     MemoryCursorStore,
@@ -32,6 +34,7 @@ from syncengine.store import (
     MemoryRunLog,
     MemorySyncStateStore,
     MemoryWorkQueue,
+    SqlBudgetLedger,
     SqlClaimStore,
     SqlConflictStore,
     SqlCursorStore,
@@ -98,6 +101,7 @@ class Backend:
     _memory_claims: dict[str, MemoryClaimStore] = field(default_factory=dict)
     _memory_queues: dict[str, MemoryWorkQueue] = field(default_factory=dict)
     _memory_runs: dict[str, MemoryRunLog] = field(default_factory=dict)
+    _memory_ledgers: dict[str, MemoryBudgetLedger] = field(default_factory=dict)
 
     def mirror(self, organization: str = "default") -> MirrorStore:
         if self.engine is None:
@@ -144,6 +148,11 @@ class Backend:
         if self.engine is None:
             return self._memory_runs.setdefault(organization, MemoryRunLog(organization))
         return SqlRunLog(self.engine, organization)
+
+    def ledger(self, organization: str = "default") -> BudgetLedger:
+        if self.engine is None:
+            return self._memory_ledgers.setdefault(organization, MemoryBudgetLedger(organization))
+        return SqlBudgetLedger(self.engine, organization)
 
 
 @pytest.fixture(params=backend_params("memory"))
