@@ -322,6 +322,22 @@ class DaemonSettings(_Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class OrganizationSettings(_Section):
+    """One CRM+ organisation served by a daemon that serves several (``organizations:``).
+
+    Each has its own token variable, request budget, platform adapter and rows; the
+    sections given here override the top-level ones for this organisation only."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    # The environment variable holding this organisation's CRM+ API key.
+    token_env: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # The environment variable holding its webhook secret (None: the shared one).
+    webhook_secret_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    crm: dict[str, Any] = Field(default_factory=dict)
+    local: dict[str, Any] = Field(default_factory=dict)
+    sync: dict[str, Any] = Field(default_factory=dict)
+
+
 class Settings(_Section):
     organization: str = Field("default", min_length=1, max_length=64)
     crm: CrmSettings = CrmSettings()
@@ -331,8 +347,33 @@ class Settings(_Section):
     sync: SyncSettings = SyncSettings()
     daemon: DaemonSettings = DaemonSettings()
     logging: LoggingSettings = LoggingSettings()
+    # Several organisations served by one daemon (docs/daemon.md); empty: just one.
+    organizations: list[OrganizationSettings] = Field(default_factory=list)
     # Where the settings came from, for messages; not a config key.
     source: str = Field("defaults", exclude=True)
+
+    @field_validator("organizations")
+    @classmethod
+    def _distinct(cls, value: list[OrganizationSettings]) -> list[OrganizationSettings]:
+        names = [org.name for org in value]
+        if len(set(names)) != len(names):
+            raise ValueError("organisation names must be distinct")
+        return value
+
+    def for_organization(self, org: OrganizationSettings) -> Settings:
+        """The settings of one of ``organizations``: the top-level ones with its sections
+        laid over them, checked like the file is (ConfigError naming the key)."""
+        merged = self.model_dump(exclude={"organizations", "source"})
+        merged["organization"] = org.name
+        for section in ("crm", "local", "sync"):
+            merged[section] = _deep_merge(merged[section], getattr(org, section))
+        try:
+            return Settings.model_validate({**merged, "source": self.source})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            where = f"organizations[{org.name}].{key}"
+            raise ConfigError(where, _pydantic_problem(first, key), source=self.source) from None
 
 
 class Secrets:
@@ -369,9 +410,37 @@ def read_secrets(environ: Mapping[str, str]) -> Secrets:
     )
 
 
-def read_webhook_secret(environ: Mapping[str, str]) -> str | None:
-    """The secret CRM+ signs webhook deliveries with (``SYNCENGINE_WEBHOOK_SECRET``)."""
-    return _checked_secret(environ, ENV_WEBHOOK_SECRET)
+def read_webhook_secret(environ: Mapping[str, str], name: str = ENV_WEBHOOK_SECRET) -> str | None:
+    """The secret CRM+ signs webhook deliveries with (``SYNCENGINE_WEBHOOK_SECRET``, or an
+    organisation's own variable)."""
+    return _checked_secret(environ, name)
+
+
+def organization_environ(environ: Mapping[str, str], org: OrganizationSettings) -> dict[str, str]:
+    """The environment as one organisation's commands see it: its token variable read as
+    ``CRMPLUS_API_TOKEN``. A missing one is a ConfigError naming the variable."""
+    token = environ.get(org.token_env)
+    if not token:
+        raise ConfigError(
+            f"organizations[{org.name}].token_env",
+            f"the environment variable {org.token_env} (the organisation's CRM+ API key) "
+            "is not set",
+        )
+    scoped = {k: v for k, v in environ.items() if k not in (ENV_USERNAME, ENV_PASSWORD)}
+    scoped[ENV_TOKEN] = token
+    if org.webhook_secret_env is not None:
+        scoped[ENV_WEBHOOK_SECRET] = environ.get(org.webhook_secret_env, "")
+    return scoped
+
+
+def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def secret_values(environ: Mapping[str, str]) -> list[str]:

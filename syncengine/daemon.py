@@ -31,10 +31,13 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from syncengine.bootstrap import App, DaemonParts
 from syncengine.domain.ports import ConflictStatus, JobRun, Priority
-from syncengine.engine.claims import ClaimHeld
 from syncengine.engine.run_all import RUN_STOPPING_ERRORS
 from syncengine.errors import ConfigError, SyncEngineError
 from syncengine.metrics import CONTACT_OUTCOMES, Metrics
@@ -72,7 +75,10 @@ def check_listen(host: str, secret: str | None) -> None:
         )
 
 
-class Daemon:
+class OrganizationDaemon:
+    """One organisation's part of a daemon: its jobs, its worker, its web routes. Each
+    organisation has its own worker thread and budget, so none starves another."""
+
     def __init__(
         self,
         app: App,
@@ -86,72 +92,63 @@ class Daemon:
         self._app = app
         self._organization = app.settings.organization
         self._settings = settings
+        self._secret = secret
         self._metrics = metrics
         self._stop = stop
         self._wake = threading.Event()
-        self._fatal: SyncEngineError | None = None
+        self.fatal: SyncEngineError | None = None
         self._parts: DaemonParts = app.daemon_parts()
-        self._scheduler = Scheduler()
-        self._worker = threading.Thread(target=self._work, name="syncengine-worker", daemon=True)
-        self._server = WebServer(
-            build_app(
-                webhook_path=settings.webhook_path,
-                signature_header=settings.webhook_signature_header,
-                secret=secret,
-                enqueue=self.enqueue,
-                health=self.health,
-                metrics=self._render_metrics,
-                on_delivery=metrics.webhook_observer(self._organization),
-            ),
-            settings.host,
-            settings.port,
+        self._scheduler: Scheduler | None = None
+        self._worker = threading.Thread(
+            target=self._work, name=f"syncengine-worker-{self._organization}", daemon=True
         )
-        self._worker_subject = f"worker:{app.claims.owner}"
+
+    @property
+    def organization(self) -> str:
+        return self._organization
+
+    def web_app(self) -> Starlette:
+        """This organisation's routes: its webhook, /enqueue, /healthz, /metrics."""
+        return build_app(
+            webhook_path=self._settings.webhook_path,
+            signature_header=self._settings.webhook_signature_header,
+            secret=self._secret,
+            enqueue=self.enqueue,
+            health=self.health,
+            metrics=self.render_metrics,
+            on_delivery=self._metrics.webhook_observer(self._organization),
+        )
 
     # -- running ---------------------------------------------------------------------------
 
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
-
-    def run(self) -> SyncEngineError | None:
-        """Run until ``stop`` is set (a signal) or a failure stops everything; returns that
-        failure, or None for a clean stop."""
-        claims = self._app.claims
-        claims.take(self._worker_subject)  # "this worker is alive", for status
+    def start(self, scheduler: Scheduler) -> None:
+        """Claim "this worker is alive" (for status), put the jobs on ``scheduler``, start
+        the worker."""
+        self._app.claims.take(f"worker:{self._app.claims.owner}")
         jobs: dict[str, Job] = {job.name: job for job in self._parts.jobs}
-        self._scheduler.every("push", self._settings.push_interval, self._tick(jobs["push"]))
-        self._scheduler.every("pull", self._settings.pull_interval, self._tick(jobs["pull"]))
-        self._scheduler.cron(
-            "reconcile", self._settings.reconcile_cron, self._tick(jobs["reconcile"])
-        )
-        self._server.start()
+        settings = self._settings
+        prefix = f"{self._organization}:"
+        scheduler.every(prefix + "push", settings.push_interval, self._tick(jobs["push"]))
+        scheduler.every(prefix + "pull", settings.pull_interval, self._tick(jobs["pull"]))
+        reconcile = self._tick(jobs["reconcile"])
+        scheduler.cron(prefix + "reconcile", settings.reconcile_cron, reconcile)
+        self._scheduler = scheduler
         self._worker.start()
-        self._scheduler.start()
         log.info(
-            "daemon.started",
+            "daemon.organization_started",
             organization=self._organization,
-            listen=self._server.base_url,
-            worker=claims.owner,
+            worker=self._app.claims.owner,
         )
-        try:
-            self._stop.wait()
-        finally:
-            self._shutdown()
-        return self._fatal
 
-    def _shutdown(self) -> None:
-        log.info("daemon.stopping", organization=self._organization)
+    def join(self) -> None:
+        """Once the scheduler stopped: let the worker finish the contact in flight."""
         self._wake.set()
-        self._scheduler.shutdown(wait=True)  # the runs in progress stop between contacts
         self._worker.join(timeout=STOP_TIMEOUT)
-        self._server.stop()
-        log.info("daemon.stopped", organization=self._organization)
 
     def _fail(self, exc: SyncEngineError) -> None:
-        """A failure no run can survive: stop, and say why."""
-        if self._fatal is None:
-            self._fatal = exc
+        """A failure no run can survive: stop the daemon, and say why."""
+        if self.fatal is None:
+            self.fatal = exc
         log.error("daemon.fatal", organization=self._organization, error=str(exc))
         self._stop.set()
 
@@ -183,7 +180,9 @@ class Daemon:
         now = self._app.clock.now()
         runs.start(JobRun(job.name, run_id, now, worker=self._app.claims.owner))
         outcome, counts, error = "ok", dict[str, int](), None
-        with structlog.contextvars.bound_contextvars(job=job.name, run_id=run_id):
+        with structlog.contextvars.bound_contextvars(
+            organization=self._organization, job=job.name, run_id=run_id
+        ):
             try:
                 counts = dict(job.run(self._stop.is_set))
                 remaining = self._app.crm.budget.remaining
@@ -197,9 +196,11 @@ class Daemon:
             except SyncEngineError as exc:
                 outcome, error = "failed", str(exc)
                 log.error("daemon.job_failed", error=error)
-            except Exception as exc:
+            except Exception as exc:  # a bug in one run must not end the daemon
                 outcome, error = "failed", f"{type(exc).__name__}: {exc}"
-                log.exception("daemon.job_crashed")
+                # No traceback: the console renderer would print its frames' locals,
+                # after the secret scrubber has run.
+                log.error("daemon.job_crashed", error=error)
             runs.finish(
                 run_id, outcome=outcome, at=self._app.clock.now(), counts=counts, error=error
             )
@@ -208,6 +209,7 @@ class Daemon:
     # -- the worker ------------------------------------------------------------------------
 
     def _work(self) -> None:
+        structlog.contextvars.bind_contextvars(organization=self._organization, job="work")
         while not self._stop.is_set():
             try:
                 reports = self._parts.worker.work(
@@ -220,8 +222,8 @@ class Daemon:
             except SyncEngineError as exc:
                 log.error("daemon.worker_failed", error=str(exc))
                 reports = []
-            except Exception:
-                log.exception("daemon.worker_crashed")
+            except Exception as exc:  # a bug must not end the worker for good
+                log.error("daemon.worker_crashed", error=f"{type(exc).__name__}: {exc}")
                 reports = []
             for report in reports:
                 outcome = report.outcome if report.outcome in CONTACT_OUTCOMES else "unchanged"
@@ -243,7 +245,7 @@ class Daemon:
     def health(self) -> HealthReport:
         details: dict[str, Any] = {
             "organization": self._organization,
-            "scheduler": self._scheduler.running,
+            "scheduler": self._scheduler is not None and self._scheduler.running,
             "worker": self._worker.is_alive(),
         }
         try:
@@ -254,10 +256,11 @@ class Daemon:
             log.warning("daemon.health_database", error=str(exc))
             details["database"] = "unavailable"
             database = False
-        ok = database and self._scheduler.running and self._worker.is_alive() and not self._fatal
+        scheduling = self._scheduler is not None and self._scheduler.running
+        ok = database and scheduling and self._worker.is_alive() and not self.fatal
         return HealthReport(ok=ok, details=details)
 
-    def _render_metrics(self) -> tuple[bytes, str]:
+    def render_metrics(self) -> tuple[bytes, str]:
         self._refresh_gauges()
         return self._metrics.render()
 
@@ -277,4 +280,75 @@ class Daemon:
         self._metrics.set_budget_remaining(self._organization, self._app.crm.budget.remaining)
 
 
-__all__ = ["ClaimHeld", "Daemon", "check_listen"]
+class Daemon:
+    """The process: one scheduler and one web server for every organisation it serves.
+
+    One organisation: its routes are the server's (``/webhooks/crmplus``, ``/enqueue``,
+    ``/healthz``, ``/metrics``). Several: each organisation's routes under
+    ``/orgs/<name>/``, with ``/healthz`` (every organisation healthy) and ``/metrics``
+    (every organisation's, labelled) at the top.
+    """
+
+    def __init__(
+        self,
+        organizations: list[OrganizationDaemon],
+        *,
+        host: str,
+        port: int,
+        metrics: Metrics,
+        stop: threading.Event,
+    ) -> None:
+        self._organizations = organizations
+        self._metrics = metrics
+        self._stop = stop
+        self._scheduler = Scheduler()
+        self._server = WebServer(self._web_app(), host, port)
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    def run(self) -> SyncEngineError | None:
+        """Run until ``stop`` is set (a signal) or a failure stops everything; returns that
+        failure, or None for a clean stop."""
+        self._server.start()
+        for organization in self._organizations:
+            organization.start(self._scheduler)
+        self._scheduler.start()
+        log.info(
+            "daemon.started",
+            organizations=[o.organization for o in self._organizations],
+            listen=self._server.base_url,
+        )
+        try:
+            self._stop.wait()
+        finally:
+            log.info("daemon.stopping")
+            self._scheduler.shutdown(wait=True)  # the runs in progress stop between contacts
+            for organization in self._organizations:
+                organization.join()
+            self._server.stop()
+            log.info("daemon.stopped")
+        return next((o.fatal for o in self._organizations if o.fatal is not None), None)
+
+    def _web_app(self) -> Starlette:
+        if len(self._organizations) == 1:
+            return self._organizations[0].web_app()
+        routes: list[BaseRoute] = [
+            Route("/healthz", self._health, methods=["GET"]),
+            Route("/metrics", self._render, methods=["GET"]),
+        ]
+        routes += [Mount(f"/orgs/{o.organization}", app=o.web_app()) for o in self._organizations]
+        return Starlette(routes=routes)
+
+    async def _health(self, _request: Request) -> Response:
+        reports = {o.organization: o.health() for o in self._organizations}
+        ok = all(report.ok for report in reports.values())
+        body = {"ok": ok, "organizations": {k: v.details for k, v in reports.items()}}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def _render(self, _request: Request) -> Response:
+        for organization in self._organizations:
+            organization.render_metrics()  # refreshes its gauges first
+        data, content_type = self._metrics.render()
+        return Response(data, media_type=content_type)

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,9 @@ from syncengine.cli.main import (
 )
 from syncengine.cli.params import CONTACT_ID
 from syncengine.cli.render import console
+from syncengine.config import Settings
 from syncengine.domain.ports import ConflictStatus, Priority
+from syncengine.errors import UsageError
 from syncengine.safe_text import safe
 
 
@@ -41,8 +44,8 @@ def daemon(ctx: Context) -> None:
     database is lost; 2 on a configuration error.
     """
     from syncengine.bootstrap import open_app
-    from syncengine.config import read_webhook_secret
-    from syncengine.daemon import Daemon
+    from syncengine.config import organization_environ, read_webhook_secret
+    from syncengine.daemon import Daemon, OrganizationDaemon
     from syncengine.metrics import Metrics
 
     stop = threading.Event()
@@ -50,13 +53,61 @@ def daemon(ctx: Context) -> None:
         signal.signal(signum, lambda *_: stop.set())
     with handled(False):
         settings = ctx.settings()
-        secret = read_webhook_secret(os.environ)
+        # One organisation (the top-level settings), or each of ``organizations``.
+        served = [(settings, dict(os.environ))]
+        if settings.organizations:
+            served = [
+                (settings.for_organization(org), organization_environ(os.environ, org))
+                for org in settings.organizations
+            ]
         metrics = Metrics()
-        observe = metrics.crm_observer(settings.organization)
-        with open_app(settings, os.environ, purpose="daemon", observe=observe, paced=True) as app:
-            fatal = Daemon(app, secret=secret, metrics=metrics, stop=stop).run()
+        with ExitStack() as opened:
+            parts: list[OrganizationDaemon] = []
+            for org_settings, environ in served:
+                observe = metrics.crm_observer(org_settings.organization)
+                app = opened.enter_context(
+                    open_app(org_settings, environ, purpose="daemon", observe=observe, paced=True)
+                )
+                secret = read_webhook_secret(environ)
+                parts.append(OrganizationDaemon(app, secret=secret, metrics=metrics, stop=stop))
+            daemon = Daemon(
+                parts,
+                host=settings.daemon.host,
+                port=settings.daemon.port,
+                metrics=metrics,
+                stop=stop,
+            )
+            fatal = daemon.run()
     if fatal is not None:
         fail(fatal, False)
+
+
+ORGANIZATION = click.option(
+    "--organization",
+    "organization",
+    default=None,
+    metavar="NAME",
+    help="With several organisations configured (organizations:), the one meant.",
+)
+
+
+def served(ctx: Context, organization: str | None) -> list[tuple[Settings, dict[str, str]]]:
+    """The settings and environment of each organisation a command is about: the
+    top-level one, or those of ``organizations`` (one when --organization names it)."""
+    from syncengine.config import organization_environ
+
+    settings = ctx.settings()
+    if not settings.organizations:
+        if organization not in (None, settings.organization):
+            raise UsageError(
+                f"--organization {organization!r}: only {settings.organization!r} is configured"
+            )
+        return [(settings, dict(os.environ))]
+    chosen = [o for o in settings.organizations if organization in (None, o.name)]
+    if not chosen:
+        names = ", ".join(o.name for o in settings.organizations)
+        raise UsageError(f"--organization {organization!r} is not configured (known: {names})")
+    return [(settings.for_organization(o), organization_environ(os.environ, o)) for o in chosen]
 
 
 @cli.command()
@@ -68,20 +119,32 @@ def daemon(ctx: Context) -> None:
     required=True,
     help="A CRM+ contact id to sync soon. Repeatable.",
 )
+@ORGANIZATION
 @dry_run_option
 @json_option
 @pass_context
-def enqueue(ctx: Context, contact_ids: Sequence[int], dry_run: bool, as_json: bool) -> None:
+def enqueue(
+    ctx: Context,
+    contact_ids: Sequence[int],
+    organization: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Ask the daemon to sync contacts soon (before the next pull comes round)."""
     from syncengine.bootstrap import open_app
 
-    with handled(as_json), open_app(ctx.settings(), os.environ, purpose="enqueue") as app:
-        queue = app.daemon_parts().queue
-        if not dry_run:
-            now = app.clock.now()
-            for contact_id in contact_ids:
-                queue.add(contact_id, reason="enqueue", priority=Priority.PUSH, now=now)
-        depth = queue.depth()
+    with handled(as_json):
+        targets = served(ctx, organization)
+        if len(targets) > 1:
+            raise UsageError("several organisations are configured: name one with --organization")
+        ((settings, environ),) = targets
+        with open_app(settings, environ, purpose="enqueue") as app:
+            queue = app.daemon_parts().queue
+            if not dry_run:
+                now = app.clock.now()
+                for contact_id in contact_ids:
+                    queue.add(contact_id, reason="enqueue", priority=Priority.PUSH, now=now)
+            depth = queue.depth()
     payload = {"queued": list(contact_ids), "dry_run": dry_run, "queue_depth": depth}
     emit(
         payload,
@@ -95,17 +158,28 @@ def enqueue(ctx: Context, contact_ids: Sequence[int], dry_run: bool, as_json: bo
 
 
 @cli.command()
+@ORGANIZATION
 @json_option
 @pass_context
-def status(ctx: Context, as_json: bool) -> None:
+def status(ctx: Context, organization: str | None, as_json: bool) -> None:
     """The daemon's jobs (last and next runs), workers, cursor, budget, queue, failing
-    contacts and open conflicts. Exit 1 when contacts are failing."""
+    contacts and open conflicts. Exit 1 when contacts are failing. With several
+    organisations configured: each of them (a list in --json), or the one named."""
     from syncengine.bootstrap import open_app
 
-    with handled(as_json), open_app(ctx.settings(), os.environ, purpose="status") as app:
-        payload = _status(app)
-    emit(payload, as_json, lambda: _render(payload))
-    if payload["queue"]["failing"]:
+    with handled(as_json):
+        payloads = []
+        for settings, environ in served(ctx, organization):
+            with open_app(settings, environ, purpose="status") as app:
+                payloads.append(_status(app))
+    several = ctx.settings().organizations and organization is None
+
+    def render_all() -> None:
+        for payload in payloads:
+            _render(payload)
+
+    emit(payloads if several else payloads[0], as_json, render_all)
+    if any(p["queue"]["failing"] for p in payloads):
         sys.exit(int(ExitCode.FAILED))
 
 
