@@ -353,3 +353,21 @@ def test_a_refused_token_stops_the_daemon_with_exit_1_and_a_clear_message(
     assert process.returncode == 1
     assert b"CRM+ refused the API token" in stderr
     assert b"not-the-sandbox-token" not in stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_push_beside_a_running_daemon_is_carried_to_the_platform_never_reverted(
+    harness: DaemonHarness,
+) -> None:
+    harness.start()
+    harness.edit(CONTACT, informalName="the portal's, older")  # an unsynced platform edit
+    pushed = harness.cli("push", "--contact", str(CONTACT), "--set", "informalName=pushed")
+    assert pushed.returncode == 0, pushed.stderr
+    wait_for(
+        lambda: (harness.document(CONTACT) or {}).get("informalName") == "pushed",
+        "the push reached the platform",
+    )
+    time.sleep(3)  # a few more push and pull rounds
+    assert crm(harness)["informalName"] == "pushed"
+    assert (harness.document(CONTACT) or {}).get("informalName") == "pushed"
+    assert harness.stop()[0] == 0

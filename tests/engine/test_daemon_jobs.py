@@ -184,3 +184,22 @@ def test_a_queued_contact_outside_the_scope_is_dropped_without_a_request(
     assert report.outcome == "unchanged" and "local.scope" in report.notes[0]
     assert requests(sandbox) == []
     assert platform.read(4820) is None and parts.queue.depth() == 0
+
+
+def test_the_reconcile_job_finds_what_a_scope_change_left_behind_the_cursor(
+    sandbox: SandboxServer, database_url: str, platform: PlatformDriver
+) -> None:
+    with build(sandbox, database_url, platform) as linked:
+        linked.runner().run_one(CONTACT)
+        parts = linked.daemon_parts()
+        run(parts, "pull")  # scope linked: 4820 passed over, the cursor moves on
+        parts.worker.work()
+    with build(sandbox, database_url, platform, scope="all") as everything:
+        parts = everything.daemon_parts()
+        (reconciler,) = [j for j in parts.jobs if j.name == "reconcile"]
+        reconciler._report = None  # noqa: SLF001  (no report wanted here)
+        counts = reconciler.run(NEVER)
+        assert counts["drift"] >= 6
+        parts.worker.work()
+        doc = platform.read(4820)
+        assert doc is not None and doc["name"] == "The Nakamura Household"
