@@ -197,7 +197,7 @@ def test_the_reconcile_job_finds_what_a_scope_change_left_behind_the_cursor(
     with build(sandbox, database_url, platform, scope="all") as everything:
         parts = everything.daemon_parts()
         (reconciler,) = [j for j in parts.jobs if j.name == "reconcile"]
-        reconciler._report = None  # noqa: SLF001  (no report wanted here)
+        reconciler._report = None
         counts = reconciler.run(NEVER)
         assert counts["drift"] >= 6
         parts.worker.work()
