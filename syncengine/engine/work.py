@@ -140,6 +140,13 @@ class QueueWorker:
                 )
             else:
                 self._queue.done(contact_id, item.generation)
+                log.info(
+                    "work.contact_synced",
+                    contact_id=contact_id,
+                    outcome=report.outcome,
+                    reason=item.reason,
+                    worker=self._claims.owner,
+                )
             return report
 
     def _sync(self, item: WorkItem) -> ContactReport:
