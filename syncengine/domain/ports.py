@@ -429,9 +429,21 @@ class WorkQueue(Protocol):
         priority: int,
         now: datetime,
         fresh: Record | None = None,
+        renew: bool = True,
     ) -> None:
         """Queue the contact, or merge into its item: due at once, the more urgent
-        priority, the newer fresh record; failed attempts are kept."""
+        priority, the newer fresh record; failed attempts are kept.
+
+        ``renew``: this is news a sync in progress may have missed (a webhook, a typed
+        request), so the item survives that sync (its generation goes up). A job that
+        finds the contact still changed, because it is queued and not synced yet, passes
+        False: the sync to come reads both sides anyway, and re-queueing it after every
+        look would make every worker sync it again."""
+        ...
+
+    def get(self, contact_id: int) -> WorkItem | None:
+        """The contact's item as it is now (a worker checks it is still due, and still the
+        one it picked, before syncing)."""
         ...
 
     def due(self, *, now: datetime, limit: int, max_priority: int | None = None) -> list[WorkItem]:

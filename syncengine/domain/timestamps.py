@@ -143,3 +143,18 @@ def crm_timestamp_sort_key(raw: str, zone: tzinfo = UTC) -> int:
     """A key that orders CRM+ timestamps exactly, to the 100-ns tick (datetimes, at
     microseconds, would call two writes 100 ns apart simultaneous)."""
     return crm_ticks(parse_crm_timestamp(raw, zone))
+
+
+def newer_stamp(candidate: object, than: object) -> bool:
+    """Whether the raw CRM+ stamp ``candidate`` is strictly later than ``than``. A record
+    seen by a bulk query is only worth more than the base if it is newer: an older one
+    (the query ran before our own write) would take the contact back in time. Unknown or
+    unreadable stamps are never "newer": the caller reads the record afresh instead."""
+    if not isinstance(candidate, str):
+        return False
+    if not isinstance(than, str):
+        return than is None
+    try:
+        return crm_timestamp_sort_key(candidate) > crm_timestamp_sort_key(than)
+    except ValueError:
+        return False

@@ -209,12 +209,17 @@ class RunClaims:
     def renew(self) -> None:
         """Extend every claim we hold by ``ttl`` (the heartbeat calls this)."""
         with self._lock:
-            if not self._held:
-                return
+            # Only what was held BEFORE the renewal can be judged by its answer: a claim
+            # taken while the statement ran is not in it, and is fresh anyway.
+            before = {subject: held for subject, held in self._held.items()}
+        if not before:
+            return
         until = self._clock.now() + self._settings.ttl
         still = set(self._store.renew(self.owner, until=until))
         with self._lock:
-            for subject, held in self._held.items():
+            for subject, held in before.items():
+                if self._held.get(subject) is not held:
+                    continue  # given back (or taken anew) meanwhile
                 if subject in still:
                     held.until = until
                 elif held.until is not None:

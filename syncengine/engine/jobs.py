@@ -43,6 +43,7 @@ from syncengine.domain.ports import (
     WorkQueue,
 )
 from syncengine.domain.syncplan import platform_view
+from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.bulk import changed_since, pages
 from syncengine.engine.claims import RunClaims, new_record_subject
 from syncengine.engine.creates import ContactCreator
@@ -106,11 +107,13 @@ class PlatformWatch:
                 continue
             state = states.get(item.contact_id)
             if changed_on_platform(item, state) or item.contact_id in waiting:
+                # Not ``renew``: still changed because still queued; the sync reads it.
                 self._queue.add(
                     item.contact_id,
                     reason="platform",
                     priority=Priority.PUSH,
                     now=self._clock.now(),
+                    renew=False,
                 )
                 counts["queued"] += 1
         return dict(counts)
@@ -165,17 +168,22 @@ class CrmWatch:
         for record in found:
             contact_id = int(record["id"])
             counts["seen"] += 1
-            if contact_id in stamps and stamps[contact_id] == record.get("modifiedDateTimeUtc"):
-                continue  # the base already holds this version (our own write's echo)
+            if contact_id in stamps and not newer_stamp(
+                record.get("modifiedDateTimeUtc"), stamps[contact_id]
+            ):
+                continue  # the base holds this version or a later one (our own write's)
             known = contact_id in stamps or contact_id in synced
             if not known and self._scope is Scope.LINKED:
                 continue  # not the platform's: under scope linked it stays in CRM+
+            # Not ``renew``: a change a sync in progress misses leaves the base behind
+            # this stamp, and the next pull queues the contact again.
             self._queue.add(
                 contact_id,
                 reason="crm",
                 priority=Priority.PULL,
                 now=self._clock.now(),
                 fresh=record,
+                renew=False,
             )
             counts["queued"] += 1
         # Only now: what the window held is in the queue, which survives a crash.
@@ -245,6 +253,7 @@ class Reconciler:
                         priority=Priority.RECONCILE,
                         now=self._clock.now(),
                         fresh=record,
+                        renew=False,
                     )
         if not should_stop():
             for contact_id in sorted(set(held) - seen):
@@ -256,6 +265,7 @@ class Reconciler:
                     reason="reconcile",
                     priority=Priority.RECONCILE,
                     now=self._clock.now(),
+                    renew=False,
                 )
         self._write_report(started, len(seen), drift)
         return {"checked": len(seen), "drift": len(drift), "malformed": malformed}

@@ -38,6 +38,7 @@ from syncengine.domain.ports import (
     SyncStateStore,
 )
 from syncengine.domain.syncplan import GuardVerdict, bulk_guard
+from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.bulk import CURSOR, changed_since, held_back
 from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import ContactCreator
@@ -284,8 +285,9 @@ class SyncRunner:
             local = self._platform.get(contact_id) if seen is not None else None
             if fresh is not None:
                 known = self._mirror.get(contact_id)
-                if known is not None and known.modified_raw == fresh.get("modifiedDateTimeUtc"):
-                    fresh = None  # synced by another run since the bulk query
+                stamp = fresh.get("modifiedDateTimeUtc")
+                if known is not None and not newer_stamp(stamp, known.modified_raw):
+                    fresh = None  # synced since the bulk query (by us or another run)
             if not waiting and not self._needs_sync(contact_id, local, fresh):
                 return ContactReport(contact_id)
             return self._contacts.sync(

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
+from typing import Final
 
 import structlog
 
@@ -33,6 +35,7 @@ from syncengine.domain.ports import (
     WorkItem,
     WorkQueue,
 )
+from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.claims import RunClaims, contact_subject
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.run_all import RUN_STOPPING_ERRORS
@@ -55,6 +58,15 @@ class Backoff:
         """The pause after ``attempts`` failed attempts (1 or more)."""
         wait = self.first * (self.factor ** max(attempts - 1, 0))
         return min(wait, self.cap)
+
+
+class _Gone(Enum):
+    """A picked item that another worker synced before this one got its claim."""
+
+    GONE = "gone"
+
+
+_GONE: Final = _Gone.GONE
 
 
 class QueueWorker:
@@ -100,24 +112,34 @@ class QueueWorker:
             items = self._queue.due(
                 now=self._clock.now(), limit=self._batch, max_priority=max_priority
             )
-            taken = 0
+            moved = False
             for item in items:
                 if should_stop() or (limit is not None and len(reports) >= limit):
                     break
                 report = self._one(item)
-                if report is not None:
+                if report is _GONE:
+                    moved = True  # another worker got there first: the queue moved on
+                elif report is not None:
                     reports.append(report)
-                    taken += 1
-            if taken == 0:
+                    moved = True
+            if not moved:
                 break  # nothing due, or everything due is another worker's right now
         return reports
 
-    def _one(self, item: WorkItem) -> ContactReport | None:
-        """Sync one queued contact; None when another worker holds it."""
+    def _one(self, item: WorkItem) -> ContactReport | _Gone | None:
+        """Sync one queued contact; None when another worker holds it, ``_GONE`` when it
+        was synced meanwhile."""
         contact_id = item.contact_id
         with self._claims.holding_if_free(contact_subject(contact_id)) as blocker:
             if blocker is not None:
                 return None
+            # The batch was read before this claim: another worker may have synced the
+            # contact since (the item is gone, or due later after a failure). Only the
+            # item as it is now counts.
+            current = self._queue.get(contact_id)
+            if current is None or current.due_at > self._clock.now():
+                return _GONE
+            item = current
             try:
                 report = self._sync(item)
             except RUN_STOPPING_ERRORS:
@@ -164,9 +186,12 @@ class QueueWorker:
         )
 
     def _still_new(self, contact_id: int, fresh: object) -> bool:
-        """Whether the record a pull saw is newer than the base (else it was synced since,
-        and the contact is read afresh)."""
+        """Whether the record a pull saw is newer than the base. If not, it was synced
+        since (or the query ran before our own write): the contact is read afresh, never
+        taken back in time to what the query saw."""
         if not isinstance(fresh, dict):
             return False
         entry = self._mirror.get(contact_id)
-        return entry is None or entry.modified_raw != fresh.get("modifiedDateTimeUtc")
+        if entry is None:
+            return True
+        return newer_stamp(fresh.get("modifiedDateTimeUtc"), entry.modified_raw)

@@ -443,6 +443,7 @@ class MemoryWorkQueue(_MemoryRepository[int, WorkItem]):
         priority: int,
         now: datetime,
         fresh: Record | None = None,
+        renew: bool = True,
     ) -> None:
         now = as_utc(now)
         fresh_copy = None if fresh is None else _json_copy(fresh)
@@ -455,10 +456,16 @@ class MemoryWorkQueue(_MemoryRepository[int, WorkItem]):
                 return
             item.priority = min(item.priority, int(priority))
             item.due_at = min(item.due_at, now)
-            item.reason = reason
-            item.generation += 1
+            if renew:
+                item.reason = reason
+                item.generation += 1
             if fresh_copy is not None:
                 item.fresh = fresh_copy
+
+    def get(self, contact_id: int) -> WorkItem | None:
+        with self._lock:
+            item = self._items.get(contact_id)
+            return None if item is None else replace(item, fresh=_json_copy(item.fresh))
 
     def due(self, *, now: datetime, limit: int, max_priority: int | None = None) -> list[WorkItem]:
         now = as_utc(now)

@@ -42,6 +42,7 @@ class SqlWorkQueue(SqlRepository):
         priority: int,
         now: datetime,
         fresh: Record | None = None,
+        renew: bool = True,
     ) -> None:
         values: dict[str, Any] = {
             "organization": self._organization,
@@ -55,9 +56,14 @@ class SqlWorkQueue(SqlRepository):
             "generation": 0,
         }
         with transaction(self._engine) as session:
-            session.execute(self._merge(values, fresh is not None))
+            session.execute(self._merge(values, fresh is not None, renew))
 
-    def _merge(self, values: Mapping[str, Any], has_fresh: bool) -> Insert:
+    def get(self, contact_id: int) -> WorkItem | None:
+        with transaction(self._engine) as session:
+            row = session.get(WorkItemRow, (self._organization, contact_id))
+            return None if row is None else _to_item(row)
+
+    def _merge(self, values: Mapping[str, Any], has_fresh: bool, renew: bool) -> Insert:
         insert = (
             postgresql.insert(_TABLE)
             if self._engine.dialect.name == "postgresql"
@@ -70,9 +76,10 @@ class SqlWorkQueue(SqlRepository):
                 (new.priority < _TABLE.c.priority, new.priority), else_=_TABLE.c.priority
             ),
             "due_at": case((new.due_at < _TABLE.c.due_at, new.due_at), else_=_TABLE.c.due_at),
-            "reason": new.reason,
-            "generation": _TABLE.c.generation + 1,
         }
+        if renew:
+            merged["reason"] = new.reason
+            merged["generation"] = _TABLE.c.generation + 1
         if has_fresh:
             merged["fresh"] = new.fresh
         return statement.on_conflict_do_update(

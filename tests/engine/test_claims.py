@@ -171,3 +171,23 @@ def test_a_very_long_platform_key_still_makes_a_subject_that_fits() -> None:
     assert len(subject) < 512 and subject.startswith("new:sha256:")
     assert new_record_subject("k" * 5000) == subject
     assert new_record_subject("short") == "new:short"
+
+
+def test_a_claim_taken_while_a_renewal_runs_is_not_judged_lost_by_it(store: ClaimStore) -> None:
+    # The heartbeat's renewal statement ran before this claim existed, so its answer does
+    # not list it: that says nothing about the claim (found by a 4-worker run).
+    clock = Clock()
+    run = claims(store, clock, "a")
+    run.take(contact_subject(1))
+    real_renew = store.renew
+
+    def renew_then_a_new_claim(owner: str, *, until: datetime) -> list[str]:
+        answer = real_renew(owner, until=until)
+        run.take(contact_subject(2))  # taken after the statement, before the answer is read
+        return answer
+
+    store.renew = renew_then_a_new_claim  # type: ignore[method-assign]
+    run.renew()
+    store.renew = real_renew  # type: ignore[method-assign]
+    run.check(2)
+    run.check(1)

@@ -203,3 +203,61 @@ def test_the_reconcile_job_finds_what_a_scope_change_left_behind_the_cursor(
         parts.worker.work()
         doc = platform.read(4820)
         assert doc is not None and doc["name"] == "The Nakamura Household"
+
+
+def test_a_record_the_pull_saw_before_our_own_push_never_takes_the_platform_back(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    seen_before = sandbox.hooks.raw_contact(CONTACT)  # what a slow pull query saw
+    seen_before.pop("contactAddresses", None)
+    seen_before.pop("isArchived", None)
+    platform.edit(CONTACT, lambda d: d.update(description="the portal's own"))
+    run(parts, "push")
+    parts.worker.work()  # pushed: the base is now later than what the pull saw
+    parts.queue.add(
+        CONTACT, reason="crm", priority=Priority.PULL, now=app.clock.now(), fresh=seen_before
+    )
+
+    parts.worker.work()
+
+    doc = platform.read(CONTACT)
+    assert doc is not None and doc["description"] == "the portal's own"
+    assert sandbox.hooks.raw_contact(CONTACT)["description"] == "the portal's own"
+
+
+def test_an_item_another_worker_synced_after_this_one_read_its_batch_is_not_synced_again(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer, database_url: str
+) -> None:
+    parts = app.daemon_parts()
+    platform.edit(CONTACT, lambda d: d.update(description="once"))
+    run(parts, "push")
+    stale_batch = parts.queue.due(now=app.clock.now(), limit=50)
+    with build(sandbox, database_url, platform) as other:
+        other.daemon_parts().worker.work()  # the other worker syncs it first
+    sandbox.hooks.clear_requests()
+    original_due = parts.queue.due
+    answers = iter([stale_batch])
+
+    def stale_then_real(**kwargs: Any) -> Any:
+        return next(answers, None) or original_due(**kwargs)
+
+    parts.queue.due = stale_then_real  # type: ignore[method-assign]
+    try:
+        assert parts.worker.work() == []
+    finally:
+        parts.queue.due = original_due  # type: ignore[method-assign]
+    assert requests(sandbox) == []
+
+
+def test_looking_again_at_a_queued_contact_does_not_make_it_synced_twice(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    platform.edit(CONTACT, lambda d: d.update(description="edited"))
+    run(parts, "push")
+    (picked,) = parts.queue.due(now=app.clock.now(), limit=5)
+    run(parts, "push")  # the next look, before the worker got to it
+    run(parts, "push")
+    current = parts.queue.get(CONTACT)
+    assert current is not None and current.generation == picked.generation
