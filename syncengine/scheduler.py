@@ -13,6 +13,7 @@ Every job is added with the guarantees the daemon relies on:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -23,10 +24,32 @@ from apscheduler.triggers.interval import IntervalTrigger
 Task = Callable[[], None]
 
 
+# Standard cron numbers the days of the week from Sunday (0 or 7); APScheduler 3 numbers
+# them from Monday (0), also in ``from_crontab``, so "0 3 * * 1" would run on Tuesdays.
+# Numeric days (single, ranges, steps) are spelt out as names, which both read alike.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NUMERIC_DAYS = re.compile(r"^(\*|[0-7](?:-[0-7])?)(?:/([1-9]))?$")
+
+
 def parse_cron(expression: str) -> CronTrigger:
     """A standard five-field crontab line (``"0 3 * * *"``), in UTC; ValueError if not."""
+    fields = expression.split()
+    if len(fields) == 5:
+        fields[4] = ",".join(_days(part) for part in fields[4].split(","))
+        expression = " ".join(fields)
     trigger: CronTrigger = CronTrigger.from_crontab(expression, timezone=UTC)
     return trigger
+
+
+def _days(part: str) -> str:
+    """One comma-separated part of a cron day-of-week field, as day names."""
+    found = _NUMERIC_DAYS.match(part)
+    if found is None or (found.group(1) == "*" and found.group(2) is None):
+        return part  # names, or "*": the same in both numberings
+    span, step = found.group(1), int(found.group(2) or 1)
+    first, _, last = ("0-6" if span == "*" else span).partition("-")
+    numbers = range(int(first), int(last or first) + 1, step)
+    return ",".join(dict.fromkeys(_CRON_DAYS[n] for n in numbers))
 
 
 class Scheduler:

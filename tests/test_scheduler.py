@@ -73,3 +73,24 @@ def test_a_crontab_line_is_five_fields_in_utc() -> None:
     assert fire == datetime(2026, 12, 7, 2, 30, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_cron("every night")
+
+
+@pytest.mark.parametrize(
+    ("days", "first"),
+    [
+        ("0", "2026-12-06"),  # Sunday
+        ("7", "2026-12-06"),  # Sunday too
+        ("1", "2026-11-30"),  # Monday
+        ("2-4", "2026-12-01"),  # Tuesday to Thursday
+        ("5,6", "2026-12-04"),  # Friday, Saturday
+        ("0-6/3", "2026-12-02"),  # Sunday, Wednesday, Saturday
+        ("*/2", "2026-12-01"),  # Sunday, Tuesday, Thursday, Saturday
+        ("sat", "2026-12-05"),
+        ("*", "2026-11-30"),
+    ],
+)
+def test_days_of_the_week_are_numbered_as_in_cron_sunday_first(days: str, first: str) -> None:
+    # From Monday 2026-11-30 00:00 UTC: the first day the line allows, at noon.
+    trigger = parse_cron(f"0 12 * * {days}")
+    fire = trigger.get_next_fire_time(None, datetime(2026, 11, 30, tzinfo=UTC))
+    assert fire is not None and fire.date().isoformat() == first
