@@ -371,3 +371,39 @@ def test_a_push_beside_a_running_daemon_is_carried_to_the_platform_never_reverte
     assert crm(harness)["informalName"] == "pushed"
     assert (harness.document(CONTACT) or {}).get("informalName") == "pushed"
     assert harness.stop()[0] == 0
+
+
+@pytest.mark.timeout(120)
+def test_enqueue_from_the_command_line_and_over_http_syncs_before_the_pull(
+    harness: DaemonHarness,
+) -> None:
+    harness.configure(pull_interval=3600)
+    harness.start()
+    time.sleep(1.5)  # the first pull has run; the next one is an hour away
+    harness.sandbox.hooks.ui_edit(CONTACT, {"informalName": "asked by the command line"})
+    harness.sandbox.hooks.ui_edit(4820, {"informalName": "asked over HTTP"})
+
+    queued = harness.cli("enqueue", "--contact", str(CONTACT), "--json")
+    body = json.dumps({"contacts": [4820]}).encode()
+    over_http = httpx.post(
+        f"{harness.base_url}/enqueue",
+        content=body,
+        headers={HEADER: sign_base64(SECRET, body), "Content-Type": "application/json"},
+        timeout=5,
+    )
+
+    assert queued.returncode == 0 and json.loads(queued.stdout)["queued"] == [CONTACT]
+    assert over_http.status_code == 202
+    wait_for(
+        lambda: (
+            (harness.document(CONTACT) or {}).get("informalName") == "asked by the command line"
+        ),
+        "the enqueued contact was synced",
+        timeout=10,
+    )
+    wait_for(
+        lambda: (harness.document(4820) or {}).get("informalName") == "asked over HTTP",
+        "the contact enqueued over HTTP was synced",
+        timeout=10,
+    )
+    assert harness.stop()[0] == 0
