@@ -412,13 +412,24 @@ class _Aligner:
         name: str,
     ) -> str:
         if natural is not None:
+            # The id of the one item that carries this natural key in the other versions.
+            # A version where two items share the key (two people of one household with
+            # one name) cannot tell which one is meant and has no say; versions that name
+            # different ids leave the item new rather than taken for one of them now and
+            # for another (or none) on the next run.
+            candidates: set[str] = set()
             for other, entries in enumerate(found):
                 if other == version:
                     continue
-                for _item, segment, candidate, has_id in entries:
-                    key = "id" + segment.render()[len(name) :]
-                    if has_id and candidate == natural and key not in taken:
-                        return key
+                matches = [
+                    "id" + segment.render()[len(name) :]
+                    for _item, segment, candidate, has_id in entries
+                    if has_id and candidate == natural
+                ]
+                if len(matches) == 1:
+                    candidates.add(matches[0])
+            if len(candidates) == 1 and not candidates <= taken:
+                return candidates.pop()
         return "nk:" + json.dumps(natural, default=str)
 
     def fill_map(self, container: Slot, name: str, shape: str) -> None:
