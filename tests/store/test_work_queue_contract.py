@@ -139,9 +139,7 @@ def test_a_run_is_started_finished_and_listed_newest_first(runs: RunLog) -> None
 def test_a_job_that_finds_the_contact_still_queued_does_not_renew_it(queue: WorkQueue) -> None:
     queue.add(4821, reason="crm", priority=Priority.PULL, now=START, fresh={"id": 1})
     (picked,) = queue.due(now=START, limit=1)
-    queue.add(
-        4821, reason="platform", priority=Priority.PUSH, now=START + MINUTE, renew=False
-    )
+    queue.add(4821, reason="platform", priority=Priority.PUSH, now=START + MINUTE, renew=False)
     current = queue.get(4821)
     assert current is not None
     assert (current.generation, current.reason, current.priority) == (0, "crm", Priority.PUSH)
