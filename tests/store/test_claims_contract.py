@@ -113,21 +113,24 @@ def test_racing_threads_get_a_claim_exactly_once(claims: ClaimStore) -> None:
 
 
 def _claim_everything(
-    url: str, owner: str, subjects: int, start: float, out: "multiprocessing.Queue[list[str]]"
+    url: str,
+    owner: str,
+    subjects: int,
+    ready: "multiprocessing.synchronize.Barrier",
+    out: "multiprocessing.Queue[list[str]]",
 ) -> None:
-    import time
-
     engine = make_engine(url)
     try:
         store = SqlClaimStore(engine)
-        while time.time() < start:  # all processes begin at the same moment
-            time.sleep(0.001)
+        ready.wait(timeout=60)  # all processes begin at the same moment
         now = datetime.now(UTC)
+        # Claims far longer than the race: a process slowed by a loaded machine must find
+        # the others' claims still held, not expired.
+        until = now + 60 * MINUTE
         won = [
             f"contact:{n}"
             for n in range(subjects)
-            if store.acquire(f"contact:{n}", owner, until=now + MINUTE, now=now, purpose=None)
-            is None
+            if store.acquire(f"contact:{n}", owner, until=until, now=now, purpose=None) is None
         ]
         out.put(won)
     finally:
@@ -138,22 +141,20 @@ def _claim_everything(
 def test_racing_processes_on_one_database_never_share_a_subject(
     backend_name: str, tmp_path: Path
 ) -> None:
-    import time
-
     subjects, processes = 60, 4
     context = multiprocessing.get_context("spawn")
     with fresh_database_url(backend_name, tmp_path) as url, migrated_engine(url):
         results: multiprocessing.Queue[list[str]] = context.Queue()
-        start = time.time() + 3  # time for the spawned interpreters to import everything
+        ready = context.Barrier(processes)
         workers = [
             context.Process(
-                target=_claim_everything, args=(url, f"proc-{n}", subjects, start, results)
+                target=_claim_everything, args=(url, f"proc-{n}", subjects, ready, results)
             )
             for n in range(processes)
         ]
         for worker in workers:
             worker.start()
-        won = [results.get(timeout=60) for _ in workers]
+        won = [results.get(timeout=120) for _ in workers]
         for worker in workers:
             worker.join(timeout=30)
             assert worker.exitcode == 0
