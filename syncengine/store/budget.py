@@ -36,10 +36,16 @@ class SqlBudgetLedger(SqlRepository):
             row = session.exec(select(BudgetRow).where(self._mine())).one()
             tokens = min(capacity, row.tokens + max(0.0, now - row.updated_at) * rate)
             granted = tokens >= 1.0 - _EPSILON
+            # Never back in time: a process that read its clock before another one took
+            # the lock and wrote a later time must not rewind the bucket, or the seconds
+            # between the two would be refilled twice (found by four racing processes).
+            refilled_to = max(now, row.updated_at)
             session.exec(
                 update(BudgetRow)
                 .where(self._mine())
-                .values(tokens=max(tokens - 1.0, 0.0) if granted else tokens, updated_at=now)
+                .values(
+                    tokens=max(tokens - 1.0, 0.0) if granted else tokens, updated_at=refilled_to
+                )
                 .execution_options(synchronize_session=False)
             )
         if granted:

@@ -549,7 +549,8 @@ class MemoryBudgetLedger(OrganizationScoped):
         with self._lock:
             held = capacity if self._tokens is None else self._tokens
             tokens = min(capacity, held + max(0.0, now - self._updated_at) * rate)
-            self._updated_at = now
+            # Never back in time (see SqlBudgetLedger.take).
+            self._updated_at = max(now, self._updated_at)
             if tokens >= 1.0 - _EPSILON:
                 self._tokens = max(tokens - 1.0, 0.0)
                 return 0.0

@@ -32,6 +32,16 @@ def test_tokens_come_back_at_the_rate_up_to_the_capacity(backend: Backend) -> No
     assert granted(ledger, 20, now=T0 + 1000, rate=1.0, capacity=10) == 10
 
 
+def test_a_clock_read_before_another_take_does_not_refill_twice(backend: Backend) -> None:
+    # Process A reads its clock (T0+5), process B takes at T0+10 first, then A's take
+    # arrives with the older time: the seconds T0+5..T0+10 must not come back again.
+    ledger = backend.ledger()
+    granted(ledger, 10, now=T0, rate=1.0, capacity=10)
+    assert granted(ledger, 5, now=T0 + 10, rate=1.0, capacity=10) == 5
+    assert granted(ledger, 1, now=T0 + 5, rate=1.0, capacity=10) == 1
+    assert granted(ledger, 10, now=T0 + 10, rate=1.0, capacity=10) == 4
+
+
 def test_crm_plus_count_caps_the_bucket(backend: Backend) -> None:
     ledger = backend.ledger()
     ledger.take(now=T0, rate=1.0, capacity=100)
