@@ -235,6 +235,25 @@ PathLike: TypeAlias = str | Path
 ROOT: Final = Path()
 
 
+def field_of(path: PathLike) -> str:
+    """The field a path concerns, whatever the item: item selectors become ``[]``
+    (``contactIndividuals[id=2].contactMethods[id=7].value`` ->
+    ``contactIndividuals[].contactMethods[].value``). A selector by ``name`` alone stays:
+    it names a custom field (``customFields[name=Shirt Size].value``), not an item.
+    A path that does not parse is its own field (it came from an older release)."""
+    try:
+        parsed = parse_path(path)
+    except PathError:
+        return str(path)
+    parts = []
+    for seg in parsed.segments:
+        if isinstance(seg, Key) or (isinstance(seg, Item) and dict(seg.match).keys() == {"name"}):
+            parts.append(seg.render())
+        else:
+            parts.append(f"{seg.name}[]")
+    return ".".join(parts)
+
+
 # -- parsing -------------------------------------------------------------------------------
 
 

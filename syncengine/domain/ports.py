@@ -7,11 +7,12 @@ twins, or by a fault-injecting simulation without a rewrite.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from syncengine.errors import LocalDataError
 
@@ -284,10 +285,55 @@ class ConflictRecord:
     resolution: Any = None  # the chosen value (JSON), once resolved
     resolved_by: str | None = None
     resolved_at: datetime | None = None
+    resolved_from: str | None = None  # where the decision came from: "review 10.0.0.5", "cli"
     applied_at: datetime | None = None  # when the resolution reached both sides
     created_at: datetime | None = None
     updated_at: datetime | None = None
     id: int | None = None
+
+
+ConflictSort = Literal["id", "created_at", "contact_id", "path", "rule"]
+SuggestedSide = Literal["platform", "crm", "other"]
+
+
+@dataclass(frozen=True)
+class ConflictQuery:
+    """What the review queue asks for: filters, an order and a page."""
+
+    status: ConflictStatus | None = ConflictStatus.OPEN
+    contact_id: int | None = None
+    # A field as ``field_of`` spells it (item selectors as ``[]``): every item's conflicts.
+    field: str | None = None
+    rule: str | None = None
+    suggests: SuggestedSide | None = None  # which side the suggestion equals
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    sort: ConflictSort = "id"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 50
+
+
+def suggested_side(conflict: ConflictRecord) -> SuggestedSide:
+    """Which side's value the suggestion is: the platform's, CRM+'s (also when both sides
+    hold it), or neither."""
+    # Compared as JSON text: Python's ``1 == True == 1.0`` would call different values equal.
+    suggestion = _json_text(conflict.suggestion)
+    if suggestion == _json_text(conflict.crm):
+        return "crm"
+    if suggestion == _json_text(conflict.platform):
+        return "platform"
+    return "other"
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+@dataclass(frozen=True)
+class ConflictPage:
+    items: list[ConflictRecord]
+    total: int
 
 
 class ConflictStore(Protocol):
@@ -303,8 +349,22 @@ class ConflictStore(Protocol):
     ) -> Sequence[ConflictRecord]: ...
 
     def resolve(
-        self, conflict_id: int, value: Any, *, resolved_by: str, at: datetime
+        self,
+        conflict_id: int,
+        value: Any,
+        *,
+        resolved_by: str,
+        at: datetime,
+        resolved_from: str | None = None,
     ) -> ConflictRecord: ...
+
+    def page(self, query: ConflictQuery) -> ConflictPage:
+        """One page of the conflicts ``query`` selects, and how many it selects in all."""
+        ...
+
+    def paths(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
+        """How many conflicts (of ``status``) each path has: the review page's field filter."""
+        ...
 
     def mark_applied(self, conflict_id: int, at: datetime) -> None: ...
 
@@ -511,4 +571,60 @@ class BudgetLedger(Protocol):
     def correct(self, *, now: float, available: float) -> None:
         """CRM+ said how many requests this organisation has left (minus the reserve):
         the bucket never holds more than that (other integrations spend it too)."""
+        ...
+
+
+# -- problems: what failed that is not a conflict -----------------------------------------
+
+
+class ProblemKind(StrEnum):
+    """Why a contact or platform record could not be synced (beside conflicts)."""
+
+    REFUSED = "refused"  # CRM+ refused the write: 400/422, with per-field details
+    DUPLICATE = "duplicate"  # 409: a value (an email) belongs to another contact
+    MERGED = "merged"  # merged in CRM+ into another contact (the platform was relinked)
+    MISSING = "missing"  # 404: the contact is gone from CRM+ and was merged into none
+    MISMATCH = "mismatch"  # the write was accepted but verification found another state
+    MALFORMED = "malformed"  # the platform's record cannot be read (bad JSON, wrong types)
+    FAILED = "failed"  # anything else for that one contact (a timeout, a 5xx...)
+
+
+@dataclass
+class Problem:
+    """The latest failure of one subject (``contact:4821``, ``new:<key>``).
+
+    One row per subject: a failure that repeats refreshes ``message``/``last_seen`` and
+    counts up; the subject's next successful sync resolves it (``resolved_at``)."""
+
+    subject: str
+    kind: ProblemKind
+    message: str
+    contact_id: int | None = None
+    key: str | None = None  # the platform's key (a file name, a row key) where known
+    # Per-field details of a refused write: ``{"field": ..., "message": ...}``.
+    details: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 1
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    resolved_at: datetime | None = None
+    id: int | None = None
+
+
+class ProblemLog(Protocol):
+    def report(self, problem: Problem, *, at: datetime) -> None:
+        """Record ``problem`` as its subject's open problem (refreshing one already open)."""
+        ...
+
+    def resolve(self, subject: str, *, at: datetime) -> None:
+        """The subject synced: its open problem (if any) is resolved. Cheap when none."""
+        ...
+
+    def list(
+        self,
+        *,
+        only_open: bool = True,
+        since: datetime | None = None,
+        contact_id: int | None = None,
+    ) -> list[Problem]:
+        """Problems, newest first; ``since`` keeps those seen at or after it."""
         ...

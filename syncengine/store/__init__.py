@@ -31,6 +31,7 @@ from syncengine.store.memory import (
     MemoryCursorStore,
     MemoryJournal,
     MemoryMirrorStore,
+    MemoryProblemLog,
     MemoryRunLog,
     MemorySyncStateStore,
     MemoryWorkQueue,
@@ -46,6 +47,7 @@ from syncengine.store.migrate import (
     upgrade,
 )
 from syncengine.store.mirror import SqlMirrorStore
+from syncengine.store.problems import SqlProblemLog
 from syncengine.store.scripts import find_script_location, head_revision
 from syncengine.store.sync_state import SqlSyncStateStore
 from syncengine.store.tables import DEFAULT_ORGANIZATION
@@ -60,6 +62,7 @@ __all__ = [
     "MemoryCursorStore",
     "MemoryJournal",
     "MemoryMirrorStore",
+    "MemoryProblemLog",
     "MemoryRunLog",
     "MemorySyncStateStore",
     "MemoryWorkQueue",
@@ -71,6 +74,7 @@ __all__ = [
     "SqlCursorStore",
     "SqlJournal",
     "SqlMirrorStore",
+    "SqlProblemLog",
     "SqlRunLog",
     "SqlSyncStateStore",
     "SqlWorkQueue",

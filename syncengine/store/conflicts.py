@@ -7,7 +7,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, literal, text, update
 from sqlmodel import Session, col, select
 
-from syncengine.domain.ports import ConflictRecord, ConflictStatus
+from syncengine.domain.paths import field_of
+from syncengine.domain.ports import (
+    ConflictPage,
+    ConflictQuery,
+    ConflictRecord,
+    ConflictStatus,
+    suggested_side,
+)
 from syncengine.store.columns import UTCDateTime
 from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
 from syncengine.store.failures import ConflictStateError, MissingEntryError
@@ -20,7 +27,7 @@ from syncengine.store.upsert import upsert
 _TABLE = metadata.tables["conflicts"]
 _OPEN_FIELD = ("organization", "contact_id", "path")
 # The refreshed values, and the time they were refreshed.
-_REFRESHED = (*REFRESHED, "updated_at")
+_REFRESHED = (*REFRESHED, "field", "suggests", "updated_at")
 
 
 class SqlConflictStore(ClockedSqlRepository):
@@ -75,7 +82,13 @@ class SqlConflictStore(ClockedSqlRepository):
             return [_to_record(row) for row in rows]
 
     def resolve(
-        self, conflict_id: int, value: Any, *, resolved_by: str, at: datetime
+        self,
+        conflict_id: int,
+        value: Any,
+        *,
+        resolved_by: str,
+        at: datetime,
+        resolved_from: str | None = None,
     ) -> ConflictRecord:
         """A data manager chose ``value`` (any JSON value, null included) for an OPEN conflict.
 
@@ -88,6 +101,7 @@ class SqlConflictStore(ClockedSqlRepository):
             "resolution": value,
             "resolved_by": resolved_by,
             "resolved_at": as_utc(at),
+            "resolved_from": resolved_from,
             "updated_at": as_utc(self._clock()),
         }
         only_if = col(ConflictRow.status).in_([status.value for status in RESOLVE_ALLOWED])
@@ -95,6 +109,33 @@ class SqlConflictStore(ClockedSqlRepository):
             if not self._update(session, conflict_id, only_if, values):
                 raise self._refusal(session, conflict_id, "resolved", RESOLVE_ALLOWED)
             return _to_record(self._load(session, conflict_id))
+
+    def page(self, query: ConflictQuery) -> ConflictPage:
+        """One page of what ``query`` selects, in its order (ties by id), and the total."""
+        where = self._mine(*_conditions(query))
+        # Every ConflictSort is a column's name.
+        order, tie = _TABLE.c[query.sort], _TABLE.c.id
+        ordering = (order.desc(), tie.desc()) if query.descending else (order.asc(), tie.asc())
+        statement = (
+            select(ConflictRow)
+            .where(where)
+            .order_by(*ordering)
+            .offset(max(query.offset, 0))
+            .limit(max(query.limit, 0))
+        )
+        counting = select(func.count()).select_from(ConflictRow).where(where)
+        with transaction(self._engine) as session:
+            total: int = session.exec(counting).one()
+            rows = session.exec(statement).all()
+            return ConflictPage([_to_record(row) for row in rows], total)
+
+    def paths(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
+        statement = select(ConflictRow.path, func.count()).where(
+            self._mine(*_conditions(ConflictQuery(status=status)))
+        )
+        with transaction(self._engine) as session:
+            found = session.exec(statement.group_by(col(ConflictRow.path))).all()
+            return {path: count for path, count in found}
 
     def mark_applied(self, conflict_id: int, at: datetime) -> None:
         """The resolved (or automatically decided) value reached both sides.
@@ -155,11 +196,33 @@ class SqlConflictStore(ClockedSqlRepository):
         return f"conflict {conflict_id} does not exist in {self._organization!r}"
 
 
+def _conditions(query: ConflictQuery) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of ``query`` (the organisation's apart)."""
+    found: list[ColumnElement[bool]] = []
+    if query.status is not None:
+        found.append(col(ConflictRow.status) == ConflictStatus(query.status).value)
+    if query.contact_id is not None:
+        found.append(col(ConflictRow.contact_id) == query.contact_id)
+    if query.field is not None:
+        found.append(col(ConflictRow.field) == query.field)
+    if query.rule is not None:
+        found.append(col(ConflictRow.rule) == query.rule)
+    if query.suggests is not None:
+        found.append(col(ConflictRow.suggests) == query.suggests)
+    if query.created_after is not None:
+        found.append(col(ConflictRow.created_at) >= as_utc(query.created_after))
+    if query.created_before is not None:
+        found.append(col(ConflictRow.created_at) < as_utc(query.created_before))
+    return found
+
+
 def _row_values(conflict: ConflictRecord, now: datetime) -> dict[str, Any]:
     """The columns of a new row for ``conflict`` (without the organisation)."""
     return {
         "contact_id": conflict.contact_id,
         "path": conflict.path,
+        "field": field_of(conflict.path),
+        "suggests": suggested_side(conflict),
         # JSON columns: None is stored as JSON null (see ConflictRow).
         "base": conflict.base,
         "platform": conflict.platform,
@@ -174,6 +237,7 @@ def _row_values(conflict: ConflictRecord, now: datetime) -> dict[str, Any]:
         "resolution": conflict.resolution,
         "resolved_by": conflict.resolved_by,
         "resolved_at": optional_utc(conflict.resolved_at),
+        "resolved_from": conflict.resolved_from,
         "applied_at": optional_utc(conflict.applied_at),
         "created_at": now,
         "updated_at": now,
@@ -198,6 +262,7 @@ def _to_record(row: ConflictRow) -> ConflictRecord:
         resolution=row.resolution,
         resolved_by=row.resolved_by,
         resolved_at=row.resolved_at,
+        resolved_from=row.resolved_from,
         applied_at=row.applied_at,
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -9,13 +9,17 @@ non-JSON values fail here as they would there.
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+from syncengine.domain.paths import field_of
 from syncengine.domain.ports import (
     Claim,
+    ConflictPage,
+    ConflictQuery,
     ConflictRecord,
     ConflictStatus,
     Cursor,
@@ -23,9 +27,11 @@ from syncengine.domain.ports import (
     JournalEntry,
     MirrorEntry,
     Outcome,
+    Problem,
     Record,
     SyncState,
     WorkItem,
+    suggested_side,
 )
 from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
 from syncengine.store.failures import ConflictStateError, MissingEntryError
@@ -281,7 +287,13 @@ class MemoryConflictStore(_NumberedMemoryRepository[ConflictRecord]):
             ]
 
     def resolve(
-        self, conflict_id: int, value: Any, *, resolved_by: str, at: datetime
+        self,
+        conflict_id: int,
+        value: Any,
+        *,
+        resolved_by: str,
+        at: datetime,
+        resolved_from: str | None = None,
     ) -> ConflictRecord:
         resolution, resolved_at = _json_copy(value), as_utc(at)
         now = as_utc(self._clock())
@@ -291,8 +303,23 @@ class MemoryConflictStore(_NumberedMemoryRepository[ConflictRecord]):
             conflict.resolution = resolution
             conflict.resolved_by = resolved_by
             conflict.resolved_at = resolved_at
+            conflict.resolved_from = resolved_from
             conflict.updated_at = now
             return _copy_conflict(conflict)
+
+    def page(self, query: ConflictQuery) -> ConflictPage:
+        with self._lock:
+            chosen = [c for c in self._items.values() if _selected(c, query)]
+        # Ties by id, in the same direction, as the SQL store orders them.
+        chosen.sort(key=lambda c: (getattr(c, query.sort), c.id), reverse=query.descending)
+        start = max(query.offset, 0)
+        items = chosen[start : start + max(query.limit, 0)]
+        return ConflictPage([_copy_conflict(c) for c in items], len(chosen))
+
+    def paths(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
+        query = ConflictQuery(status=status)
+        with self._lock:
+            return dict(Counter(c.path for c in self._items.values() if _selected(c, query)))
 
     def mark_applied(self, conflict_id: int, at: datetime) -> None:
         applied_at, now = as_utc(at), as_utc(self._clock())
@@ -323,6 +350,24 @@ class MemoryConflictStore(_NumberedMemoryRepository[ConflictRecord]):
         if conflict.status not in allowed:
             raise ConflictStateError(conflict_id, conflict.status.value, action, spell(allowed))
         return conflict
+
+
+def _selected(conflict: ConflictRecord, query: ConflictQuery) -> bool:
+    """Does ``query`` select ``conflict``? (The SQL store's WHERE, in Python.)"""
+    created = conflict.created_at
+    return (
+        query.status in (None, conflict.status)
+        and query.contact_id in (None, conflict.contact_id)
+        and query.field in (None, field_of(conflict.path))
+        and query.rule in (None, conflict.rule)
+        and query.suggests in (None, suggested_side(conflict))
+        and (
+            query.created_after is None or (created is not None and created >= query.created_after)
+        )
+        and (
+            query.created_before is None or (created is not None and created < query.created_before)
+        )
+    )
 
 
 def _stored_conflict(conflict: ConflictRecord, now: datetime) -> ConflictRecord:
@@ -534,6 +579,57 @@ class MemoryRunLog(_MemoryRepository[str, JobRun]):
             runs = [replace(run, counts=dict(run.counts)) for run in self._items.values()]
         runs.sort(key=lambda run: run.started_at, reverse=True)
         return runs[:limit]
+
+
+class MemoryProblemLog(_MemoryRepository[str, list[Problem]]):
+    """``ProblemLog`` in a dict of each subject's problems (the open one last)."""
+
+    _last_id = 0  # as in _NumberedMemoryRepository: the first += gives each its own
+
+    def report(self, problem: Problem, *, at: datetime) -> None:
+        when = as_utc(at)
+        with self._lock:
+            history = self._items.setdefault(problem.subject, [])
+            current = history[-1] if history and history[-1].resolved_at is None else None
+            fresh = replace(problem, details=_json_copy(problem.details), resolved_at=None)
+            if current is None:
+                self._last_id += 1
+                fresh.count, fresh.first_seen, fresh.last_seen = 1, when, when
+                fresh.id = self._last_id
+                history.append(fresh)
+            else:
+                fresh.count, fresh.first_seen, fresh.last_seen = (
+                    current.count + 1,
+                    current.first_seen,
+                    when,
+                )
+                fresh.id = current.id
+                history[-1] = fresh
+
+    def resolve(self, subject: str, *, at: datetime) -> None:
+        with self._lock:
+            history = self._items.get(subject, [])
+            if history and history[-1].resolved_at is None:
+                history[-1].resolved_at = as_utc(at)
+
+    def list(
+        self,
+        *,
+        only_open: bool = True,
+        since: datetime | None = None,
+        contact_id: int | None = None,
+    ) -> list[Problem]:
+        with self._lock:
+            found = [
+                replace(p, details=_json_copy(p.details))
+                for history in self._items.values()
+                for p in history
+                if (not only_open or p.resolved_at is None)
+                and (since is None or (p.last_seen is not None and p.last_seen >= since))
+                and contact_id in (None, p.contact_id)
+            ]
+        found.sort(key=lambda p: (p.last_seen, p.id), reverse=True)
+        return found
 
 
 class MemoryBudgetLedger(OrganizationScoped):

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from syncengine.domain.ports import ConflictStatus, Outcome
+from syncengine.domain.ports import ConflictStatus, Outcome, ProblemKind
 from syncengine.store.columns import (
     BigId,
     EscapedString,
@@ -185,6 +185,8 @@ class ConflictRow(StoreModel, table=True):
     __table_args__ = (
         Index("ix_conflicts_organization_status", "organization", "status"),
         Index("ix_conflicts_organization_contact_id", "organization", "contact_id"),
+        # The review queue's filters over thousands of open conflicts.
+        Index("ix_conflicts_organization_status_field", "organization", "status", "field"),
         # At most one OPEN conflict per field: a re-sync of a still-conflicting contact
         # refreshes that row (``record`` upserts against this index) instead of piling up
         # rows a data manager would have to resolve one by one. Resolved and auto rows are
@@ -205,6 +207,10 @@ class ConflictRow(StoreModel, table=True):
     organization: str = _organization_field()
     contact_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     path: str = Field(sa_column=Column(EscapedText, nullable=False))
+    # Derived when recorded, for filtering in SQL: the path's field (``field_of``) and
+    # which side the suggestion equals (``suggested_side``).
+    field: str = Field(sa_column=Column(EscapedText, nullable=False, server_default=""))
+    suggests: str = Field(sa_column=Column(String(16), nullable=False, server_default="other"))
     base: Any = _json_field()
     platform: Any = _json_field()
     crm: Any = _json_field()
@@ -222,6 +228,8 @@ class ConflictRow(StoreModel, table=True):
     resolution: Any = _json_field()
     resolved_by: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # Where the decision came from, for the audit: "review 10.0.0.5", "cli".
+    resolved_from: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
     applied_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
@@ -328,6 +336,44 @@ class BudgetRow(StoreModel, table=True):
     organization: str = _organization_field(primary_key=True)
     tokens: float = Field(sa_column=Column(Float, nullable=False))
     updated_at: float = Field(sa_column=Column(Float, nullable=False))  # Unix seconds
+
+
+PROBLEM_KIND_VALUES = tuple(kind.value for kind in ProblemKind)
+# The predicate of the partial unique index below, spelt identically in migration 0005.
+OPEN_PROBLEM = "resolved_at IS NULL"
+
+
+class ProblemRow(StoreModel, table=True):
+    """The latest failure of one subject that is not a conflict (see ``Problem``)."""
+
+    __tablename__ = "problems"
+    __table_args__ = (
+        Index("ix_problems_organization_contact_id", "organization", "contact_id"),
+        Index("ix_problems_organization_last_seen", "organization", "last_seen"),
+        # One open problem per subject: a failure that repeats refreshes it.
+        Index(
+            "uq_problems_one_open_per_subject",
+            "organization",
+            "subject",
+            unique=True,
+            sqlite_where=text(OPEN_PROBLEM),
+            postgresql_where=text(OPEN_PROBLEM),
+        ),
+        _one_of("kind", PROBLEM_KIND_VALUES),
+    )
+
+    id: int | None = _generated_id_field()
+    organization: str = _organization_field()
+    subject: str = Field(sa_column=Column(EscapedString(SUBJECT_LENGTH), nullable=False))
+    contact_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    local_key: str | None = Field(default=None, sa_column=Column(EscapedText, nullable=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    message: str = Field(sa_column=Column(EscapedText, nullable=False))
+    details: list[dict[str, Any]] = _json_field()
+    count: int = Field(sa_column=Column(Integer, nullable=False))
+    first_seen: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_seen: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 metadata = StoreModel.metadata

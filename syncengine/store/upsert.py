@@ -16,6 +16,7 @@ def upsert(
     key: Sequence[str],
     update: Sequence[str],
     key_where: ColumnElement[bool] | TextClause | None = None,
+    increment: Sequence[str] = (),
 ) -> Insert:
     """Insert ``values``; on a conflict on ``key``, overwrite only the ``update`` columns.
 
@@ -25,19 +26,29 @@ def upsert(
     ``key_where``: the predicate of a partial unique index on ``key`` (both backends need
     it spelt out to pick that index as the arbiter). A row outside the predicate never
     conflicts and is simply inserted.
+
+    ``increment``: columns that count up by one on a conflict (how often it happened).
     """
     if dialect_name == "postgresql":
         pg_insert = postgresql.insert(table).values(dict(values))
         return pg_insert.on_conflict_do_update(
             index_elements=list(key),
             index_where=key_where,
-            set_={name: pg_insert.excluded[name] for name in update},
+            set_=_changes(table, pg_insert.excluded, update, increment),
         )
     if dialect_name == "sqlite":
         lite_insert = sqlite.insert(table).values(dict(values))
         return lite_insert.on_conflict_do_update(
             index_elements=list(key),
             index_where=key_where,
-            set_={name: lite_insert.excluded[name] for name in update},
+            set_=_changes(table, lite_insert.excluded, update, increment),
         )
     raise NotImplementedError(f"no upsert for the {dialect_name!r} dialect")
+
+
+def _changes(
+    table: Table, excluded: Any, update: Sequence[str], increment: Sequence[str]
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {name: excluded[name] for name in update}
+    changes.update({name: table.c[name] + 1 for name in increment})
+    return changes

@@ -20,6 +20,7 @@ from syncengine.domain.ports import (
     MirrorEntry,
     MirrorStore,
     Outcome,
+    ProblemLog,
     RunLog,
     SyncStateStore,
     WorkQueue,
@@ -31,6 +32,7 @@ from syncengine.store import (
     MemoryCursorStore,
     MemoryJournal,
     MemoryMirrorStore,
+    MemoryProblemLog,
     MemoryRunLog,
     MemorySyncStateStore,
     MemoryWorkQueue,
@@ -40,6 +42,7 @@ from syncengine.store import (
     SqlCursorStore,
     SqlJournal,
     SqlMirrorStore,
+    SqlProblemLog,
     SqlRunLog,
     SqlSyncStateStore,
     SqlWorkQueue,
@@ -102,6 +105,7 @@ class Backend:
     _memory_queues: dict[str, MemoryWorkQueue] = field(default_factory=dict)
     _memory_runs: dict[str, MemoryRunLog] = field(default_factory=dict)
     _memory_ledgers: dict[str, MemoryBudgetLedger] = field(default_factory=dict)
+    _memory_problems: dict[str, MemoryProblemLog] = field(default_factory=dict)
 
     def mirror(self, organization: str = "default") -> MirrorStore:
         if self.engine is None:
@@ -148,6 +152,11 @@ class Backend:
         if self.engine is None:
             return self._memory_runs.setdefault(organization, MemoryRunLog(organization))
         return SqlRunLog(self.engine, organization)
+
+    def problems(self, organization: str = "default") -> ProblemLog:
+        if self.engine is None:
+            return self._memory_problems.setdefault(organization, MemoryProblemLog(organization))
+        return SqlProblemLog(self.engine, organization)
 
     def ledger(self, organization: str = "default") -> BudgetLedger:
         if self.engine is None:
