@@ -36,6 +36,7 @@ from syncengine.engine.claims import ClaimSettings, RunClaims
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.jobs import CrmWatch, PlatformWatch, Reconciler
 from syncengine.engine.manual import ManualWrites
+from syncengine.engine.problems import ProblemRecorder
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.run_all import GuardSettings, SyncRunner
@@ -51,6 +52,7 @@ from syncengine.store import (
     SqlCursorStore,
     SqlJournal,
     SqlMirrorStore,
+    SqlProblemLog,
     SqlRunLog,
     SqlSyncStateStore,
     SqlWorkQueue,
@@ -178,6 +180,7 @@ class App:
     mirror: SqlMirrorStore
     journal: SqlJournal
     conflicts: SqlConflictStore
+    problems: SqlProblemLog
     claims: RunClaims
     claims_store: SqlClaimStore
     updater: SafeUpdater
@@ -211,8 +214,12 @@ class App:
                 self.claims,
                 self.clock,
                 GuardSettings(guard.max_contact_share, guard.max_field_share, guard.min_contacts),
+                self.problem_recorder(),
             )
         return self._runner
+
+    def problem_recorder(self) -> ProblemRecorder:
+        return ProblemRecorder(self.problems, self.clock)
 
     def daemon_parts(self) -> DaemonParts:
         """The daemon's queue, worker, jobs and run log for this organisation."""
@@ -234,6 +241,7 @@ class App:
                 self.mirror,
                 self.claims,
                 self.clock,
+                self.problem_recorder(),
                 scope=scope,
             ),
             jobs=(
@@ -376,6 +384,7 @@ def open_app(
         mirror=mirror,
         journal=journal,
         conflicts=SqlConflictStore(database, organization=settings.organization),
+        problems=SqlProblemLog(database, organization=settings.organization),
         claims=claims,
         claims_store=claims_store,
         updater=updater,

@@ -21,6 +21,7 @@ from syncengine.domain.ports import (
     LocalPlatform,
     LocalRecord,
     Outcome,
+    ProblemKind,
     Record,
 )
 from syncengine.domain.syncplan import create_body, platform_view, primary_email
@@ -87,6 +88,7 @@ class ContactCreator:
             # donor (then add our reference to that contact) or the platform's data is
             # wrong. The platform record stays new; the next run looks it up again.
             report.outcome = "conflict"
+            report.failure = ProblemKind.DUPLICATE
             report.error = (
                 f"CRM+ refused to create it: {exc.value or 'a value'} already belongs to "
                 "another contact. If it is the same person, add the reference "
@@ -186,6 +188,7 @@ class ContactCreator:
             # same email, say): linking a second one would make two platform records of
             # one donor. A person decides; nothing is changed.
             report.outcome = "failed"
+            report.failure = ProblemKind.DUPLICATE
             report.error = (
                 f"{self._platform.location(local.key)} matches contact {contact_id} by {how}, "
                 f"which the platform already holds as {self._platform.location(holder.key)}: "

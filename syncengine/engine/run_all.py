@@ -42,12 +42,12 @@ from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.bulk import CURSOR, changed_since, held_back
 from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import ContactCreator
+from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
-from syncengine.engine.sync import ContactReport, ContactSync, problem_details
+from syncengine.engine.sync import ContactReport, ContactSync
 from syncengine.engine.waiting import waiting_contacts
 from syncengine.errors import (
     CrmAuthError,
-    CrmValidationError,
     DatabaseUnavailable,
     LocalDataError,
     LocalPlatformError,
@@ -165,6 +165,7 @@ class SyncRunner:
         claims: RunClaims,
         clock: Clock,
         guard: GuardSettings,
+        problems: ProblemRecorder,
     ) -> None:
         self._crm = crm
         self._mirror = mirror
@@ -179,6 +180,7 @@ class SyncRunner:
         self._claims = claims
         self._clock = clock
         self._guard = guard
+        self._problems = problems
 
     # -- one contact ------------------------------------------------------------------------
 
@@ -192,7 +194,15 @@ class SyncRunner:
         else:
             with self._claims.holding(contact_subject(contact_id)):
                 summary.recovered = self._recovery.recover(contact_id=contact_id).resolved
-                summary.reports.append(self._contacts.sync(contact_id))
+                try:
+                    report = self._contacts.sync(contact_id)
+                except RUN_STOPPING_ERRORS:
+                    raise  # about the run (a token, the database), not the contact
+                except SyncEngineError as exc:
+                    self._problems.observe(failed_report(contact_id, None, exc))
+                    raise
+                self._problems.observe(report)
+                summary.reports.append(report)
         summary.requests_used = self._crm.requests_made - start
         return summary
 
@@ -209,6 +219,9 @@ class SyncRunner:
         work = self._collect(pages)
         summary.unchanged = work.unchanged
         summary.reports += work.broken
+        if not dry_run:
+            for broken in work.broken:
+                self._problems.observe(broken)
 
         planned = self._plan(work)
         summary.guard = bulk_guard(
@@ -260,6 +273,7 @@ class SyncRunner:
                 unfinished.update(c for c, _, _, _ in jobs[done - 1 :] if c is not None)
                 break
             summary.reports.append(report)
+            self._problems.observe(report, new_record=contact_id is None)
             if contact_id is not None and report.outcome in ("failed", "skipped"):
                 unfinished.add(contact_id)
             if progress:
@@ -330,10 +344,7 @@ class SyncRunner:
             (log.debug if planning else log.warning)(
                 "sync.contact_failed", contact_id=contact_id, key=key, error=str(exc)
             )
-            report = ContactReport(contact_id, key=key, outcome="failed", error=str(exc))
-            if isinstance(exc, CrmValidationError):
-                report.problems = problem_details(exc)
-            return report
+            return failed_report(contact_id, key, exc)
 
     # -- the bulk refresh -------------------------------------------------------------------
 
@@ -355,9 +366,7 @@ class SyncRunner:
         work.waiting = waiting_contacts(self._journal, self._conflicts)
         for item in self._platform.scan():
             if isinstance(item, LocalDataError):
-                work.broken.append(
-                    ContactReport(None, key=item.where, outcome="failed", error=str(item))
-                )
+                work.broken.append(failed_report(None, item.where, item))
                 continue
             if item.contact_id is None:
                 work.new.append(item)

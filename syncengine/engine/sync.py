@@ -50,6 +50,7 @@ from syncengine.domain.ports import (
     LocalRecord,
     MirrorEntry,
     MirrorStore,
+    ProblemKind,
     Record,
     SyncState,
     SyncStateStore,
@@ -121,6 +122,9 @@ class ContactReport:
     error: str | None = None
     # Per-field details of a refused write (400 modelState / 422 details): what to fix.
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # What kind of failure a "failed" outcome is, where the engine knows better than the
+    # exception (see ``engine.problems``).
+    failure: ProblemKind | None = None
     # Where a record was written on the platform (a file, a table row), for messages.
     written_to: str | None = None
     push: PushReport | None = None
@@ -491,6 +495,7 @@ class ContactSync:
         survivor = exc.merged_into
         if survivor is None:
             report.outcome = "failed"
+            report.failure = ProblemKind.MISSING
             report.error = (
                 f"contact {contact_id} is not in CRM+ (merged or deleted, no survivor "
                 "known); the platform record was left alone"

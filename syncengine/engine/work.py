@@ -37,11 +37,12 @@ from syncengine.domain.ports import (
 )
 from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.claims import RunClaims, contact_subject
+from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.run_all import RUN_STOPPING_ERRORS
 from syncengine.engine.scope import Scope, belongs
-from syncengine.engine.sync import ContactReport, ContactSync, problem_details
-from syncengine.errors import CrmValidationError, SyncEngineError
+from syncengine.engine.sync import ContactReport, ContactSync
+from syncengine.errors import SyncEngineError
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +81,7 @@ class QueueWorker:
         mirror: MirrorStore,
         claims: RunClaims,
         clock: Clock,
+        problems: ProblemRecorder,
         *,
         scope: Scope = Scope.LINKED,
         backoff: Backoff | None = None,
@@ -93,6 +95,7 @@ class QueueWorker:
         self._mirror = mirror
         self._claims = claims
         self._clock = clock
+        self._problems = problems
         self._scope = scope
         self._backoff = backoff or Backoff()
         self._batch = batch
@@ -145,9 +148,8 @@ class QueueWorker:
             except RUN_STOPPING_ERRORS:
                 raise
             except SyncEngineError as exc:
-                report = ContactReport(contact_id, outcome="failed", error=str(exc))
-                if isinstance(exc, CrmValidationError):
-                    report.problems = problem_details(exc)
+                report = failed_report(contact_id, None, exc)
+            self._problems.observe(report)
             if report.outcome == "failed":
                 retry_at = self._clock.now() + self._backoff.after(item.attempts + 1)
                 self._queue.failed(
