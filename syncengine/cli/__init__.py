@@ -4,5 +4,6 @@ register themselves on it, so importing the package gives the complete command s
 from syncengine.cli import (  # noqa: F401  (they register commands)
     commands,
     daemon_commands,
+    report_commands,
     sync_commands,
 )
