@@ -34,6 +34,7 @@ ENV_USERNAME = "CRMPLUS_USERNAME"
 ENV_PASSWORD = "CRMPLUS_PASSWORD"
 ENV_DATABASE_URL = "SYNCENGINE_DATABASE_URL"
 ENV_WEBHOOK_SECRET = "SYNCENGINE_WEBHOOK_SECRET"
+ENV_REVIEW_SECRET = "SYNCENGINE_REVIEW_SECRET"
 
 # Keys that would hold a secret if someone put one in the file.
 _SECRET_KEYS = frozenset({"token", "api_token", "api_key", "password", "secret", "access_token"})
@@ -47,7 +48,8 @@ _ENV_OVERRIDES: dict[tuple[str, str], str] = {
     ("crm", "base_url"): ENV_BASE_URL,
     ("database", "url"): ENV_DATABASE_URL,
 }
-# Settings whose refused value is not quoted back: a URL may carry a user and a password.
+# Settings whose refused value is not quoted back: a URL may carry a user and a password
+# (and a review user's password_hash that is no hash may be the password itself).
 _UNQUOTED = frozenset({"crm.base_url", "database.url"})
 # The database backends the store supports (syncengine.store.database).
 _DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})
@@ -270,7 +272,29 @@ class LoggingSettings(_Section):
     format: Literal["console", "json"] = "console"
 
 
-class DaemonSettings(_Section):
+class _Listener(_Section):
+    """A section with a ``listen: host:port`` for a server of ours."""
+
+    listen: str
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8766")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class DaemonSettings(_Listener):
     """``syncengine daemon`` (docs/daemon.md)."""
 
     # Seconds between two looks at the platform (platform changes pushed).
@@ -298,14 +322,6 @@ class DaemonSettings(_Section):
         parse_cron(value)  # ValueError names what is wrong with the line
         return value
 
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError("must be host:port, e.g. 127.0.0.1:8766")
-        return value
-
     @field_validator("webhook_path")
     @classmethod
     def _path(cls, value: str) -> str:
@@ -313,13 +329,25 @@ class DaemonSettings(_Section):
             raise ValueError("must start with / and not be /healthz, /metrics or /enqueue")
         return value
 
-    @property
-    def host(self) -> str:
-        return self.listen.rpartition(":")[0].strip("[]")
 
-    @property
-    def port(self) -> int:
-        return int(self.listen.rpartition(":")[2])
+class ReviewUser(_Section):
+    """A data manager allowed on the review page. Only the hash is in the file: make it
+    with ``syncengine review hash-password`` (Argon2id)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password_hash: str = Field(pattern=r"^\$argon2id\$")
+
+
+class ReviewSettings(_Listener):
+    """``syncengine review``: the browser page where data managers decide conflicts."""
+
+    listen: str = "127.0.0.1:8767"
+    # Who may log in. None at all: the page is open, which it only allows on loopback.
+    users: list[ReviewUser] = Field(default_factory=list)
+    # A login lasts this long; then the page asks again.
+    session_minutes: int = Field(60, ge=1, le=24 * 60)
+    # Open conflicts per page of the queue.
+    page_size: int = Field(50, ge=1, le=500)
 
 
 class OrganizationSettings(_Section):
@@ -346,6 +374,7 @@ class Settings(_Section):
     local: LocalSettings = LocalSettings()
     sync: SyncSettings = SyncSettings()
     daemon: DaemonSettings = DaemonSettings()
+    review: ReviewSettings = ReviewSettings()
     logging: LoggingSettings = LoggingSettings()
     # Several organisations served by one daemon (docs/daemon.md); empty: just one.
     organizations: list[OrganizationSettings] = Field(default_factory=list)
@@ -446,7 +475,8 @@ def _deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, A
 def secret_values(environ: Mapping[str, str]) -> list[str]:
     """Every secret value in the environment, as given and as it would be used, for the
     log scrubber. Never raises: logging is set up before anything is checked."""
-    values = [environ.get(name) or "" for name in (ENV_TOKEN, ENV_PASSWORD, ENV_WEBHOOK_SECRET)]
+    names = (ENV_TOKEN, ENV_PASSWORD, ENV_WEBHOOK_SECRET, ENV_REVIEW_SECRET)
+    values = [environ.get(name) or "" for name in names]
     return [v for value in values for v in {value, value.strip()} if v]
 
 
@@ -567,6 +597,7 @@ def _pydantic_problem(error: Mapping[str, Any], key: str) -> str:
     if error.get("type") == "value_error":
         # Our own validators' words, without pydantic's "Value error, " in front.
         message = str(error.get("ctx", {}).get("error", message))
-    if "input" in error and error.get("type") != "missing" and key not in _UNQUOTED:
+    quotable = key not in _UNQUOTED and not key.endswith("password_hash")
+    if "input" in error and error.get("type") != "missing" and quotable:
         return f"{message} (got {error['input']!r})"
     return message

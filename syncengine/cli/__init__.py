@@ -5,5 +5,6 @@ from syncengine.cli import (  # noqa: F401  (they register commands)
     commands,
     daemon_commands,
     report_commands,
+    review_commands,
     sync_commands,
 )
