@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,8 +30,12 @@ from syncengine.cli.render import console, render_conflict, render_conflicts, re
 from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.domain.ports import ConflictStatus
 from syncengine.engine.run_all import Progress as ProgressCallback
-from syncengine.errors import UsageError
+from syncengine.engine.run_all import RunSummary
+from syncengine.errors import SyncEngineError, UsageError
 from syncengine.safe_text import safe
+
+if TYPE_CHECKING:
+    from syncengine.bootstrap import App
 
 
 @cli.command()
@@ -66,8 +71,12 @@ def sync(
         with open_app(ctx.settings(), os.environ, purpose=purpose) as app:
             runner = app.runner()
             if everything:
-                with _progress(enabled=not as_json) as progress:
+                with (
+                    _recorded(app, "sync-all", enabled=not dry_run) as record,
+                    _progress(enabled=not as_json) as progress,
+                ):
                     summary = runner.run_all(dry_run=dry_run, force=force, progress=progress)
+                    record(summary)
             else:
                 assert contact_id is not None
                 summary = runner.run_one(contact_id, dry_run=dry_run)
@@ -109,6 +118,35 @@ def _progress(*, enabled: bool) -> Iterator[ProgressCallback | None]:
             bar.update(task, completed=done, total=total, description=label)
 
         yield update
+
+
+@contextmanager
+def _recorded(app: App, job: str, *, enabled: bool) -> Iterator[Callable[[RunSummary], None]]:
+    """Record the run like a daemon job's (``status`` and the reports list recent runs):
+    started now, finished with its counts, or failed with what stopped it."""
+    from syncengine.domain.ports import JobRun
+    from syncengine.store import SqlRunLog
+
+    if not enabled:
+        yield lambda _summary: None
+        return
+    runs = SqlRunLog(app.database, organization=app.settings.organization)
+    run_id = secrets.token_hex(8)
+    runs.start(JobRun(job, run_id, app.clock.now(), worker=app.claims.owner))
+    finished: list[RunSummary] = []
+    try:
+        yield finished.append
+    except SyncEngineError as exc:
+        runs.finish(run_id, outcome="failed", at=app.clock.now(), error=str(exc))
+        raise
+    summary = finished[0] if finished else None
+    if summary is None:
+        runs.finish(run_id, outcome="failed", at=app.clock.now(), error="no summary")
+        return
+    outcome = "failed" if summary.aborted else "stopped" if summary.stopped else "ok"
+    error = str(summary.aborted) if summary.aborted else summary.stopped
+    counts = {**summary.counts(), "failed": summary.failed, "conflicts": summary.conflicts}
+    runs.finish(run_id, outcome=outcome, at=app.clock.now(), counts=counts, error=error)
 
 
 # -- conflicts ------------------------------------------------------------------------------

@@ -362,8 +362,9 @@ class ConflictStore(Protocol):
         """One page of the conflicts ``query`` selects, and how many it selects in all."""
         ...
 
-    def paths(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
-        """How many conflicts (of ``status``) each path has: the review page's field filter."""
+    def fields(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
+        """How many conflicts (of ``status``) each field (``field_of`` their path) has:
+        the review page's field filter, counted in the store."""
         ...
 
     def mark_applied(self, conflict_id: int, at: datetime) -> None: ...

@@ -23,8 +23,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from syncengine.domain.paths import field_of
 from syncengine.domain.ports import ConflictQuery, ConflictStatus, SuggestedSide
+from syncengine.domain.records import CONTACT_ID_RANGE, MAX_CONTACT_ID, MIN_CONTACT_ID
 from syncengine.errors import SyncEngineError
 from syncengine.reports.model import AGE_BUCKETS
 from syncengine.review import pages
@@ -63,6 +63,11 @@ RULES = (
     "push",
 )
 _PUBLIC = frozenset({"/login", "/healthz"})
+# Conflict ids are the database's BIGINT keys; a larger number names none (and would be
+# a database error on PostgreSQL, not a "no such conflict").
+MAX_ID = 2**63 - 1
+# Far beyond any queue, and its offset far inside BIGINT.
+MAX_PAGE = 1_000_000
 _ANONYMOUS = "anonymous"
 
 
@@ -184,10 +189,7 @@ class _Review:
                 pages.message_page("Bad filter", self._chrome(request), str(exc)), status_code=400
             )
         conflicts = self._services.conflicts
-        found, paths = await run_in_threadpool(lambda: (conflicts.page(query), conflicts.paths()))
-        fields: dict[str, int] = {}
-        for path, count in paths.items():
-            fields[field_of(path)] = fields.get(field_of(path), 0) + count
+        found, fields = await run_in_threadpool(lambda: (conflicts.page(query), conflicts.fields()))
         size = self._options.page_size
         view = pages.QueueView(
             conflicts=found.items,
@@ -203,6 +205,12 @@ class _Review:
 
     async def contact(self, request: Request) -> Response:
         contact_id = int(request.path_params["contact_id"])
+        if not MIN_CONTACT_ID <= contact_id <= MAX_CONTACT_ID:
+            text = f"No contact {contact_id}: CRM+ contact ids run from {CONTACT_ID_RANGE}."
+            return HTMLResponse(
+                pages.message_page("No such contact", self._chrome(request), text),
+                status_code=404,
+            )
         view = await run_in_threadpool(self._contact_view, contact_id, {})
         return HTMLResponse(pages.contact_page(view, self._chrome(request, pop_flash=True)))
 
@@ -226,7 +234,11 @@ class _Review:
         conflict_id = int(request.path_params["conflict_id"])
         form = await _form(request)
         choice, typed = _text(form, "choice"), _text(form, "value")
-        conflict = await run_in_threadpool(self._services.conflicts.get, conflict_id)
+        conflict = (
+            await run_in_threadpool(self._services.conflicts.get, conflict_id)
+            if 1 <= conflict_id <= MAX_ID
+            else None
+        )
         if conflict is None:
             return HTMLResponse(
                 pages.message_page(
@@ -277,6 +289,8 @@ class _Review:
         form = await _form(request)
         try:
             ids = [int(raw) for raw in form.getlist("ids") if isinstance(raw, str)]
+            if not all(1 <= n <= MAX_ID for n in ids):
+                raise ValueError("out of range")
         except ValueError:
             return HTMLResponse(
                 pages.message_page(
@@ -354,8 +368,8 @@ def _queue_query(
         for name in ("field", "contact", "age", "rule", "suggests", "sort", "order")
     }
     contact = filters["contact"]
-    if contact and (not contact.isdigit() or int(contact) < 1):
-        raise ValueError(f"contact must be a contact id (a positive number), not {contact!r}")
+    if contact and not (contact.isdigit() and MIN_CONTACT_ID <= int(contact) <= MAX_CONTACT_ID):
+        raise ValueError(f"contact must be a contact id ({CONTACT_ID_RANGE}), not {contact!r}")
     sort = filters["sort"] or "id"
     if sort not in pages.SORTS:
         raise ValueError(f"sort must be one of {', '.join(pages.SORTS)}, not {sort!r}")
@@ -363,8 +377,8 @@ def _queue_query(
     if suggests is not None and suggests not in pages.SUGGESTS:
         raise ValueError(f"suggests must be platform, crm or other, not {suggests!r}")
     page_text = params.get("page", "1")
-    if not page_text.isdigit() or int(page_text) < 1:
-        raise ValueError(f"page must be a positive number, not {page_text!r}")
+    if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:
+        raise ValueError(f"page must be a number from 1 to {MAX_PAGE}, not {page_text!r}")
     page_number = int(page_text)
     after, before = _age_window(filters["age"], datetime.now(UTC))
     query = ConflictQuery(

@@ -129,13 +129,13 @@ class SqlConflictStore(ClockedSqlRepository):
             rows = session.exec(statement).all()
             return ConflictPage([_to_record(row) for row in rows], total)
 
-    def paths(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
-        statement = select(ConflictRow.path, func.count()).where(
+    def fields(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
+        statement = select(ConflictRow.field, func.count()).where(
             self._mine(*_conditions(ConflictQuery(status=status)))
         )
         with transaction(self._engine) as session:
-            found = session.exec(statement.group_by(col(ConflictRow.path))).all()
-            return {path: count for path, count in found}
+            found = session.exec(statement.group_by(col(ConflictRow.field))).all()
+            return {field: count for field, count in found}
 
     def mark_applied(self, conflict_id: int, at: datetime) -> None:
         """The resolved (or automatically decided) value reached both sides.

@@ -316,10 +316,11 @@ class MemoryConflictStore(_NumberedMemoryRepository[ConflictRecord]):
         items = chosen[start : start + max(query.limit, 0)]
         return ConflictPage([_copy_conflict(c) for c in items], len(chosen))
 
-    def paths(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
+    def fields(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:
         query = ConflictQuery(status=status)
         with self._lock:
-            return dict(Counter(c.path for c in self._items.values() if _selected(c, query)))
+            chosen = [c.path for c in self._items.values() if _selected(c, query)]
+        return dict(Counter(field_of(path) for path in chosen))
 
     def mark_applied(self, conflict_id: int, at: datetime) -> None:
         applied_at, now = as_utc(at), as_utc(self._clock())

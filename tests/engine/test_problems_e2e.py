@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from syncengine.bootstrap import App
 from syncengine.domain.ports import ProblemKind
 from syncengine.sandbox import SandboxServer
@@ -92,14 +94,13 @@ def test_the_report_command_shows_conflicts_and_failures_in_three_formats(
 ) -> None:
     app.runner().run_one(4817)
     platform.edit(4817, break_email)
-    app.runner().run_all(force=True)
     config = tmp_path / "config.yaml"
     config.write_text(_config_yaml(app), encoding="utf-8")
     env = {**os.environ, "SYNCENGINE_CONFIG": str(config), "CRMPLUS_API_TOKEN": SANDBOX_TOKEN}
 
-    def report(*args: str) -> subprocess.CompletedProcess[str]:
+    def syncengine(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "syncengine", "report", *args],
+            [sys.executable, "-m", "syncengine", *args],
             capture_output=True,
             text=True,
             env=env,
@@ -107,11 +108,19 @@ def test_the_report_command_shows_conflicts_and_failures_in_three_formats(
             cwd=tmp_path,
         )
 
+    def report(*args: str) -> subprocess.CompletedProcess[str]:
+        return syncengine("report", *args)
+
+    ran = syncengine("sync", "--all", "--force", "--json")
+    assert ran.returncode == 1, ran.stderr  # one contact failed
+
     as_json = report("--format", "json", "--status", "all")
     assert as_json.returncode == 0, as_json.stderr
     body = json.loads(as_json.stdout)
     assert [p["subject"] for p in body["problems"]] == ["contact:4817"]
     assert body["problems"][0]["kind"] == "refused"
+    (run,) = body["runs"]  # the command line's run is recorded like a daemon job's
+    assert (run["job"], run["outcome"], run["counts"]["failed"]) == ("sync-all", "ok", 1)
 
     written = tmp_path / "out" / "failures.csv"
     written.parent.mkdir()
@@ -135,17 +144,12 @@ def test_the_report_command_shows_conflicts_and_failures_in_three_formats(
 
 
 def _config_yaml(app: App) -> str:
+    """The app's settings as a config file (the token stays in the environment)."""
     settings = app.settings
-    local = settings.local
-    lines = [
-        "crm:",
-        f"  base_url: {settings.crm.base_url}",
-        "database:",
-        f"  url: {settings.database.url}",
-        "local:",
-        f"  adapter: {local.adapter}",
-    ]
-    for key, value in local.model_dump(exclude_defaults=True).items():
-        if key != "adapter" and isinstance(value, str):
-            lines.append(f"  {key}: {json.dumps(value)}")
-    return "\n".join(lines) + "\n"
+    return yaml.safe_dump(
+        {
+            "crm": {"base_url": settings.crm.base_url},
+            "database": {"url": settings.database.url},
+            "local": settings.local.model_dump(mode="json", exclude_defaults=True),
+        }
+    )

@@ -286,3 +286,56 @@ def test_a_refused_crm_token_is_reported_without_the_token(conflicted: App) -> N
             assert "CRM+ could not be read" in page.text
             assert "Take platform" in page.text  # the rest of the page still works
             assert bad not in page.text
+
+
+# -- hostile input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/contacts/99999999999999999999999", 404),
+        ("/contacts/2147483648", 404),
+        ("/contacts/0", 404),
+        ("/?contact=99999999999999999999", 400),
+        ("/?contact=-1", 400),
+        ("/?page=0", 400),
+        ("/?page=99999999999999999999", 400),
+        ("/?sort=id;DROP%20TABLE%20conflicts", 400),
+        ("/?suggests=anyone", 400),
+        ("/?field=%00%27%22%3Cb%3E", 200),
+        ("/?rule=%E2%80%AEevil", 200),
+    ],
+)
+def test_hostile_addresses_get_a_clear_answer_never_a_server_error(
+    open_page: Served, conflicted: App, path: str, status: int
+) -> None:
+    answer = httpx.get(open_page.url + path)
+    assert answer.status_code == status, answer.text[:300]
+    assert "<b>" not in answer.text  # the field filter's value is shown escaped
+    assert len(conflicted.conflicts.list(status=ConflictStatus.OPEN)) == 4
+
+
+def test_hostile_forms_change_nothing_they_should_not(open_page: Served, conflicted: App) -> None:
+    conflict_id = first_open(conflicted)
+    with httpx.Client(base_url=open_page.url) as browser:
+        token = csrf_of(browser.get("/"))
+        huge = browser.post(
+            "/conflicts/99999999999999999999999/resolve",
+            data={"choice": "crm", "csrf_token": token},
+        )
+        assert huge.status_code == 404
+        odd = browser.post(
+            f"/conflicts/{conflict_id}/resolve", data={"choice": "both", "csrf_token": token}
+        )
+        assert odd.status_code == 400 and "unknown choice" in odd.text
+        deep = browser.post(
+            f"/conflicts/{conflict_id}/resolve",
+            data={"choice": "typed", "value": "[" * 200 + "]" * 200, "csrf_token": token},
+        )
+        assert deep.status_code == 400 and "nested" in deep.text
+        ids = browser.post(
+            "/bulk", data={"ids": ["1", "99999999999999999999999"], "csrf_token": token}
+        )
+        assert ids.status_code == 400
+    assert len(conflicted.conflicts.list(status=ConflictStatus.OPEN)) == 4

@@ -76,13 +76,12 @@ def test_sorts_and_pages_with_a_total(queue_of_conflicts: ConflictStore) -> None
     assert past_the_end.items == [] and past_the_end.total == 6
 
 
-def test_paths_count_the_open_conflicts_of_each_path(queue_of_conflicts: ConflictStore) -> None:
-    assert queue_of_conflicts.paths() == {
-        EMAIL.format(2, 7): 1,
-        EMAIL.format(5, 9): 1,
-        EMAIL.format(8, 1): 1,
+def test_fields_count_the_open_conflicts_of_each_field(queue_of_conflicts: ConflictStore) -> None:
+    assert queue_of_conflicts.fields() == {
+        "contactIndividuals[].contactMethods[].value": 3,
         "name": 3,
     }
+    assert queue_of_conflicts.fields(status=ConflictStatus.RESOLVED) == {"name": 1}
 
 
 def test_a_decision_records_where_it_came_from(conflicts: ConflictStore) -> None:
