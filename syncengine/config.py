@@ -562,17 +562,23 @@ def _read_yaml(file: Path) -> dict[str, Any]:
 
 
 def _refuse_secrets(node: Any, source: str, prefix: str) -> None:
+    if isinstance(node, list):
+        # Lists of sections (organizations, review.users) are searched too.
+        for position, item in enumerate(node):
+            _refuse_secrets(item, source, f"{prefix[:-1]}[{position}].")
+        return
     if not isinstance(node, dict):
         return
     for key, value in node.items():
         dotted = f"{prefix}{key}"
         if str(key).lower() in _SECRET_KEYS:
-            raise ConfigError(
-                dotted,
-                "secrets are not read from files: set the environment variable "
-                f"{ENV_TOKEN} (or {ENV_USERNAME}/{ENV_PASSWORD}) instead",
-                source=source,
+            advice = (
+                "give its hash as password_hash instead (syncengine review hash-password)"
+                if dotted.startswith("review.users")
+                else f"set the environment variable {ENV_TOKEN} (or "
+                f"{ENV_USERNAME}/{ENV_PASSWORD}) instead"
             )
+            raise ConfigError(dotted, f"secrets are not read from files: {advice}", source=source)
         _refuse_secrets(value, source, f"{dotted}.")
 
 

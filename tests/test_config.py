@@ -240,3 +240,39 @@ def test_surrounding_whitespace_of_a_pasted_secret_is_taken_off() -> None:
     assert secrets.token == "sk-live-0123456789"
     assert secrets.username == "sync@example.org"
     assert secrets.password == "pw ends in a space "  # a space may be meant; a newline not
+
+
+def test_review_settings_take_users_with_hashes_only(tmp_path: Path) -> None:
+    hashed = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"
+    path = write(
+        tmp_path,
+        "review:\n  listen: 0.0.0.0:9000\n  session_minutes: 15\n"
+        f"  users:\n    - name: ann\n      password_hash: '{hashed}'\n",
+    )
+    review = load_settings(path, {}).review
+    assert (review.host, review.port, review.session_minutes) == ("0.0.0.0", 9000, 15)
+    assert [(u.name, u.password_hash) for u in review.users] == [("ann", hashed)]
+
+
+def test_a_password_in_place_of_its_hash_is_refused_without_being_shown(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path, "review:\n  users:\n    - name: ann\n      password_hash: hunter2hunter2\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, {})
+    assert "review.users.0.password_hash" in str(info.value)
+    assert "hunter2" not in str(info.value)
+    plain = write(tmp_path, "review:\n  users:\n    - name: ann\n      password: hunter2\n")
+    with pytest.raises(ConfigError, match="secrets are not read from files") as refused:
+        load_settings(plain, {})
+    assert "review.users[0].password" in str(refused.value)
+    assert "hash-password" in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize("listen", ["8767", "localhost:", ":8767", "host:99999"])
+def test_a_bad_review_listen_names_the_key(tmp_path: Path, listen: str) -> None:
+    with pytest.raises(ConfigError, match=r"review\.listen"):
+        load_settings(write(tmp_path, f"review:\n  listen: '{listen}'\n"), {})

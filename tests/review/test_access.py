@@ -19,8 +19,10 @@ from syncengine.errors import ConfigError
 from syncengine.review.access import SECURITY_HEADERS, hash_password, password_matches
 from syncengine.review.app import build_review_app
 from syncengine.review.services import ReviewOptions
+from syncengine.sandbox import SandboxServer
 from syncengine.store import SqlWorkQueue
 from syncengine.web import WebServer
+from tests.engine.platforms import FilesDriver
 from tests.engine.synced import CONTACT
 from tests.fixtures.sandbox import SANDBOX_TOKEN
 from tests.review.scenario import OTHER, conflicted, platform_files
@@ -339,3 +341,27 @@ def test_hostile_forms_change_nothing_they_should_not(open_page: Served, conflic
         )
         assert ids.status_code == 400
     assert len(conflicted.conflicts.list(status=ConflictStatus.OPEN)) == 4
+
+
+def test_sync_now_applies_a_decision_on_both_sides_at_once(
+    open_page: Served, conflicted: App, sandbox: SandboxServer, platform_files: FilesDriver
+) -> None:
+    conflict = next(
+        c
+        for c in conflicted.conflicts.list(status=ConflictStatus.OPEN, contact_id=CONTACT)
+        if c.path == "website"
+    )
+    with httpx.Client(base_url=open_page.url) as browser:
+        page = browser.get(f"/contacts/{CONTACT}")
+        done = browser.post(
+            f"/conflicts/{conflict.id}/resolve",
+            data={"choice": "crm", "apply_now": "1", "csrf_token": csrf_of(page)},
+            follow_redirects=True,
+        )
+    assert done.status_code == 200
+    assert f"Contact {CONTACT}: " in done.text  # what the sync did, on the page
+    doc = platform_files.read(CONTACT)
+    assert doc is not None
+    assert sandbox.hooks.raw_contact(CONTACT)["website"] == doc["website"] == conflict.crm
+    applied = conflicted.conflicts.get(conflict.id or 0)
+    assert applied is not None and applied.applied_at is not None
