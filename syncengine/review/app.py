@@ -98,7 +98,11 @@ def build_review_app(services: ReviewServices, options: ReviewOptions) -> Starle
         ),
         Middleware(BaseHTTPMiddleware, dispatch=review.guard),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={SyncEngineError: review.failure},
+    )
 
 
 async def _security_headers(
@@ -174,6 +178,13 @@ class _Review:
     async def logout(self, request: Request) -> Response:
         request.session.clear()
         return RedirectResponse("/login" if self._options.users else "/", status_code=303)
+
+    async def failure(self, request: Request, exc: Exception) -> Response:
+        """The database or CRM+ failed under a page: say so (without any secret), 503."""
+        log.error("review.failed", path=request.url.path, error=self._scrub(str(exc)))
+        text = f"This page could not be made: {self._scrub(str(exc))}. Try again shortly."
+        body = pages.message_page("Not available", self._chrome(request), text)
+        return HTMLResponse(body, status_code=503)
 
     async def health(self, request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
@@ -20,7 +20,7 @@ from syncengine.review.access import SECURITY_HEADERS, hash_password, password_m
 from syncengine.review.app import build_review_app
 from syncengine.review.services import ReviewOptions
 from syncengine.sandbox import SandboxServer
-from syncengine.store import SqlWorkQueue
+from syncengine.store import SqlConflictStore, SqlWorkQueue, make_engine
 from syncengine.web import WebServer
 from tests.engine.platforms import FilesDriver
 from tests.engine.synced import CONTACT
@@ -365,3 +365,34 @@ def test_sync_now_applies_a_decision_on_both_sides_at_once(
     assert sandbox.hooks.raw_contact(CONTACT)["website"] == doc["website"] == conflict.crm
     applied = conflicted.conflicts.get(conflict.id or 0)
     assert applied is not None and applied.applied_at is not None
+
+
+def test_a_conflict_decided_meanwhile_keeps_the_first_decision(
+    open_page: Served, conflicted: App
+) -> None:
+    conflict_id = first_open(conflicted)
+    with httpx.Client(base_url=open_page.url) as browser:
+        page = browser.get(f"/contacts/{CONTACT}")  # a data manager opens the page...
+        conflicted.conflicts.resolve(  # ...and a colleague decides first
+            conflict_id, "theirs", resolved_by="bob", at=conflicted.clock.now()
+        )
+        late = browser.post(
+            f"/conflicts/{conflict_id}/resolve",
+            data={"choice": "platform", "csrf_token": csrf_of(page)},
+        )
+    assert late.status_code == 400 and "is resolved" in late.text
+    kept = conflicted.conflicts.get(conflict_id)
+    assert kept is not None and (kept.resolution, kept.resolved_by) == ("theirs", "bob")
+
+
+def test_a_lost_database_is_a_page_saying_so_without_the_password(conflicted: App) -> None:
+    gone = make_engine("postgresql+psycopg://postgres:s3cret-pass@127.0.0.1:1/gone")
+    services = replace(review_services(conflicted), conflicts=SqlConflictStore(gone))
+    web = build_review_app(services, ReviewOptions(host="127.0.0.1", secrets=["s3cret-pass"]))
+    with WebServer(web, "127.0.0.1", 0) as server:
+        answer = httpx.get(server.base_url + "/")
+    gone.dispose()
+    assert answer.status_code == 503
+    assert "cannot connect to the database" in answer.text
+    assert "s3cret-pass" not in answer.text
+    assert answer.headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
