@@ -267,12 +267,11 @@ class ContactSync:
         self._record_conflicts(contact_id, plan, ours, crm, local)
 
         saved = local
+        held = apply_changes(ours, _without_archive(plan.to_platform))
         if plan.to_platform:
             self._claims.check(contact_id)
             saved = self._platform.save(
-                contact_id,
-                _with_archive(apply_changes(ours, _without_archive(plan.to_platform)), plan),
-                expected_modified=local.modified_at,
+                contact_id, _with_archive(held, plan), expected_modified=local.modified_at
             )
         now = self._clock.now()
         # The platform holds CRM+'s values at the outside writes' fields now.
@@ -283,6 +282,8 @@ class ContactSync:
                 return report
             report.push = push
             self._remember(contact_id, push.record_after or crm, archived=carry.archived)
+            if push.record_after is not None:
+                saved = self._echo(report, contact_id, saved, held, push.record_after, plan)
         else:
             self._remember(contact_id, crm, archived=carry.archived)
         for decided in plan.decided:
@@ -291,6 +292,35 @@ class ContactSync:
         report.outcome = _outcome(plan, report)
         self.remember_synced(contact_id, saved, report.outcome)
         return report
+
+    def _echo(
+        self,
+        report: ContactReport,
+        contact_id: int,
+        saved: LocalRecord,
+        held: Record,
+        after: Record,
+        plan: _Plan,
+    ) -> LocalRecord:
+        """What the write made CRM+ hold beyond what was sent reaches the platform now: a
+        companion change (marking a person deceased opts out their contact methods in the
+        same write), a value the server normalised. Left on the platform, the older value
+        would read as a platform edit against the new base on the next sync and be
+        written back: a deceased donor's email opted in again."""
+        extra = flowing(diff(held, after), self._options.fields, to_platform=True)
+        if not extra:
+            return saved
+        self._claims.check(contact_id)
+        echoed = self._platform.save(
+            contact_id,
+            _with_archive(apply_changes(held, extra), plan),
+            expected_modified=saved.modified_at,
+        )
+        report.changes += [
+            PlannedChange("to_platform", c.path, c.kind, c.old, c.new, rule="with the write")
+            for c in extra
+        ]
+        return echoed
 
     def _current(self, contact_id: int, fresh: Record | None) -> Record:
         """The CRM record (``fresh`` if the caller has one); CrmNotFound naming the

@@ -531,3 +531,34 @@ def test_field_directions_decide_what_flows_which_way(
         assert doc is not None
         assert doc["informalName"] == "CRM rename", "CRM+ wins a field it owns"
         assert doc["description"] == "ours", "a to_crm field never receives CRM changes"
+
+
+def test_a_companion_change_of_a_push_reaches_the_platform_and_is_never_undone(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    """Marking a person deceased on the platform also opts out their contact methods in
+    the same write (update.deceased_opts_out_methods). The platform must get the opt-out
+    in that sync: left with its older value, the next sync would read it as a platform
+    edit against the new base and opt a deceased donor's email in again."""
+
+    def deceased(doc: dict[str, Any]) -> None:
+        person = next(p for p in doc["contactIndividuals"] if p["id"] == ELEANOR)
+        person["isDeceased"] = True
+
+    platform.edit(CONTACT, deceased)
+    report = outcome(app)
+    assert report.outcome == "pushed"
+    method = f"contactIndividuals[id={ELEANOR}].contactMethods[id=482111].isOptedIn"
+    assert any(c.path == method and c.direction == "to_platform" for c in report.changes)
+
+    def opted_in(record: dict[str, Any]) -> bool:
+        person = next(p for p in record["contactIndividuals"] if p["id"] == ELEANOR)
+        return bool(next(m for m in person["contactMethods"] if m["id"] == 482111)["isOptedIn"])
+
+    doc = platform.read(CONTACT)
+    assert doc is not None and not opted_in(doc)
+    assert not opted_in(sandbox.hooks.raw_contact(CONTACT))
+    sandbox.hooks.clear_requests()
+    assert outcome(app).outcome == "unchanged"
+    assert puts(sandbox) == []
+    assert not opted_in(sandbox.hooks.raw_contact(CONTACT))
