@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from syncengine.bootstrap import open_app
-from syncengine.logging_setup import configure_logging
 from syncengine.config import (
     CrmSettings,
     DatabaseSettings,
@@ -38,6 +37,7 @@ from syncengine.config import (
     Settings,
     SyncSettings,
 )
+from syncengine.logging_setup import configure_logging
 from syncengine.sandbox import SandboxServer, SandboxSettings
 
 TOKEN = "bench-token-0123456789"

@@ -170,7 +170,7 @@ class SafeUpdater:
             if dry_run:
                 report.writes.append(self._plan_only(group, contact, addresses))
                 continue
-            write, contact = self._write(contact_id, contact, group, outside=outside)
+            write, contact = self._write(contact_id, contact, addresses, group, outside=outside)
             report.writes.append(write)
             # Later groups (non-primary addresses) splice into the newest contact state.
             report.record_after = contact
@@ -203,7 +203,12 @@ class SafeUpdater:
     def _target_from(
         self, group: p.WriteGroup, contact: Record, addresses: Sequence[Record] | None
     ) -> Record:
-        """The target as the contact GET already shows it (dry runs save the extra GET)."""
+        """The target as the contact GET (or the address list) read just now shows it.
+
+        The contact's ``address`` is the ContactAddress shape and its
+        ``contactIndividuals`` the ContactIndividual shape, whole (crmplus-api.md, and the
+        recorded fixtures: the same keys as the standalone GETs): read moments ago, they
+        are as current as a second GET would be, which would only spend a request."""
         if group.route is p.Route.CONTACT:
             return contact
         view = p.addresses_view(contact, addresses)
@@ -224,11 +229,18 @@ class SafeUpdater:
         )
 
     def _write(
-        self, contact_id: int, contact: Record, group: p.WriteGroup, *, outside: bool
+        self,
+        contact_id: int,
+        contact: Record,
+        addresses: Sequence[Record] | None,
+        group: p.WriteGroup,
+        *,
+        outside: bool,
     ) -> tuple[WriteReport, Record]:
         """One PUT; returns its report and the contact as CRM+ now holds it."""
-        # The contact was GOT just now; a narrow route's record is fetched fresh here.
-        target = contact if group.route is p.Route.CONTACT else self._fetch_target(group)
+        # The contact (and the address list) were GOT just now: the target is taken from
+        # them, so a pushed contact costs its GET and its PUT, whatever the route.
+        target = self._target_from(group, contact, addresses)
         body = p.build_body(group, target)
         # Last moment to find out that our claim on the contact has lapsed (a long pause):
         # another run may own it now, and two writers must never interleave.

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from syncengine.bootstrap import App
+from syncengine.domain.diff import diff
 from syncengine.domain.plan import Change, parse_assignment
 from syncengine.domain.ports import Outcome
 from syncengine.errors import (
@@ -402,3 +403,29 @@ def test_an_ordinary_write_raises_no_suspicion(app: App, sandbox: SandboxServer)
     report = push(app, "isPrivate=true", "address.city=Denver")
     assert not report.writes[0].concurrent_write_suspected
     assert report.writes[0].notes == []
+
+
+@pytest.mark.parametrize(
+    ("assignment", "route"),
+    [
+        ("description=request economy", "PUT /api/Contact/4821"),
+        ("address.city=Denver", "PUT /api/ContactAddress/"),
+        (f"contactIndividuals[id={THOMAS}].nickname=Tom", f"PUT /api/ContactIndividual/{THOMAS}"),
+    ],
+)
+def test_a_pushed_contact_costs_its_get_and_its_put_on_every_route(
+    app: App, sandbox: SandboxServer, assignment: str, route: str
+) -> None:
+    # The address and the individual are taken from the contact GET: the same shapes
+    # as their own GETs, read moments before, so a second read would only spend budget.
+    sandbox.hooks.clear_requests()
+    before = snapshot(sandbox, CONTACT)
+    push(app, assignment)
+    sent = [f"{r.method} {r.path}" for r in sandbox.hooks.requests()]
+    assert len(sent) == 2, sent
+    assert sent[0] == f"GET /api/Contact/{CONTACT}" and sent[1].startswith(route), sent
+    # And nothing else moved: the PUT carried the whole target as CRM+ held it.
+    after = snapshot(sandbox, CONTACT)
+    path = assignment.rsplit("=", 1)[0]
+    changed = [c for c in diff(before, after) if c.path != path]
+    assert changed == [], changed
