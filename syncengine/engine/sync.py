@@ -27,7 +27,7 @@ the CRM's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,7 +36,15 @@ from syncengine.domain.diff import FieldChange, apply_changes, diff
 from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.limits import DEFAULT_MAX_VALUE_SIZE, describe_oversized, oversized_values
 from syncengine.domain.merge import Conflict, MergeResult, Resolution, merge3
-from syncengine.domain.paths import Append, Item, Path, get_value, item_segment, parse_path
+from syncengine.domain.paths import (
+    Append,
+    Item,
+    Key,
+    Path,
+    get_value,
+    item_segment,
+    parse_path,
+)
 from syncengine.domain.policy import MergePolicy
 from syncengine.domain.ports import (
     Clock,
@@ -307,7 +315,13 @@ class ContactSync:
         same write), a value the server normalised. Left on the platform, the older value
         would read as a platform edit against the new base on the next sync and be
         written back: a deceased donor's email opted in again."""
-        extra = flowing(diff(held, after), self._options.fields, to_platform=True)
+        # Only fields the platform holds: an absent field is one it does not manage, and
+        # the echo must not add it (nor a CRM-side item it never had).
+        extra = [
+            c
+            for c in flowing(diff(held, after), self._options.fields, to_platform=True)
+            if c.kind == "set" and _holds(held, c.path)
+        ]
         if not extra:
             return saved
         self._claims.check(contact_id)
@@ -834,6 +848,21 @@ class ContactSync:
         self._states.put(
             SyncState(contact_id, saved.key, saved.modified_at, self._clock.now(), outcome)
         )
+
+
+def _holds(record: Record, path: str) -> bool:
+    """Does ``record`` itself hold the field at ``path`` (not merely the schema know it)?"""
+    parsed = parse_path(path)
+    if not parsed.segments:
+        return False
+    try:
+        holder = get_value(record, parsed.parent) if parsed.parent.segments else record
+        if isinstance(parsed.last, Key):
+            return isinstance(holder, Mapping) and parsed.last.name in holder
+        get_value(record, parsed)
+    except PathError:
+        return False
+    return True
 
 
 def problem_details(exc: CrmValidationError) -> list[dict[str, Any]]:

@@ -562,3 +562,25 @@ def test_a_companion_change_of_a_push_reaches_the_platform_and_is_never_undone(
     assert outcome(app).outcome == "unchanged"
     assert puts(sandbox) == []
     assert not opted_in(sandbox.hooks.raw_contact(CONTACT))
+
+
+def test_what_a_push_echoes_to_the_platform_adds_no_field_it_does_not_hold(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    kept = ("id", "contactType", "name", "description")
+
+    def narrow(doc: dict[str, Any]) -> None:
+        for key in [k for k in doc if k not in kept]:
+            del doc[key]
+
+    platform.edit(CONTACT, narrow)
+    outcome(app)
+    platform.edit(CONTACT, lambda d: d.update(description="  pushed with spaces  "))
+    assert outcome(app).outcome == "pushed"
+    doc = platform.read(CONTACT)
+    assert doc is not None
+    assert sorted(doc) == sorted(kept)
+    # CRM+ trimmed the value; the merge counts the two spellings as one value, so the
+    # next sync neither pushes nor pulls it.
+    assert doc["description"].strip() == sandbox.hooks.raw_contact(CONTACT)["description"]
+    assert outcome(app).outcome == "unchanged"
