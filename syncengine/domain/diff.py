@@ -416,8 +416,10 @@ class _Aligner:
             # A version where two items share the key (two people of one household with
             # one name) cannot tell which one is meant and has no say; versions that name
             # different ids leave the item new rather than taken for one of them now and
-            # for another (or none) on the next run.
-            candidates: set[str] = set()
+            # for another (or none) on the next run. The current versions speak first:
+            # the oldest one (the base, version 0) only when they are silent, since what
+            # the key named then may have been renamed since on both sides.
+            unique: dict[int, str] = {}
             for other, entries in enumerate(found):
                 if other == version:
                     continue
@@ -427,7 +429,9 @@ class _Aligner:
                     if has_id and candidate == natural
                 ]
                 if len(matches) == 1:
-                    candidates.add(matches[0])
+                    unique[other] = matches[0]
+            current = {key for other, key in unique.items() if other != 0}
+            candidates = current or ({unique[0]} if 0 in unique else set())
             if len(candidates) == 1 and not candidates <= taken:
                 return candidates.pop()
         return "nk:" + json.dumps(natural, default=str)
