@@ -19,13 +19,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from scratch_databases import scratch_database
 
 from syncengine.bootstrap import open_app
 from syncengine.config import (
@@ -87,25 +85,6 @@ def median_time(call: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-@contextmanager
-def database(postgres: bool, folder: Path) -> Iterator[str]:
-    if not postgres:
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=2000)
@@ -118,7 +97,7 @@ def main() -> int:
         SandboxSettings(token=TOKEN, hourly_limit=1_000_000),
         seed={"contacts": [seed_contact(i) for i in ids]},
     ).start()
-    with tempfile.TemporaryDirectory() as scratch, database(args.postgres, Path(scratch)) as url:
+    with tempfile.TemporaryDirectory() as scratch, scratch_database(args.postgres) as url:
         folder = Path(scratch) / "platform"
         folder.mkdir()
         for contact_id in ids:

@@ -15,16 +15,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from scratch_databases import scratch_database
 
 from syncengine.domain.ports import ConflictRecord
 from syncengine.review.app import build_review_app
@@ -97,28 +93,6 @@ def measure(url: str, count: int, repeat: int) -> dict[str, float]:
     return results
 
 
-@contextmanager
-def sqlite_url() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite:///{Path(folder) / 'bench.db'}"
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        "postgresql+psycopg://postgres@127.0.0.1:5432/test", isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
@@ -126,11 +100,11 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    backends = [("SQLite", sqlite_url)] + ([("PostgreSQL", postgres_url)] if args.postgres else [])
+    backends = [("SQLite", False)] + ([("PostgreSQL", True)] if args.postgres else [])
     print(f"| backend | page | {args.small:,} open (ms) | {args.large:,} open (ms) | ratio |")
     print("|---|---|---|---|---|")
-    for label, make_url in backends:
-        with make_url() as small_url, make_url() as large_url:
+    for label, postgres in backends:
+        with scratch_database(postgres) as small_url, scratch_database(postgres) as large_url:
             small = measure(small_url, args.small, args.repeat)
             large = measure(large_url, args.large, args.repeat)
         for page in PAGES:

@@ -357,6 +357,7 @@ class SyncRunner:
         # Two reads for the whole run, not two per contact: each contact's mirrored stamp
         # and sync state (one transaction per contact was 73 % of a no-change run).
         stamps = self._mirror.stamps()
+        mirrored = set(stamps)
         states = {state.contact_id: state for state in self._states.all()}
         for record in pages:
             contact_id = int(record["id"])
@@ -384,13 +385,13 @@ class SyncRunner:
                 work.linked[item.contact_id] = item
             else:
                 work.unchanged += 1
-        for contact_id in sorted(set(stamps) - on_platform):
+        for contact_id in sorted(mirrored - on_platform):
             if contact_id in states:
                 # Synced before and gone from the platform now: the platform removed it.
                 # Writing it back would undo that; it is left alone.
                 continue
             work.linked[contact_id] = None  # a first sync writes it to the platform
-        work.known = len(set(stamps) | on_platform) + len(work.new)
+        work.known = len(mirrored | on_platform) + len(work.new)
         return work
 
     def _plan(self, work: _Work) -> list[ContactReport]:

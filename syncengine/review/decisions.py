@@ -59,13 +59,17 @@ def typed_value(path: str, raw: str) -> Any:
     """``raw`` as the value of the field at ``path``, coerced like ``push --set``."""
     try:
         value = parse_cli_value(raw, path)
+    except UsageError as exc:  # JSON nested too deeply
+        raise DecisionRefused(f"{path}: {exc}") from None
+    try:
         found = find_schema_field(path)
-        if found is None:
-            return value  # a key the schema does not know: kept as typed
-        _shape, _name, schema = found
-        return coerce_field(path, schema, value)
     except PathError:
-        return parse_cli_value(raw, path)  # not a path the schema can follow: as typed
+        return value  # not a path the schema can follow: as typed
+    if found is None:
+        return value  # a key the schema does not know: kept as typed
+    _shape, _name, schema = found
+    try:
+        return coerce_field(path, schema, value)
     except SyncEngineError as exc:
         raise DecisionRefused(f"{path}: {exc}") from None
 
