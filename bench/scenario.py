@@ -1,0 +1,201 @@
+"""The set-up the sync benchmarks share: N contacts in a CRM+ sandbox and the same N as
+documents in a `files` platform folder, with the settings of an engine over both.
+
+The sandbox is served from a child process, so the benchmark's own CPU time
+(`time.process_time()`) is the client's alone -- the engine's or the naive loop's -- and
+not the simulated CRM+'s answering it. Its test hooks are reached over HTTP
+(`/_sandbox/...`), as a partner's rehearsal would.
+
+    with build_scenario(1000) as scenario:
+        with open_app(scenario.settings, scenario.secrets) as app:
+            app.runner().run_all(force=True)      # link: the first sync
+            scenario.change_on_platform(scenario.ids[:10])
+            ...
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+from scratch_databases import scratch_database
+
+from syncengine.config import (
+    CrmSettings,
+    DatabaseSettings,
+    GuardConfig,
+    LocalSettings,
+    RateLimitSettings,
+    Settings,
+    SyncSettings,
+)
+from syncengine.sandbox import SandboxServer, SandboxSettings
+
+TOKEN = "bench-token-0123456789"
+FIRST_ID = 100_000
+HOOKS = "/_sandbox"
+
+
+def seed_contact(contact_id: int) -> dict[str, Any]:
+    """A household with one person, one email and a primary address: every write route."""
+    return {
+        "id": contact_id,
+        "contactType": "Household",
+        "name": f"The {contact_id} Household",
+        "informalName": f"Household {contact_id}",
+        "modifiedDateTimeUtc": "2024-05-01T10:00:00.5",
+        "address": {
+            "id": contact_id * 10 + 9,
+            "address1": f"{contact_id} Main Street",
+            "city": "Springfield",
+            "state": "IL",
+            "postal": "62701",
+            "country": "US",
+            "isPrimary": True,
+        },
+        "contactIndividuals": [
+            {
+                "id": contact_id * 10 + 1,
+                "firstName": f"First{contact_id}",
+                "lastName": f"Last{contact_id}",
+                "isPrimary": True,
+                "contactMethods": [
+                    {
+                        "id": contact_id * 100 + 1,
+                        "type": "Home Email",
+                        "value": f"donor{contact_id}@example.org",
+                        "isPrimary": True,
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def platform_document(contact_id: int, *, edition: int = 0) -> dict[str, Any]:
+    """The platform's copy of a contact: the fields it manages. ``edition`` > 0 is a
+    platform edit of the contact's name (the "contact field" route)."""
+    suffix = f" (edit {edition})" if edition else ""
+    return {
+        "id": contact_id,
+        "contactType": "Household",
+        "name": f"The {contact_id} Household{suffix}",
+    }
+
+
+class RemoteSandbox:
+    """A sandbox served by a child process, and its test hooks over HTTP."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.base_url = base_url
+        self.token = token
+        self._hooks = httpx.Client(base_url=f"{base_url}{HOOKS}", timeout=120)
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The API requests served since the last ``clear_requests``, as logged."""
+        answer = self._hooks.get("/requests")
+        answer.raise_for_status()
+        entries: list[dict[str, Any]] = answer.json()
+        return entries
+
+    def clear_requests(self) -> None:
+        self._hooks.delete("/requests").raise_for_status()
+
+    def ui_edit(self, contact_id: int, changes: dict[str, Any]) -> None:
+        """A change made in the CRM+ UI (not through the API: it is not logged)."""
+        self._hooks.post(f"/contacts/{contact_id}/ui-edit", json=changes).raise_for_status()
+
+    def set_latency(self, seconds: float) -> None:
+        self._hooks.put("/latency", json={"seconds": seconds}).raise_for_status()
+
+    def close(self) -> None:
+        self._hooks.close()
+
+
+def _serve(settings: SandboxSettings, seed: Any, pipe: Connection) -> None:
+    with SandboxServer(settings, seed=seed) as server:
+        pipe.send(server.base_url)
+        pipe.recv()  # any message, or the parent's end closing, stops the server
+
+
+@contextmanager
+def sandbox_process(contact_ids: Iterable[int]) -> Iterator[RemoteSandbox]:
+    """A sandbox holding ``seed_contact`` of each id, with test hooks and a budget no
+    benchmark reaches, in a child process for the block's length."""
+    settings = SandboxSettings(token=TOKEN, hourly_limit=10_000_000, test_hooks=True)
+    seed = {"contacts": [seed_contact(i) for i in contact_ids]}
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_serve, args=(settings, seed, theirs), daemon=True)
+    child.start()
+    try:
+        if not ours.poll(60):
+            raise RuntimeError("the sandbox process did not start")
+        sandbox = RemoteSandbox(ours.recv(), TOKEN)
+        try:
+            yield sandbox
+        finally:
+            sandbox.close()
+    finally:
+        ours.send("stop")
+        child.join(10)
+        if child.is_alive():
+            child.kill()
+
+
+@dataclass
+class Scenario:
+    sandbox: RemoteSandbox
+    folder: Path
+    settings: Settings
+    ids: Sequence[int]
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return {"CRMPLUS_API_TOKEN": self.sandbox.token}
+
+    def change_on_platform(self, contact_ids: Iterable[int], *, edition: int = 1) -> None:
+        """A platform edit of each contact's name."""
+        for contact_id in contact_ids:
+            write_document(self.folder, platform_document(contact_id, edition=edition))
+
+    def platform_records(self, contact_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+        """The platform's documents (all, or those of ``contact_ids``), as read from disk."""
+        wanted = self.ids if contact_ids is None else contact_ids
+        return [json.loads((self.folder / f"{i}.json").read_text(encoding="utf-8")) for i in wanted]
+
+
+def write_document(folder: Path, document: dict[str, Any]) -> None:
+    (folder / f"{document['id']}.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+@contextmanager
+def build_scenario(contacts: int, *, postgres: bool = False) -> Iterator[Scenario]:
+    """``contacts`` contacts in a sandbox process and a platform folder, not yet linked;
+    settings for a `files` platform over a scratch database, with the guard off (a
+    benchmark changes more than the guard allows on purpose)."""
+    ids = range(FIRST_ID, FIRST_ID + contacts)
+    with (
+        sandbox_process(ids) as sandbox,
+        tempfile.TemporaryDirectory() as scratch,
+        scratch_database(postgres) as url,
+    ):
+        folder = Path(scratch) / "platform"
+        folder.mkdir()
+        for contact_id in ids:
+            write_document(folder, platform_document(contact_id))
+        settings = Settings(
+            crm=CrmSettings(base_url=sandbox.base_url, rate_limit=RateLimitSettings(reserve=0)),
+            database=DatabaseSettings(url=url),
+            local=LocalSettings(adapter="files", path=str(folder)),
+            sync=SyncSettings(guard=GuardConfig(min_contacts=10**9)),
+        )
+        yield Scenario(sandbox, folder, settings, ids)
