@@ -114,6 +114,7 @@ def build_crm(
         transport=transport,
         observe=observe,
         ledger=ledger,
+        ca_bundle=crm.tls.ca_bundle,
     )
 
 

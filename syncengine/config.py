@@ -92,9 +92,31 @@ class AuthSettings(_Section):
     mode: Literal["api_key", "password"] = "api_key"
 
 
+class TlsSettings(_Section):
+    """What the CRM+ client trusts (``syncengine.crm.tls``). Certificates are always
+    verified: there is deliberately no key that turns verification off."""
+
+    # A PEM bundle (or a c_rehash'ed folder) of CAs trusted besides the bundled list: a
+    # private CA, or a TLS-inspecting proxy's. SSL_CERT_FILE / SSL_CERT_DIR are ignored.
+    ca_bundle: str | None = None
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from syncengine.crm.tls import check_ca_bundle
+
+        problem = check_ca_bundle(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class CrmSettings(_Section):
     base_url: str = DEFAULT_BASE_URL
     timestamp_zone: str = "UTC"
+    tls: TlsSettings = TlsSettings()
     auth: AuthSettings = AuthSettings()
     timeouts: TimeoutSettings = TimeoutSettings()
     retry: RetrySettings = RetrySettings()
@@ -596,9 +618,21 @@ def _apply_env_overrides(
     return merged, overridden
 
 
+def _names_tls_switch(key: str) -> bool:
+    """Whether an unknown key looks like an attempt to switch TLS checks off
+    (``crm.verify``, ``crm.tls.insecure``, ``crm.ssl_verify``...)."""
+    last = key.rsplit(".", 1)[-1].lower()
+    return any(word in last for word in ("verify", "insecure", "ssl", "tls", "cert"))
+
+
 def _pydantic_problem(error: Mapping[str, Any], key: str) -> str:
     message = str(error.get("msg", "invalid value"))
     if error.get("type") == "extra_forbidden":
+        if key.startswith(("crm.", "organizations.")) and _names_tls_switch(key):
+            return (
+                "unknown setting: TLS certificate verification cannot be turned off; to "
+                "trust a private CA, give its certificate as crm.tls.ca_bundle"
+            )
         return "unknown setting (check the spelling; see docs/configuration.md)"
     if error.get("type") == "value_error":
         # Our own validators' words, without pydantic's "Value error, " in front.

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from syncengine.config import DEFAULT_DATABASE_URL, Settings, load_settings, read_secrets
+from syncengine.config import (
+    DEFAULT_DATABASE_URL,
+    Settings,
+    TlsSettings,
+    load_settings,
+    read_secrets,
+)
 from syncengine.errors import ConfigError
 
 REPO = Path(__file__).parent.parent
@@ -169,7 +175,9 @@ def test_no_setting_can_turn_tls_verification_off(tmp_path: Path, key: str) -> N
 
     every = names(Settings)
     assert "base_url" in every  # the walk reaches the nested sections
-    assert not [n for n in every if any(w in n for w in ("verify", "ssl", "tls", "insecure"))]
+    assert not [n for n in every if any(w in n for w in ("verify", "ssl", "insecure"))]
+    # crm.tls holds one thing: a CA bundle to trust more, never less (tests/security).
+    assert set(TlsSettings.model_fields) == {"ca_bundle"}
 
 
 # -- the database URL --------------------------------------------------------------------

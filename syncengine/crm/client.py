@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -26,6 +27,7 @@ import structlog
 from syncengine.crm.observe import RequestObserver, endpoint_template
 from syncengine.crm.ratelimit import RateLimiter, RateLimitPolicy
 from syncengine.crm.retry import RetryPolicy, retrying
+from syncengine.crm.tls import client_context, trusts_environment
 from syncengine.crm.translate import (
     error_for_status,
     error_for_transport,
@@ -91,6 +93,8 @@ class CrmClient:
     (``/api/Contact/{id}``), the status (None when no answer came) and the seconds it
     took (a token request the auth flow made on the way included); for metrics. It runs
     on the calling thread and must be cheap; an exception from it is logged, never raised.
+    ``ca_bundle``: CA certificates (PEM) trusted besides the bundled ones; certificates
+    are verified whatever is given (``syncengine.crm.tls``).
     """
 
     def __init__(
@@ -108,6 +112,7 @@ class CrmClient:
         user_agent: str = "syncengine",
         observe: RequestObserver | None = None,
         ledger: BudgetLedger | None = None,
+        ca_bundle: str | Path | None = None,
     ) -> None:
         self._retry = retry or RetryPolicy()
         self._rate_limit = rate_limit or RateLimitPolicy()
@@ -126,8 +131,12 @@ class CrmClient:
             headers={"Accept": "application/json", "User-Agent": user_agent},
             # A redirect is not part of this API; following one could carry the token away.
             follow_redirects=False,
-            # No ``verify=``: httpx verifies certificates by default, and nothing here (nor
-            # any setting) may turn that off, or anyone on the path could read the token.
+            # Certificates and host names always verified, against the bundled CAs and
+            # ``ca_bundle`` only; nothing here (nor any setting or environment variable)
+            # may turn that off, or anyone on the path could read the token (crm.tls).
+            verify=client_context(base_url, ca_bundle),
+            # Environment proxies over https only: one would get a plain-http token.
+            trust_env=trusts_environment(base_url),
             # Hooks see every request and response, token requests of the auth flow and
             # the resends after a 401 included: the count and the budget stay true.
             event_hooks={"request": [self._count_request], "response": [self._observe_budget]},
