@@ -45,6 +45,7 @@ from syncengine.engine.sync import ContactSync, SyncOptions
 from syncengine.engine.work import QueueWorker
 from syncengine.errors import ConfigError
 from syncengine.local import load_platform
+from syncengine.private_files import write_owner_only
 from syncengine.store import (
     SqlBudgetLedger,
     SqlClaimStore,
@@ -162,13 +163,12 @@ class DaemonParts:
 
 def write_drift_report(folder: Path, report: Mapping[str, Any]) -> None:
     """A drift report as ``drift-<organisation>-<UTC start>.json`` in ``folder``, written
-    whole or not at all (a temporary file renamed into place)."""
+    whole or not at all (a temporary file renamed into place), owner-only."""
     folder.mkdir(parents=True, exist_ok=True)
     started = str(report.get("started_at", "")).replace(":", "").replace("-", "")[:15]
     target = folder / f"drift-{report.get('organization')}-{started}Z.json"
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    temporary.replace(target)
+    # Owner-only, like the database: a drift report quotes contacts' values.
+    write_owner_only(target, json.dumps(report, indent=2, ensure_ascii=False))
 
 
 @dataclass

@@ -13,6 +13,7 @@ import click
 from syncengine.cli.main import Context, cli, handled, pass_context
 from syncengine.cli.params import CONTACT_ID, moment
 from syncengine.errors import LocalPlatformError
+from syncengine.private_files import write_owner_only
 
 Format = Literal["html", "csv", "json"]
 
@@ -116,10 +117,8 @@ def _render(format_name: Format, built: object, problems_only: bool) -> str:
 def _write_whole(target: Path, text: str) -> None:
     """Write ``text`` UTF-8 through a temporary file renamed into place: a reader never
     sees half a report, and a failure leaves any earlier report as it was."""
-    temporary = target.with_name(f".{target.name}.tmp")
     try:
-        temporary.write_text(text, encoding="utf-8", newline="")
-        temporary.replace(target)
+        # A new report is owner-only (it lists donors' data): syncengine.private_files.
+        write_owner_only(target, text)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise LocalPlatformError(str(target), f"cannot write the report: {exc.strerror}") from None

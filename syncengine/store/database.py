@@ -5,17 +5,29 @@ into ``DatabaseUnavailable`` where the repositories open their transactions (see
 ``syncengine.store.sessions``).
 """
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
 
 from syncengine.errors import DatabaseUnavailable, StoreError
 
+log = structlog.get_logger(__name__)
+
 # How long a SQLite writer waits for another writer's lock before "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The SQLite file holds donor records, the journal of every write and the claims: only
+# its owner may read it, whatever the umask. SQLite gives its -wal, -shm and -journal
+# files the database file's own mode, so creating that one owner-only covers them all.
+SQLITE_FILE_MODE = 0o600
+# The companions SQLite may leave beside the database file.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
 # How long a PostgreSQL connection attempt may take before it counts as unreachable.
 POSTGRES_CONNECT_TIMEOUT_S = 10
 
@@ -89,6 +101,11 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
         )
     else:
         engine = create_engine(url, echo=echo)
+        path = _sqlite_file(url)
+        if path is not None:
+            # Before the driver opens (and so creates) the file: not at make_engine time,
+            # since a command refused before its first query must leave no file behind.
+            event.listen(engine, "do_connect", _owner_only_before_connect(path, url))
     event.listen(engine, "connect", _configure_sqlite_connection)
     event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
@@ -114,6 +131,65 @@ def _create_parent_folder(url: URL) -> None:
         raise DatabaseUnavailable(
             f"cannot create the folder for the database {safe_url(url)}: {exc.strerror or exc}"
         ) from exc
+
+
+def _owner_only_before_connect(path: Path, url: URL) -> Any:
+    def before_connect(*_args: Any) -> None:
+        ensure_owner_only(path, url)
+
+    return before_connect
+
+
+def ensure_owner_only(path: Path, url: URL | None = None) -> None:
+    """Create the SQLite file ``path`` owner-only (0o600) if it is missing; take the group
+    and other bits off it and its companions if they have any.
+
+    An existing file with wider permissions is tightened, with a warning, rather than
+    refused: the permissions were most likely a umask's doing (the engine before this
+    check created its file 0o644), and refusing would stop a working install for a
+    problem the engine can fix. A file the engine may not chmod (another owner's) is
+    used as it is, with the warning that says so.
+    """
+    try:
+        # O_CREAT without O_EXCL: another process creating it meanwhile is fine. The
+        # mode is applied only when the file is created, and a umask can only take bits
+        # away from 0o600, never add any.
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), SQLITE_FILE_MODE)
+    except OSError:
+        # Let the driver report it (read-only folder, a directory at that name...): its
+        # error is translated into DatabaseUnavailable where the transaction opens.
+        return
+    os.close(fd)
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
+        _tighten(file, url)
+
+
+def _tighten(file: Path, url: URL | None) -> None:
+    try:
+        mode = stat.S_IMODE(file.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if not mode & 0o077:
+        return
+    where = safe_url(url) if url is not None else "(SQLite database)"
+    try:
+        file.chmod(mode & ~0o077)
+    except OSError as exc:
+        log.warning(
+            "database file readable by others and cannot be made owner-only",
+            database=where,
+            file=file.name,
+            mode=oct(mode),
+            error=exc.strerror or str(exc),
+        )
+        return
+    log.warning(
+        "database file was readable by others: made owner-only",
+        database=where,
+        file=file.name,
+        was=oct(mode),
+        now=oct(mode & ~0o077),
+    )
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
