@@ -568,19 +568,37 @@ def load_settings(
 
 
 def _read_yaml(file: Path) -> dict[str, Any]:
+    unparsed: tuple[str, str] | None = None
     try:
         loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(unknown line)"
-        raise ConfigError(where, f"not valid YAML: {exc}", source=str(file)) from None
+        unparsed = (where, f"not valid YAML: {_yaml_problem(exc)}")
     except OSError as exc:
         raise ConfigError("--config", f"cannot read {file}: {exc.strerror}") from None
+    if unparsed is not None:
+        # Raised outside the except block: the YAML error (whose text quotes the file)
+        # is not even kept as the ConfigError's __context__.
+        raise ConfigError(*unparsed, source=str(file))
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
         raise ConfigError("(top level)", "must be a mapping of settings", source=str(file))
     return loaded
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong with the file and where, WITHOUT the snippet of it that ``str(exc)``
+    quotes: a file that does not parse was never checked for secrets (``_refuse_secrets``),
+    and the line quoted may be the one where someone pasted the API key."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return type(exc).__name__
+    parts = [part for part in (exc.context, exc.problem) if part]
+    mark = exc.problem_mark
+    if mark is not None:
+        parts.append(f"at line {mark.line + 1}, column {mark.column + 1}")
+    return ", ".join(parts) or "syntax error"
 
 
 def _refuse_secrets(node: Any, source: str, prefix: str) -> None:
