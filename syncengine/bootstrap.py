@@ -216,6 +216,8 @@ class App:
                 self.clock,
                 GuardSettings(guard.max_contact_share, guard.max_field_share, guard.min_contacts),
                 self.problem_recorder(),
+                concurrency=self.settings.sync.concurrency,
+                scope=Scope(self.settings.local.scope),
             )
         return self._runner
 
@@ -243,6 +245,7 @@ class App:
                 self.claims,
                 self.clock,
                 self.problem_recorder(),
+                self.crm,
                 scope=scope,
             ),
             jobs=(
@@ -255,6 +258,7 @@ class App:
                     parts.creator,
                     self.claims,
                     self.clock,
+                    self.crm,
                 ),
                 CrmWatch(
                     self.crm,
@@ -389,7 +393,7 @@ def open_app(
         claims=claims,
         claims_store=claims_store,
         updater=updater,
-        manual=ManualWrites(updater, mirror, claims),
+        manual=ManualWrites(updater, mirror, claims, crm),
         clock=clock,
     )
     try:

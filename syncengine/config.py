@@ -276,6 +276,10 @@ class SyncSettings(_Section):
     # with a larger one is reported and left alone.
     max_value_size: int = Field(1_048_576, ge=1024)
     claims: ClaimsConfig = ClaimsConfig()
+    # How many contacts `sync --all` syncs at once, each wholly on one thread (its requests
+    # in order, never two at a time): overlapping contacts hides the round trips' latency.
+    # 1: one contact after the other. The hourly request budget is shared by all of them.
+    concurrency: int = Field(1, ge=1, le=64)
 
     @field_validator("policies")
     @classmethod

@@ -15,7 +15,10 @@ metrics; a run that fails is logged and recorded and the next one happens as sch
 What no run can survive (a refused token, a lost database) stops the daemon with exit
 code 1 and the reason. When the request budget runs low (``daemon.low_budget`` requests
 left this hour, as CRM+ reports them), the pull and reconcile jobs wait for the reset
-and the worker takes pushes and webhook work only.
+and the worker takes pushes and webhook work only. When the budget is spent (nothing may
+be sent before a reset beyond ``crm.rate_limit.max_wait``), nothing is fatal: the worker
+puts the contact back due at the reset (not a failed attempt) and rests until then; a
+job's tick ends ``deferred``.
 
 SIGTERM/SIGINT (``stop``): no new run starts, the contact in flight is finished, the
 claims are given back, exit 0. A restart resumes from the queue, the journal (crash
@@ -38,8 +41,9 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from syncengine.bootstrap import App, DaemonParts
 from syncengine.domain.ports import ConflictStatus, JobRun, Priority
+from syncengine.engine.budget import DEFERRED
 from syncengine.engine.run_all import RUN_STOPPING_ERRORS
-from syncengine.errors import ConfigError, SyncEngineError
+from syncengine.errors import ConfigError, CrmBudgetExhausted, SyncEngineError
 from syncengine.metrics import CONTACT_OUTCOMES, Metrics
 from syncengine.scheduler import Scheduler
 from syncengine.web import HealthReport, WebServer, build_app
@@ -189,7 +193,14 @@ class OrganizationDaemon:
                 if remaining is not None:
                     counts["budget_remaining"] = remaining  # for status
                 outcome = "stopped" if self._stop.is_set() else "ok"
+                if outcome == "ok" and counts.get(DEFERRED):
+                    outcome = DEFERRED  # some of its work waits for the budget's reset
                 log.info("daemon.job_done", **counts)
+            except CrmBudgetExhausted as exc:
+                # Not a failure: the job's work (its cursor unmoved) waits for the reset,
+                # and the next tick after it does it.
+                outcome, error = DEFERRED, str(exc)
+                log.info("daemon.job_deferred", reason="request budget spent", error=error)
             except RUN_STOPPING_ERRORS as exc:
                 outcome, error = "failed", str(exc)
                 self._fail(exc)
@@ -230,8 +241,16 @@ class OrganizationDaemon:
                 self._metrics.count_contacts(self._organization, outcome)
             if reports:
                 self._refresh_gauges()
-            self._wake.wait(IDLE_WAIT)
+            self._wake.wait(self._idle_wait())
             self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        """How long the worker sleeps (a webhook or a stop wakes it sooner): until the
+        request budget's reset when it is spent, else ``IDLE_WAIT``."""
+        resting_until = self._parts.worker.resting_until
+        if resting_until is None:
+            return IDLE_WAIT
+        return max(IDLE_WAIT, (resting_until - self._app.clock.now()).total_seconds())
 
     # -- what the web server calls ---------------------------------------------------------
 

@@ -11,6 +11,8 @@
     +-- CrmError                         anything the CRM+ API said or did not say
     |   +-- CrmTransientError            RETRY (with backoff) -- the client does it itself
     |   |   +-- CrmRateLimited           429 / local budget exhausted; has retry_after
+    |   |       +-- CrmBudgetExhausted   STOP STARTING WORK: no request before the budget
+    |   |                                resets (beyond max_wait); what is left is deferred
     |   |   +-- CrmServerError           5xx / 520
     |   |   +-- CrmUnreachable           connect error, timeout, dropped response
     |   +-- CrmAuthError                 ABORT the run: 401, the token was refused
@@ -144,6 +146,17 @@ class CrmRateLimited(CrmTransientError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kw)
+
+
+class CrmBudgetExhausted(CrmRateLimited):
+    """No request may go before the hourly budget resets, and that is further away than
+    ``crm.rate_limit.max_wait``: the budget is down to the reserve (decided locally, nothing
+    sent), or CRM+ answered 429 with a longer ``Retry-After``. Not a failure of the contact
+    at hand: the caller stops starting work and leaves the rest for after ``resets_at``."""
+
+    def __init__(self, message: str, *, resets_at: float, retry_after: float, **kw: Any) -> None:
+        self.resets_at = resets_at  # Unix seconds
+        super().__init__(message, retry_after=retry_after, **kw)
 
 
 class CrmServerError(CrmTransientError):

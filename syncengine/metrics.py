@@ -37,6 +37,7 @@ CONTACT_OUTCOMES = (
     "conflict",
     "failed",
     "skipped",
+    "deferred",
 )
 
 # How a webhook delivery was answered (syncengine.web.DeliveryResult's values).

@@ -10,6 +10,7 @@ from typing import Any
 
 from syncengine import errors as e
 from syncengine.config import ENV_PASSWORD, ENV_USERNAME
+from syncengine.engine.budget import resets_at
 from syncengine.store import ConflictStateError, MissingEntryError
 
 
@@ -18,12 +19,15 @@ class ExitCode(IntEnum):
     FAILED = 1  # the change (or some contact) failed
     USAGE = 2  # bad arguments or configuration: nothing was sent
     CONFLICTS = 3  # done, but conflicts are open for review
+    DEFERRED = 4  # the request budget is spent: what is left waits for its reset
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:
     # Deciding a conflict that is not open is a usage error: nothing was changed.
     if isinstance(exc, e.UsageError | ConflictStateError | MissingEntryError):
         return ExitCode.USAGE
+    if isinstance(exc, e.CrmBudgetExhausted):
+        return ExitCode.DEFERRED
     return ExitCode.FAILED
 
 
@@ -93,6 +97,12 @@ def _one_line(exc: BaseException) -> str:
                 f"{_where(exc)}refused (HTTP 409): the value{value} already belongs to another "
                 f"contact. {exc.message}"
             )
+        case e.CrmBudgetExhausted():
+            return (
+                f"CRM+ request budget spent ({exc.message}): it resets at "
+                f"{resets_at(exc).isoformat()} (in {exc.retry_after or 0:.0f} s). Nothing more "
+                "was sent to CRM+; run again after that."
+            )
         case e.CrmRateLimited():
             wait = f" retry in {exc.retry_after:.0f} s" if exc.retry_after is not None else ""
             return f"CRM+ rate limit reached ({exc.message});{wait}. Nothing was changed."
@@ -149,6 +159,8 @@ def error_json(exc: BaseException) -> dict[str, Any]:
         ]
     if isinstance(exc, e.CrmNotFound):
         out["merged_into"] = exc.merged_into
+    if isinstance(exc, e.CrmBudgetExhausted):
+        out["resets_at"] = resets_at(exc).isoformat()
     if isinstance(exc, e.CrmTlsError):
         out["host"] = exc.host
     if isinstance(exc, e.VerificationError):

@@ -18,6 +18,7 @@ from syncengine.cli.errors import field_problem_line
 from syncengine.demo import Outcome as DemoOutcome
 from syncengine.demo import Row
 from syncengine.domain.ports import ConflictRecord
+from syncengine.engine.budget import DEFERRED, budget_note
 from syncengine.engine.push import PushReport, jsonable
 from syncengine.engine.run_all import RunSummary
 from syncengine.engine.sync import ContactReport, PlannedChange
@@ -110,6 +111,8 @@ def render_run(summary: RunSummary, open_conflicts: int) -> None:
         for line in summary.recovered:
             out.print(f"  - {safe(line)}")
     for report in summary.reports:
+        if report.outcome == DEFERRED:
+            continue  # listed in one line below: the reason is the same for each
         _render_contact(out, report)
     if summary.guard is not None and summary.guard.reasons:
         out.print("\nbulk-change guard: " + safe("; ".join(summary.guard.reasons)))
@@ -122,6 +125,13 @@ def render_run(summary: RunSummary, open_conflicts: int) -> None:
             f"\nSTOPPED part-way: {summary.not_reached} contact(s) not reached; the ones "
             "above were done (reason below)"
         )
+    if summary.budget_stop is not None:
+        deferred = [r for r in summary.reports if r.outcome == DEFERRED]
+        out.print(
+            f"\nSTOPPED at the request budget: {len(deferred)} contact(s) deferred to the "
+            f"next run ({safe(budget_note(summary.budget_stop))}):"
+        )
+        out.print("  " + safe(", ".join(_who(r) for r in deferred)))
     counts = data["summary"]
     title = "plan (dry run)" if summary.dry_run else "summary"
     out.print(
@@ -129,16 +139,18 @@ def render_run(summary: RunSummary, open_conflicts: int) -> None:
         f"{counts['created']}, linked {counts['linked']}, unchanged {counts['unchanged']}, "
         f"conflicts {counts['conflicts']}, failed {counts['failed']}"
         + (f", skipped {counts['skipped']}" if counts["skipped"] else "")
+        + (f", deferred {counts['deferred']}" if counts["deferred"] else "")
         + "; "
         f"requests used {counts['requests_used']}; open conflicts {open_conflicts}"
     )
 
 
+def _who(report: ContactReport) -> str:
+    return f"contact {report.contact_id}" if report.contact_id else f"record {report.key or ''}"
+
+
 def _render_contact(out: Console, report: ContactReport) -> None:
-    who = (
-        f"contact {report.contact_id}" if report.contact_id else f"record {safe(report.key or '')}"
-    )
-    out.print(f"\n{who}: {report.outcome}")
+    out.print(f"\n{safe(_who(report))}: {report.outcome}")
     for change in report.changes:
         out.print(f"  {_change_line(report, change)}")
     for path in report.conflicts:

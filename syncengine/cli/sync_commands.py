@@ -31,7 +31,7 @@ from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.domain.ports import ConflictStatus
 from syncengine.engine.run_all import Progress as ProgressCallback
 from syncengine.engine.run_all import RunSummary
-from syncengine.errors import SyncEngineError, UsageError
+from syncengine.errors import CrmBudgetExhausted, SyncEngineError, UsageError
 from syncengine.safe_text import safe
 
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ def sync(
     """Two-way sync of one contact (--contact ID) or of all (--all).
 
     Exit codes: 0 done, 1 some contacts failed, 2 usage or configuration error,
-    3 done with open conflicts.
+    3 done with open conflicts, 4 the request budget is spent: the contacts left are
+    deferred to the next run (nothing failed).
     """
     from syncengine.bootstrap import open_app
 
@@ -94,6 +95,8 @@ def sync(
         sys.exit(int(exit_code_for(summary.aborted)))
     if summary.stopped or summary.failed:
         sys.exit(int(ExitCode.FAILED))
+    if summary.budget_stop is not None:
+        sys.exit(int(ExitCode.DEFERRED))
     if open_conflicts or summary.conflicts:
         sys.exit(int(ExitCode.CONFLICTS))
 
@@ -137,7 +140,9 @@ def _recorded(app: App, job: str, *, enabled: bool) -> Iterator[Callable[[RunSum
     try:
         yield finished.append
     except SyncEngineError as exc:
-        runs.finish(run_id, outcome="failed", at=app.clock.now(), error=str(exc))
+        # The budget spent before any contact (the bulk query's): not a failure either.
+        outcome = "deferred" if isinstance(exc, CrmBudgetExhausted) else "failed"
+        runs.finish(run_id, outcome=outcome, at=app.clock.now(), error=str(exc))
         raise
     summary = finished[0] if finished else None
     if summary is None:
@@ -145,7 +150,15 @@ def _recorded(app: App, job: str, *, enabled: bool) -> Iterator[Callable[[RunSum
         return
     outcome = "failed" if summary.aborted else "stopped" if summary.stopped else "ok"
     error = str(summary.aborted) if summary.aborted else summary.stopped
-    counts = {**summary.counts(), "failed": summary.failed, "conflicts": summary.conflicts}
+    if outcome == "ok" and summary.budget_stop is not None:
+        # Not a failure: the rest waits for the budget's reset (engine.budget).
+        outcome, error = "deferred", str(summary.budget_stop)
+    counts = {
+        **summary.counts(),
+        "failed": summary.failed,
+        "conflicts": summary.conflicts,
+        "deferred": summary.deferred,
+    }
     runs.finish(run_id, outcome=outcome, at=app.clock.now(), counts=counts, error=error)
 
 

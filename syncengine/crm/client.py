@@ -16,6 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +37,7 @@ from syncengine.crm.translate import (
     wrong_record,
 )
 from syncengine.domain.ports import BudgetLedger, QueryPage, RateBudget, Record
-from syncengine.errors import CrmError, CrmNotFound
+from syncengine.errors import CrmBudgetExhausted, CrmError, CrmNotFound, CrmRateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -260,6 +261,12 @@ class CrmClient:
         """What the last response said about the organisation's hourly request budget."""
         return self._limiter.budget
 
+    def admit(self, requests: int) -> AbstractContextManager[None]:
+        """A unit of work (one contact) that may need up to ``requests`` requests: let in
+        only if the budget can take it; ``CrmBudgetExhausted`` otherwise (see
+        ``RateLimiter.admit``)."""
+        return self._limiter.admit(requests)
+
     # -- the one way a call is made --------------------------------------------------------
 
     def _find(self, params: Mapping[str, str]) -> Record | None:
@@ -290,14 +297,49 @@ class CrmClient:
             sleep=self._sleep,
             rand=self._rand,
         )
-        for attempt in controller:
-            with attempt:
-                return self._attempt(call, attempt.retry_state.attempt_number)
+        try:
+            for attempt in controller:
+                with attempt:
+                    return self._attempt(call, attempt.retry_state.attempt_number)
+        except CrmRateLimited as exc:
+            raise self._as_exhausted(exc) from exc
         raise AssertionError("unreachable: tenacity returns or re-raises")  # pragma: no cover
+
+    def _as_exhausted(self, exc: CrmRateLimited) -> CrmRateLimited:
+        """A 429 whose ``Retry-After`` is beyond the max wait is the budget spent, as the
+        local check would have said: the caller stops starting work. A shorter one that
+        outlasted the retries is only a failed request."""
+        wait = exc.retry_after
+        if isinstance(exc, CrmBudgetExhausted) or wait is None:
+            return exc
+        if wait <= self._rate_limit.max_wait:
+            return exc
+        return CrmBudgetExhausted(
+            f"{exc.message}; CRM+ asks to wait {wait:.0f}s, beyond the "
+            f"{self._rate_limit.max_wait:.0f}s max wait",
+            resets_at=self._clock() + wait,
+            retry_after=wait,
+            method=exc.method,
+            url_path=exc.url_path,
+            status=exc.status,
+        )
 
     def _attempt(self, call: _Call, attempt: int) -> httpx.Response:
         """One HTTP attempt: a 2xx response, or the translated error."""
         self._limiter.before_request(call.method, call.path)
+        try:
+            response = self._exchange(call, attempt)
+        finally:
+            self._limiter.after_request()
+        if response.is_success:
+            return response
+        error = error_for_status(response, now=self._clock(), writes=call.writes)
+        if isinstance(error, CrmRateLimited):
+            self._limiter.observe_refusal(error.retry_after)
+        raise error
+
+    def _exchange(self, call: _Call, attempt: int) -> httpx.Response:
+        """Send one request: its response, whatever the status, or the transport error."""
         request = self._http.build_request(
             call.method, call.path, params=call.params, json=call.body
         )
@@ -313,9 +355,7 @@ class CrmClient:
             self._log_attempt(request, attempt, started, error=error)
             raise
         self._log_attempt(request, attempt, started, status=response.status_code)
-        if response.is_success:
-            return response
-        raise error_for_status(response, now=self._clock(), writes=call.writes)
+        return response
 
     # -- accounting hooks ------------------------------------------------------------------
 

@@ -3,14 +3,26 @@
 CRM+ allows about 5,000 requests an hour per organisation, shared by EVERY integration of
 that organisation. Running the budget to zero would starve the others (and then ourselves
 with 429s), so the client keeps a reserve: once ``remaining`` is down to it, the next request
-waits for the window to reset, or, if that is too far away, fails with ``CrmRateLimited``
-so the caller can stop and come back later.
+waits for the window to reset, or, if that is too far away, fails with
+``CrmBudgetExhausted`` so the caller can stop and come back later.
+
+A unit of work (one contact's sync, one push) is let in with ``admit(requests)`` only
+when the budget above the reserve still holds the requests it may need, beside those the
+units already in flight (on other threads) may still make: so a run stops between
+contacts, not in the middle of one. Inside an admitted unit a request may go down to
+the hard limit: a contact that has started is finished even if other integrations
+spent the rest meanwhile; the reserve is never touched by a unit that was not let in.
+
+A 429 holds back every request of this client (all threads) until its ``Retry-After``
+has passed: one thread's refusal is the organisation's.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -18,7 +30,7 @@ from typing import TypeVar
 import structlog
 
 from syncengine.domain.ports import BudgetLedger, RateBudget
-from syncengine.errors import CrmRateLimited
+from syncengine.errors import CrmBudgetExhausted
 
 log = structlog.get_logger(__name__)
 
@@ -26,6 +38,21 @@ _N = TypeVar("_N", int, float)
 
 # The shortest pause while waiting for a token: a clock must be seen to move.
 _MIN_PACE_WAIT = 0.005
+
+
+@dataclass(eq=False)
+class _Admitted:
+    """A unit of work let in by ``RateLimiter.admit``: the requests it may still make."""
+
+    limiter: RateLimiter
+    requests: int
+    # Let in before any answer told the budget (a command's first request): checked
+    # again once one has, before its next request.
+    blind: bool = False
+
+
+# The unit the current thread works in (a context variable: each thread has its own).
+_admitted: ContextVar[_Admitted | None] = ContextVar("syncengine_admitted", default=None)
 
 
 @dataclass(frozen=True)
@@ -92,6 +119,8 @@ class RateLimiter:
     daemon's), requests are also PACED: the budget left above the reserve is spent at the
     hourly rate, with bursts of ``policy.burst`` of an hour's worth, and CRM+'s own count
     caps the bucket. Several workers then share one budget instead of multiplying it.
+
+    Thread-safe: one limiter serves every thread of a client (``sync.concurrency``).
     """
 
     def __init__(
@@ -108,6 +137,9 @@ class RateLimiter:
         self._ledger = ledger
         self._lock = threading.Lock()
         self._budget = RateBudget()
+        self._units: list[_Admitted] = []  # admitted, in flight
+        self._unanswered = 0  # requests sent whose answer has not been read yet
+        self._held_until = 0.0  # a 429's Retry-After: no request before this moment
 
     @property
     def budget(self) -> RateBudget:
@@ -115,12 +147,21 @@ class RateLimiter:
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Record what a response says about the budget. Absent or garbled values keep the
-        previous reading: one odd response is no reason to forget what we knew."""
+        previous reading: one odd response is no reason to forget what we knew. Within one
+        window the count only goes down: with several requests in flight, an answer read
+        late must not bring back a count a later answer already lowered."""
         limit = _header(headers, "X-RateLimit-Limit", int)
         remaining = _header(headers, "X-RateLimit-Remaining", int)
         reset_at = _header(headers, "X-RateLimit-Reset", float)
         with self._lock:
             old = self._budget
+            if (
+                remaining is not None
+                and old.remaining is not None
+                and reset_at is not None
+                and reset_at == old.reset_at
+            ):
+                remaining = min(remaining, old.remaining)
             self._budget = RateBudget(
                 limit=old.limit if limit is None else limit,
                 remaining=old.remaining if remaining is None else remaining,
@@ -129,30 +170,157 @@ class RateLimiter:
         if self._ledger is not None and remaining is not None:
             self._ledger.correct(now=self._clock(), available=remaining - self._policy.reserve)
 
-    def before_request(self, method: str, url_path: str) -> None:
-        """Pause until the window resets if the budget is down to the reserve.
+    def observe_refusal(self, retry_after: float | None) -> None:
+        """A 429 came back: hold every request of this client until ``Retry-After`` ends
+        (the thread that got it sleeps through it before its retry; the others must not
+        keep sending meanwhile)."""
+        if retry_after is None:
+            return
+        with self._lock:
+            self._held_until = max(self._held_until, self._clock() + retry_after)
 
-        Raises ``CrmRateLimited`` (with ``retry_after``) when the reset is further away than
+    # -- units of work ---------------------------------------------------------------------
+
+    @contextmanager
+    def admit(self, requests: int) -> Iterator[None]:
+        """Let a unit of work in that may need up to ``requests`` requests (see the module
+        docstring). Waits up to ``max_wait`` for the budget to reset; raises
+        ``CrmBudgetExhausted`` (nothing sent) when the reset is further away. Nested
+        admissions on one thread are covered by the outer one."""
+        if _admitted.get() is not None:
+            yield
+            return
+        unit = self._let_in(requests)
+        token = _admitted.set(unit)
+        try:
+            yield
+        finally:
+            _admitted.reset(token)
+            with self._lock:
+                self._units.remove(unit)
+
+    def _let_in(self, requests: int) -> _Admitted:
+        while True:
+            with self._lock:
+                budget = self._budget
+                wait = self._wait_for(budget, requests)
+                if wait <= 0:
+                    unit = _Admitted(self, requests, blind=budget.remaining is None)
+                    self._units.append(unit)
+                    return unit
+            self._wait_or_stop(
+                budget,
+                wait,
+                f"{requests} request(s) for the next unit of work do not fit in the budget "
+                f"left ({budget.remaining}, reserve {self._policy.reserve})",
+            )
+
+    def _wait_for(self, budget: RateBudget, requests: int) -> float:
+        """Seconds until ``requests`` fit above the reserve (under the lock); 0 if now."""
+        if budget.remaining is None or budget.reset_at is None:
+            return 0.0  # nothing known yet: the first response will tell
+        promised = sum(u.requests for u in self._units) + self._unanswered
+        if budget.remaining - self._policy.reserve - promised >= requests:
+            return 0.0
+        return max(budget.reset_at - self._clock(), 0.0)
+
+    # -- each request ----------------------------------------------------------------------
+
+    def before_request(self, method: str, url_path: str) -> None:
+        """Pause until a 429's ``Retry-After`` has passed, and until the window resets if
+        the budget is down to the reserve (to the hard limit inside an admitted unit).
+
+        Raises ``CrmBudgetExhausted`` (with ``retry_after``) when that is further away than
         ``max_wait``: sleeping for up to an hour inside a sync is the caller's decision.
+        Every call is to be followed by ``after_request`` once the answer (or the error)
+        is in.
         """
+        self._honour_refusal(method, url_path)
         if self._ledger is not None:
             self._pace(method, url_path)
-        budget = self._budget
-        if budget.remaining is None or budget.reset_at is None:
-            return  # nothing known yet: the first response will tell
-        if budget.remaining > self._policy.reserve:
-            return
+        unit = _admitted.get()
+        if unit is not None and unit.limiter is not self:
+            unit = None  # another client's unit (tests run several)
+        if unit is not None and unit.blind:
+            self._admit_seen(unit, method, url_path)
+        floor = 0 if unit is not None else self._policy.reserve
+        with self._lock:
+            budget = self._budget
+            known = budget.remaining is not None and budget.reset_at is not None
+            if not known or (budget.remaining or 0) - self._unanswered > floor:
+                self._sent(unit)
+                return
+        assert budget.reset_at is not None
         wait = budget.reset_at - self._clock()
         if wait <= 0:
+            with self._lock:
+                self._sent(unit)
             return  # the window has already rolled over; the next response says by how much
+        self._wait_or_stop(
+            budget,
+            wait,
+            f"request budget down to {budget.remaining} (reserve {self._policy.reserve})",
+            method=method,
+            url_path=url_path,
+        )
+        with self._lock:
+            self._sent(unit)
+
+    def _admit_seen(self, unit: _Admitted, method: str, url_path: str) -> None:
+        """A unit let in blind: now that an answer told the budget, do the requests it
+        may still make fit above the reserve, beside the other units'? (Its own count is
+        among the promised ones, hence 0 more.)"""
+        with self._lock:
+            budget = self._budget
+            if budget.remaining is None:
+                return
+            wait = self._wait_for(budget, 0)
+            if wait <= 0:
+                unit.blind = False
+                return
+        self._wait_or_stop(
+            budget,
+            wait,
+            f"the request budget left ({budget.remaining}, reserve {self._policy.reserve}) "
+            f"cannot take the {unit.requests} request(s) this work may still need",
+            method=method,
+            url_path=url_path,
+        )
+        unit.blind = False
+
+    def after_request(self) -> None:
+        with self._lock:
+            self._unanswered = max(self._unanswered - 1, 0)
+
+    def _sent(self, unit: _Admitted | None) -> None:
+        """Count a request that goes now (under the lock)."""
+        self._unanswered += 1
+        if unit is not None:
+            unit.requests = max(unit.requests - 1, 0)
+
+    def _honour_refusal(self, method: str, url_path: str) -> None:
+        wait = self._held_until - self._clock()
+        if wait <= 0:
+            return
         if wait > self._policy.max_wait:
-            raise CrmRateLimited(
-                f"request budget down to {budget.remaining} (reserve {self._policy.reserve}); "
-                f"it resets in {wait:.0f}s, beyond the {self._policy.max_wait:.0f}s max wait",
-                retry_after=wait,
-                method=method,
-                url_path=url_path,
+            raise self._exhausted(
+                f"CRM+ refused requests (429) for {wait:.0f}s more", wait, method, url_path
             )
+        log.info("crm.retry_after.wait", method=method, path=url_path, wait_s=round(wait, 3))
+        self._sleep(wait)
+
+    def _wait_or_stop(
+        self,
+        budget: RateBudget,
+        wait: float,
+        why: str,
+        *,
+        method: str | None = None,
+        url_path: str | None = None,
+    ) -> None:
+        """Sleep ``wait`` seconds for the window to reset, or raise if that is too long."""
+        if wait > self._policy.max_wait:
+            raise self._exhausted(f"{why}; it resets in {wait:.0f}s", wait, method, url_path)
         log.warning(
             "crm.budget.wait",
             method=method,
@@ -167,6 +335,17 @@ class RateLimiter:
             if self._budget.reset_at == budget.reset_at:
                 self._budget = replace(self._budget, remaining=None)
 
+    def _exhausted(
+        self, why: str, wait: float, method: str | None, url_path: str | None
+    ) -> CrmBudgetExhausted:
+        return CrmBudgetExhausted(
+            f"{why}, beyond the {self._policy.max_wait:.0f}s max wait",
+            resets_at=self._clock() + wait,
+            retry_after=wait,
+            method=method,
+            url_path=url_path,
+        )
+
     def _pace(self, method: str, url_path: str) -> None:
         """Wait for a token of the shared bucket (see the class docstring)."""
         assert self._ledger is not None
@@ -179,12 +358,11 @@ class RateLimiter:
             if wait <= 0:
                 return
             if wait > self._policy.max_wait:
-                raise CrmRateLimited(
-                    f"request budget paced: the next request may go in {wait:.0f}s, beyond "
-                    f"the {self._policy.max_wait:.0f}s max wait",
-                    retry_after=wait,
-                    method=method,
-                    url_path=url_path,
+                raise self._exhausted(
+                    f"request budget paced: the next request may go in {wait:.0f}s",
+                    wait,
+                    method,
+                    url_path,
                 )
             wait = max(wait, _MIN_PACE_WAIT)
             log.debug("crm.budget.paced", method=method, path=url_path, wait_s=round(wait, 3))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -73,6 +74,11 @@ class CrmPort(Protocol):
 
     @property
     def budget(self) -> RateBudget: ...
+
+    def admit(self, requests: int) -> AbstractContextManager[None]:
+        """Enter a unit of work (one contact) that may need up to ``requests`` requests;
+        ``CrmBudgetExhausted`` before anything is sent when the budget cannot take it."""
+        ...
 
 
 @dataclass
@@ -520,6 +526,11 @@ class WorkQueue(Protocol):
         """One more failed attempt: due again at ``retry_at`` (unless added again since)."""
         ...
 
+    def defer(self, contact_id: int, generation: int, *, until: datetime) -> None:
+        """Not attempted (the request budget is spent): due again at ``until``, the
+        budget's reset, with no failed attempt counted (unless added again since)."""
+        ...
+
     def depth(self) -> int: ...
 
     def failing(self) -> list[WorkItem]:
@@ -535,7 +546,7 @@ class JobRun:
     run_id: str
     started_at: datetime
     finished_at: datetime | None = None
-    outcome: str | None = None  # ok | failed | stopped
+    outcome: str | None = None  # ok | failed | stopped | deferred (request budget)
     counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     worker: str | None = None

@@ -3,7 +3,8 @@
 - ``PlatformWatch`` (the push job): platform records changed since their last sync (by
   modification time), and those with an outside write or a data manager's decision
   waiting, are queued as pushes. New platform records are created (or linked) right
-  here, under their ``new:<key>`` claim: they have no contact id to queue by yet.
+  here, under their ``new:<key>`` claim: they have no contact id to queue by yet; once
+  the request budget is spent, the creates left are counted ``deferred`` (next tick).
 - ``CrmWatch`` (the pull job): one bulk query from the scope's cursor; every contact
   CRM+ changed that belongs on the platform is queued with the record the query
   returned (the worker then needs no GET to pull it). The cursor moves only after the
@@ -14,7 +15,9 @@
   written to a drift report with the reason.
 
 A job is a plain object with ``run(should_stop) -> counts``; the scheduler knows nothing
-about syncing and the jobs know nothing about scheduling.
+about syncing and the jobs know nothing about scheduling. A job that meets a spent
+request budget (``CrmBudgetExhausted``: the pull's or the reconciliation's bulk query)
+raises it: the daemon ends the tick as ``deferred``, and the cursor has not moved.
 """
 
 from __future__ import annotations
@@ -44,13 +47,14 @@ from syncengine.domain.ports import (
 )
 from syncengine.domain.syncplan import platform_view
 from syncengine.domain.timestamps import newer_stamp
+from syncengine.engine.budget import CREATE_REQUESTS, DEFERRED
 from syncengine.engine.bulk import changed_since, pages
 from syncengine.engine.claims import RunClaims, new_record_subject
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.run_all import RUN_STOPPING_ERRORS
 from syncengine.engine.scope import Scope, belongs, cursor_name
 from syncengine.engine.waiting import waiting_contacts
-from syncengine.errors import LocalDataError, SyncEngineError
+from syncengine.errors import CrmBudgetExhausted, LocalDataError, SyncEngineError
 
 log = structlog.get_logger(__name__)
 
@@ -80,7 +84,9 @@ class PlatformWatch:
         creator: ContactCreator,
         claims: RunClaims,
         clock: Clock,
+        crm: CrmPort,
     ) -> None:
+        self._crm = crm
         self._platform = platform
         self._states = states
         self._queue = queue
@@ -94,6 +100,7 @@ class PlatformWatch:
         counts: Counter[str] = Counter()
         states = {s.contact_id: s for s in self._states.all()}
         waiting = waiting_contacts(self._journal, self._conflicts)
+        budget_spent = False
         for item in self._platform.scan():
             if should_stop():
                 counts["stopped"] += 1
@@ -103,7 +110,11 @@ class PlatformWatch:
                 counts["malformed"] += 1
                 continue
             if item.contact_id is None:
-                counts[self._create(item)] += 1
+                # Once the budget is spent, the creates wait for the next tick after the
+                # reset; queueing the changed contacts below costs no request and goes on.
+                outcome = DEFERRED if budget_spent else self._create(item)
+                budget_spent = outcome == DEFERRED
+                counts[outcome] += 1
                 continue
             state = states.get(item.contact_id)
             if changed_on_platform(item, state) or item.contact_id in waiting:
@@ -127,7 +138,11 @@ class PlatformWatch:
             if local is None:
                 return "skipped"  # linked by another worker meanwhile
             try:
-                return self._creator.create_or_link(local).outcome
+                with self._crm.admit(CREATE_REQUESTS):
+                    return self._creator.create_or_link(local).outcome
+            except CrmBudgetExhausted as exc:
+                log.info("push.create_deferred", key=seen.key, error=str(exc))
+                return DEFERRED
             except RUN_STOPPING_ERRORS:
                 raise
             except SyncEngineError as exc:

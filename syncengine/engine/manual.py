@@ -16,6 +16,8 @@ gives way to nothing (see ``ContactSync._plan``). A contact the sync does not kn
 
 Every write holds the contact's claim, so it never interleaves with a sync of the same
 contact by another process: it waits for that sync to finish, and the sync waits for it.
+It is let in by the request budget first: when the budget is spent until a reset beyond
+the max wait, ``CrmBudgetExhausted`` says when, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from syncengine.domain.plan import Change
-from syncengine.domain.ports import MirrorStore
+from syncengine.domain.ports import CrmPort, MirrorStore
+from syncengine.engine.budget import CONTACT_REQUESTS
 from syncengine.engine.claims import RunClaims, contact_subject
 from syncengine.engine.push import PushReport, SafeUpdater
 
@@ -34,8 +37,11 @@ CARRY_NOTE = (
 
 
 class ManualWrites:
-    def __init__(self, updater: SafeUpdater, mirror: MirrorStore, claims: RunClaims) -> None:
+    def __init__(
+        self, updater: SafeUpdater, mirror: MirrorStore, claims: RunClaims, crm: CrmPort
+    ) -> None:
         self._updater = updater
+        self._crm = crm
         self._mirror = mirror
         self._claims = claims
 
@@ -44,7 +50,10 @@ class ManualWrites:
     ) -> PushReport:
         if dry_run:
             return self._updater.push(contact_id, changes, dry_run=True)
-        with self._claims.holding(contact_subject(contact_id)):
+        with (
+            self._claims.holding(contact_subject(contact_id)),
+            self._crm.admit(CONTACT_REQUESTS),
+        ):
             synced = self._synced(contact_id)
             report = self._updater.push(contact_id, changes, outside=synced)
         if synced and report.changed:
@@ -54,7 +63,10 @@ class ManualWrites:
     def set_archived(self, contact_id: int, archived: bool, *, dry_run: bool = False) -> PushReport:
         if dry_run:
             return self._updater.set_archived(contact_id, archived, dry_run=True)
-        with self._claims.holding(contact_subject(contact_id)):
+        with (
+            self._claims.holding(contact_subject(contact_id)),
+            self._crm.admit(CONTACT_REQUESTS),
+        ):
             synced = self._synced(contact_id)
             report = self._updater.set_archived(contact_id, archived, outside=synced)
         if synced and report.changed:

@@ -24,9 +24,10 @@ from syncengine.errors import (
     VerificationError,
 )
 
-# Outcomes that say nothing about the subject's health: a dry run changes nothing, and a
-# skipped contact was left to another run, which reports it.
-_SILENT = frozenset({"skipped"})
+# Outcomes that say nothing about the subject's health: a dry run changes nothing, a
+# skipped contact was left to another run, which reports it, and a deferred one waits for
+# the request budget (engine.budget).
+_SILENT = frozenset({"skipped", "deferred"})
 _MERGES = frozenset({"merged", "relinked"})
 
 

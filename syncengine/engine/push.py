@@ -318,6 +318,12 @@ class SafeUpdater:
         try:
             return self._put(group, body), False
         except CrmTransientError as exc:
+            if not exc.maybe_applied:
+                # Surely not applied (a 429, the budget refused it before sending, no
+                # connection): a failed write, not an unknown one to read back.
+                report.outcome = Outcome.FAILED
+                self._close(report, error=str(exc))
+                raise
             try:
                 current = self._fetch_target(group)
             except CrmError:

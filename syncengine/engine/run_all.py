@@ -10,8 +10,11 @@
 5. The guard: the whole run is planned first; if more than a configured share of the
    contacts, or of one field's values, would change, it stops before any write (a bad
    import looks exactly like that) unless ``--force``.
-6. Each changed contact is synced on its own; one failing contact never stops the others
-   (only a refused token, an unusable platform or database does).
+6. Each changed contact is synced on its own (several at once with ``sync.concurrency``,
+   each wholly on one thread: ``engine.batch``); one failing contact never stops the
+   others (only a refused token, an unusable platform or database does). When the
+   hourly request budget is spent, no further contact starts: the rest are *deferred*
+   to the next run (``engine.budget``).
 """
 
 from __future__ import annotations
@@ -39,28 +42,21 @@ from syncengine.domain.ports import (
 )
 from syncengine.domain.syncplan import GuardVerdict, bulk_guard
 from syncengine.domain.timestamps import newer_stamp
-from syncengine.engine.bulk import CURSOR, changed_since, held_back
+from syncengine.engine.batch import RUN_STOPPING_ERRORS, BatchResult, ContactJob, run_batch
+from syncengine.engine.budget import CONTACT_REQUESTS, CREATE_REQUESTS, DEFERRED, resets_at
+from syncengine.engine.bulk import changed_since, held_back
 from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
+from syncengine.engine.scope import Scope, belongs, cursor_name
 from syncengine.engine.sync import ContactReport, ContactSync
 from syncengine.engine.waiting import waiting_contacts
-from syncengine.errors import (
-    CrmAuthError,
-    DatabaseUnavailable,
-    LocalDataError,
-    LocalPlatformError,
-    SchemaOutdated,
-    SyncEngineError,
-)
+from syncengine.errors import CrmBudgetExhausted, LocalDataError, SyncEngineError
 
 log = structlog.get_logger(__name__)
 
-# Errors after which no other contact can succeed either: the run stops, and still
-# reports what it did. Every other error concerns one contact: it is reported, and the
-# run goes on with the others.
-RUN_STOPPING_ERRORS = (CrmAuthError, DatabaseUnavailable, SchemaOutdated, LocalPlatformError)
+__all__ = ["RUN_STOPPING_ERRORS", "GuardSettings", "Progress", "RunSummary", "SyncRunner"]
 
 Progress = Callable[[int, int, str], None]
 
@@ -85,6 +81,8 @@ class RunSummary:
     # before it are reported as done, the rest were not reached.
     aborted: SyncEngineError | None = None
     not_reached: int = 0
+    # The request budget ran out: the contacts not done are reported ``deferred``.
+    budget_stop: CrmBudgetExhausted | None = None
 
     def counts(self) -> dict[str, int]:
         counted = Counter(r.outcome for r in self.reports)
@@ -103,6 +101,10 @@ class RunSummary:
     def skipped(self) -> int:
         return sum(1 for r in self.reports if r.outcome == "skipped")
 
+    @property
+    def deferred(self) -> int:
+        return sum(1 for r in self.reports if r.outcome == DEFERRED)
+
     def to_json(self) -> dict[str, Any]:
         counts = self.counts()
         return {
@@ -117,12 +119,19 @@ class RunSummary:
                 "conflicts": self.conflicts,
                 "failed": self.failed,
                 "skipped": self.skipped,
+                "deferred": self.deferred,
                 "not_reached": self.not_reached,
                 "requests_used": self.requests_used,
             },
             "aborted": None
             if self.aborted is None
             else {"error": type(self.aborted).__name__, "message": str(self.aborted)},
+            "budget_stop": None
+            if self.budget_stop is None
+            else {
+                "resets_at": resets_at(self.budget_stop).isoformat(),
+                "message": str(self.budget_stop),
+            },
             "guard": None
             if self.guard is None
             else {
@@ -166,6 +175,9 @@ class SyncRunner:
         clock: Clock,
         guard: GuardSettings,
         problems: ProblemRecorder,
+        *,
+        concurrency: int = 1,
+        scope: Scope = Scope.LINKED,
     ) -> None:
         self._crm = crm
         self._mirror = mirror
@@ -181,23 +193,33 @@ class SyncRunner:
         self._clock = clock
         self._guard = guard
         self._problems = problems
+        # How many contacts ``run_all`` syncs at once (each wholly on one thread).
+        self._concurrency = concurrency
+        self._scope = scope
+        # Each scope keeps its own pull cursor (see ``scope.cursor_name``).
+        self._cursor = cursor_name(scope)
 
     # -- one contact ------------------------------------------------------------------------
 
     def run_one(self, contact_id: int, *, dry_run: bool = False) -> RunSummary:
         """Sync one contact, waiting a while for another run that holds it (``ClaimHeld``
-        if it does not let go). A dry run claims nothing and stores nothing."""
+        if it does not let go). A dry run claims nothing and stores nothing. A spent
+        request budget raises ``CrmBudgetExhausted`` before anything is sent (saying when
+        it resets), and records no problem: nothing is wrong with the contact."""
         start = self._crm.requests_made
         summary = RunSummary(dry_run)
         if dry_run:
             summary.reports.append(self._contacts.sync(contact_id, dry_run=True))
         else:
-            with self._claims.holding(contact_subject(contact_id)):
+            with (
+                self._claims.holding(contact_subject(contact_id)),
+                self._crm.admit(CONTACT_REQUESTS),
+            ):
                 summary.recovered = self._recovery.recover(contact_id=contact_id).resolved
                 try:
                     report = self._contacts.sync(contact_id)
-                except RUN_STOPPING_ERRORS:
-                    raise  # about the run (a token, the database), not the contact
+                except (*RUN_STOPPING_ERRORS, CrmBudgetExhausted):
+                    raise  # about the run (a token, the database, the budget), not the contact
                 except SyncEngineError as exc:
                     self._problems.observe(failed_report(contact_id, None, exc))
                     raise
@@ -242,8 +264,8 @@ class SyncRunner:
             summary.requests_used = self._crm.requests_made - start
             return summary
 
-        jobs: list[tuple[int | None, str | None, Callable[[], ContactReport], str]] = [
-            (
+        jobs = [
+            ContactJob(
                 contact_id,
                 local.key if local is not None else None,
                 partial(
@@ -254,36 +276,40 @@ class SyncRunner:
                     waiting=contact_id in work.waiting,
                 ),
                 f"contact {contact_id}",
+                CONTACT_REQUESTS,
             )
             for contact_id, local in work.linked.items()
         ]
         jobs += [
-            (None, local.key, partial(self._claimed_create, local), f"new record {local.key}")
+            ContactJob(
+                None,
+                local.key,
+                partial(self._claimed_create, local),
+                f"new record {local.key}",
+                CREATE_REQUESTS,
+            )
             for local in work.new
         ]
-        unfinished: set[int] = set()
-        for done, (contact_id, key, job, label) in enumerate(jobs, start=1):
-            try:
-                report = self._guarded(contact_id, key, job)
-            except RUN_STOPPING_ERRORS as exc:
-                # Every contact left would fail the same way: stop, keep what was done.
-                log.error("sync.run_stopped", contact_id=contact_id, key=key, error=str(exc))
-                summary.aborted = exc
-                summary.not_reached = len(jobs) - done + 1
-                unfinished.update(c for c, _, _, _ in jobs[done - 1 :] if c is not None)
-                break
-            summary.reports.append(report)
-            self._problems.observe(report, new_record=contact_id is None)
-            if contact_id is not None and report.outcome in ("failed", "skipped"):
-                unfinished.add(contact_id)
-            if progress:
-                progress(done, len(jobs), label)
+        result = run_batch(
+            jobs,
+            crm=self._crm,
+            guarded=lambda job: self._guarded(job.contact_id, job.key, job.work),
+            observe=lambda report, job: self._problems.observe(
+                report, new_record=job.contact_id is None
+            ),
+            concurrency=self._concurrency,
+            progress=progress,
+        )
+        summary.reports += result.reports
+        summary.aborted = result.aborted
+        summary.budget_stop = result.budget_stop
+        summary.not_reached = len(result.not_reached)
         unchanged = [r for r in summary.reports if r.outcome == "unchanged"]
         summary.unchanged += len(unchanged)
         summary.reports = [r for r in summary.reports if r.outcome != "unchanged"]
         # The cursor stops short of every CRM-side change that was not synced (failed,
-        # held by another run, not reached), so that the next run sees them again.
-        self._cursors.put(held_back(cursor, pages, unfinished))
+        # held by another run, deferred, not reached), so that the next run sees them again.
+        self._cursors.put(held_back(cursor, pages, _unfinished(result)))
         summary.requests_used = self._crm.requests_made - start
         return summary
 
@@ -337,7 +363,7 @@ class SyncRunner:
     ) -> ContactReport:
         try:
             return work()
-        except RUN_STOPPING_ERRORS:
+        except (*RUN_STOPPING_ERRORS, CrmBudgetExhausted):
             raise
         except SyncEngineError as exc:
             # Planning meets the same failure the run will meet and log: said once.
@@ -350,7 +376,7 @@ class SyncRunner:
 
     def _refresh(self) -> tuple[list[Record], Cursor]:
         """Every contact CRM+ modified since the cursor (all of them the first time)."""
-        return changed_since(self._crm, self._cursors.get(CURSOR), CURSOR)
+        return changed_since(self._crm, self._cursors.get(self._cursor), self._cursor)
 
     def _collect(self, pages: Iterable[Record]) -> _Work:
         work = _Work()
@@ -391,6 +417,16 @@ class SyncRunner:
                 # Writing it back would undo that; it is left alone.
                 continue
             work.linked[contact_id] = None  # a first sync writes it to the platform
+        if self._scope is Scope.ALL:
+            for contact_id, record in work.fresh.items():
+                if belongs(
+                    self._scope,
+                    on_platform=contact_id in on_platform,
+                    synced_before=contact_id in states or contact_id in mirrored,
+                ) and not record.get("mergedIntoContactId"):
+                    # New in CRM+ (a merged-away one's survivor is what belongs): a first
+                    # sync writes it to the platform.
+                    work.linked.setdefault(contact_id, None)
         work.known = len(mirrored | on_platform) + len(work.new)
         return work
 
@@ -425,3 +461,10 @@ def _skipped(report: ContactReport, holder: str) -> ContactReport:
     report.outcome = "skipped"
     report.notes.append(f"another run is working on it ({holder}): left to that run")
     return report
+
+
+def _unfinished(result: BatchResult) -> set[int]:
+    """The contacts whose CRM-side changes this run did not sync."""
+    left = {r.contact_id for r in result.reports if r.outcome in ("failed", "skipped", DEFERRED)}
+    left |= {job.contact_id for job in result.not_reached}
+    return {c for c in left if c is not None}

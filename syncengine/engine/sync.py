@@ -122,7 +122,7 @@ class ContactReport:
     contact_id: int | None
     key: str | None = None
     outcome: str = "unchanged"  # unchanged | pushed | pulled | synced | created | linked |
-    # relinked | merged | conflict | failed | skipped
+    # relinked | merged | conflict | failed | skipped | deferred
     dry_run: bool = False
     changes: list[PlannedChange] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)

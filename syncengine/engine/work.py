@@ -14,14 +14,18 @@ database, take them:
 - a failure that concerns the contact puts the item back with a backoff (30 s, doubling,
   at most an hour) and its error, for ``status``; it never blocks the other contacts.
   A failure no other contact could survive (a refused token, a lost database) stops the
-  worker and reaches the caller.
+  worker and reaches the caller;
+- each contact is let in by the request budget first (``CrmPort.admit``). When the
+  budget is spent until a reset beyond the max wait, the item is put back due at the
+  reset, with no failed attempt counted (nothing is wrong with the contact), and the
+  worker stops taking items: ``resting_until`` says until when.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import Final
 
@@ -29,6 +33,7 @@ import structlog
 
 from syncengine.domain.ports import (
     Clock,
+    CrmPort,
     LocalPlatform,
     MirrorStore,
     SyncStateStore,
@@ -36,13 +41,14 @@ from syncengine.domain.ports import (
     WorkQueue,
 )
 from syncengine.domain.timestamps import newer_stamp
+from syncengine.engine.budget import CONTACT_REQUESTS, deferred_report, resets_at
 from syncengine.engine.claims import RunClaims, contact_subject
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.run_all import RUN_STOPPING_ERRORS
 from syncengine.engine.scope import Scope, belongs
 from syncengine.engine.sync import ContactReport, ContactSync
-from syncengine.errors import SyncEngineError
+from syncengine.errors import CrmBudgetExhausted, SyncEngineError
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +88,7 @@ class QueueWorker:
         claims: RunClaims,
         clock: Clock,
         problems: ProblemRecorder,
+        crm: CrmPort,
         *,
         scope: Scope = Scope.LINKED,
         backoff: Backoff | None = None,
@@ -96,7 +103,10 @@ class QueueWorker:
         self._claims = claims
         self._clock = clock
         self._problems = problems
+        self._crm = crm
         self._scope = scope
+        # When the request budget comes back, after a contact was deferred for it.
+        self.resting_until: datetime | None = None
         self._backoff = backoff or Backoff()
         self._batch = batch
 
@@ -111,6 +121,9 @@ class QueueWorker:
         done, or ``should_stop`` says so (checked between contacts: the one in flight is
         always finished)."""
         reports: list[ContactReport] = []
+        if self.resting_until is not None and self.resting_until > self._clock.now():
+            return reports  # nothing could be let in before the budget's reset
+        self.resting_until = None
         while not should_stop() and (limit is None or len(reports) < limit):
             items = self._queue.due(
                 now=self._clock.now(), limit=self._batch, max_priority=max_priority
@@ -125,6 +138,8 @@ class QueueWorker:
                 elif report is not None:
                     reports.append(report)
                     moved = True
+                if self.resting_until is not None:
+                    return reports  # the budget is spent: every other item would wait too
             if not moved:
                 break  # nothing due, or everything due is another worker's right now
         return reports
@@ -144,7 +159,10 @@ class QueueWorker:
                 return _GONE
             item = current
             try:
-                report = self._sync(item)
+                with self._crm.admit(CONTACT_REQUESTS):
+                    report = self._sync(item)
+            except CrmBudgetExhausted as exc:
+                return self._defer(item, exc)
             except RUN_STOPPING_ERRORS:
                 raise
             except SyncEngineError as exc:
@@ -172,6 +190,19 @@ class QueueWorker:
                     worker=self._claims.owner,
                 )
             return report
+
+    def _defer(self, item: WorkItem, exc: CrmBudgetExhausted) -> ContactReport:
+        """Back in the queue, due when the budget resets; not a failed attempt."""
+        until = resets_at(exc)
+        self._queue.defer(item.contact_id, item.generation, until=until)
+        self.resting_until = until
+        log.info(
+            "work.contact_deferred",
+            contact_id=item.contact_id,
+            until=until.isoformat(),
+            error=str(exc),
+        )
+        return deferred_report(item.contact_id, None, exc)
 
     def _sync(self, item: WorkItem) -> ContactReport:
         contact_id = item.contact_id

@@ -538,6 +538,12 @@ class MemoryWorkQueue(_MemoryRepository[int, WorkItem]):
                 item.last_error = error
                 item.due_at = as_utc(retry_at)
 
+    def defer(self, contact_id: int, generation: int, *, until: datetime) -> None:
+        with self._lock:
+            item = self._items.get(contact_id)
+            if item is not None and item.generation == generation:
+                item.due_at = as_utc(until)
+
     def depth(self) -> int:
         with self._lock:
             return len(self._items)

@@ -130,6 +130,21 @@ class SqlWorkQueue(SqlRepository):
         with transaction(self._engine) as session:
             session.execute(statement)
 
+    def defer(self, contact_id: int, generation: int, *, until: datetime) -> None:
+        statement = (
+            update(WorkItemRow)
+            .where(
+                self._mine(
+                    col(WorkItemRow.contact_id) == contact_id,
+                    col(WorkItemRow.generation) == generation,
+                )
+            )
+            .values(due_at=as_utc(until))
+            .execution_options(synchronize_session=False)
+        )
+        with transaction(self._engine) as session:
+            session.execute(statement)
+
     def depth(self) -> int:
         statement = select(func.count()).select_from(WorkItemRow).where(self._mine())
         with transaction(self._engine) as session:

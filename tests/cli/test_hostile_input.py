@@ -990,34 +990,34 @@ SITUATIONS = [
     # -- the wire -------------------------------------------------------------------------------
     row(
         Situation(
-            "rate-limit-beyond-max-wait-fails-sync-contact-and-changes-nothing",
+            "rate-limit-beyond-max-wait-defers-sync-contact-and-changes-nothing",
             steps(
                 synced(CONTACT),
                 edited(CONTACT, description="portal note"),
                 fault("*", r"^/api/", status=429, retry_after=60, count=1000),
             ),
             CONTACT_SYNC,
-            exit_code=1,
-            stderr=("rate limit", "retry in 60 s", "Nothing was changed"),
+            exit_code=4,
+            stderr=("request budget spent", "(in 60 s)", "Nothing more was sent"),
             config=RATE_LIMITED,
         )
     ),
     row(
         Situation(
-            "rate-limit-beyond-max-wait-fails-sync-all-and-changes-nothing",
+            "rate-limit-beyond-max-wait-defers-sync-all-and-changes-nothing",
             steps(
                 THREE_EDITED,
                 fault("*", r"^/api/", status=429, retry_after=60, count=1000),
             ),
             ("sync", "--all"),
-            exit_code=1,
-            stderr=("rate limit", "Nothing was changed"),
+            exit_code=4,
+            stderr=("request budget spent", "Nothing more was sent"),
             config=RATE_LIMITED,
         )
     ),
     row(
         Situation(
-            "rate-limit-mid-run-fails-the-rest-and-keeps-what-was-pushed",
+            "rate-limit-mid-run-defers-the-rest-and-keeps-what-was-pushed",
             steps(
                 THREE_EDITED,
                 fault(
@@ -1025,8 +1025,12 @@ SITUATIONS = [
                 ),
             ),
             ("sync", "--all"),
-            exit_code=1,
-            stdout=("contact 4817: pushed", "contact 4818: failed", "rate limit"),
+            exit_code=4,
+            stdout=(
+                "contact 4817: pushed",
+                "STOPPED at the request budget: 2 contact(s) deferred",
+                f"contact 4818, contact {CONTACT}",
+            ),
             writes=("PUT /api/Contact/4817",),
             crm=crm_contacts_changed({4817: {"description": "portal note 4817"}}),
             config=RATE_LIMITED,
