@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,23 +82,46 @@ def seed_contact(contact_id: int) -> dict[str, Any]:
     }
 
 
-def platform_document(contact_id: int, *, edition: int = 0) -> dict[str, Any]:
-    """The platform's copy of a contact: the fields it manages. ``edition`` > 0 is a
-    platform edit of the contact's name (the "contact field" route)."""
-    suffix = f" (edit {edition})" if edition else ""
-    return {
-        "id": contact_id,
-        "contactType": "Household",
-        "name": f"The {contact_id} Household{suffix}",
-    }
+# The platform edits a benchmark can make, by the write route each one takes (docs/safe-update.md).
+EDITS = ("contact", "address", "individual", "method", "high-stakes")
+
+
+def platform_document(
+    contact_id: int, *, edit: str | None = None, edition: int = 1
+) -> dict[str, Any]:
+    """The platform's copy of a contact: the whole record, as a first sync writes it.
+
+    ``edit`` names a platform edit (``EDITS``), ``edition`` tells successive edits apart:
+    "contact" changes ``informalName`` (PUT Contact), "address" the primary address's city
+    (PUT ContactAddress), "individual" a person's first name (PUT ContactIndividual),
+    "method" a person's email (PUT Contact: methods go through the parent), "high-stakes"
+    the contact's ``name`` (PUT Contact and a follow-up GET)."""
+    document = seed_contact(contact_id)
+    del document["modifiedDateTimeUtc"]  # CRM+'s, not the platform's
+    person = document["contactIndividuals"][0]
+    tag = f"{edition}"
+    if edit == "contact":
+        document["informalName"] += f" (edit {tag})"
+    elif edit == "address":
+        document["address"]["city"] = f"Shelbyville {tag}"
+    elif edit == "individual":
+        person["firstName"] += f"-{tag}"
+    elif edit == "method":
+        person["contactMethods"][0]["value"] = f"donor{contact_id}.{tag}@example.org"
+    elif edit == "high-stakes":
+        document["name"] += f" (edit {tag})"
+    elif edit is not None:
+        raise ValueError(f"unknown edit {edit!r}: one of {', '.join(EDITS)}")
+    return document
 
 
 class RemoteSandbox:
     """A sandbox served by a child process, and its test hooks over HTTP."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str, pid: int) -> None:
         self.base_url = base_url
         self.token = token
+        self.pid = pid
         self._hooks = httpx.Client(base_url=f"{base_url}{HOOKS}", timeout=120)
 
     def requests(self) -> list[dict[str, Any]]:
@@ -112,6 +137,12 @@ class RemoteSandbox:
     def ui_edit(self, contact_id: int, changes: dict[str, Any]) -> None:
         """A change made in the CRM+ UI (not through the API: it is not logged)."""
         self._hooks.post(f"/contacts/{contact_id}/ui-edit", json=changes).raise_for_status()
+
+    def cpu_seconds(self) -> float:
+        """The sandbox process's CPU time so far (user and system; Linux's /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
     def set_latency(self, seconds: float) -> None:
         self._hooks.put("/latency", json={"seconds": seconds}).raise_for_status()
@@ -137,9 +168,11 @@ def sandbox_process(contact_ids: Iterable[int]) -> Iterator[RemoteSandbox]:
     child = context.Process(target=_serve, args=(settings, seed, theirs), daemon=True)
     child.start()
     try:
-        if not ours.poll(60):
-            raise RuntimeError("the sandbox process did not start")
-        sandbox = RemoteSandbox(ours.recv(), TOKEN)
+        deadline = time.monotonic() + 60
+        while not ours.poll(0.05):
+            if not child.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the sandbox process did not start")
+        sandbox = RemoteSandbox(ours.recv(), TOKEN, child.pid)
         try:
             yield sandbox
         finally:
@@ -162,10 +195,12 @@ class Scenario:
     def secrets(self) -> dict[str, str]:
         return {"CRMPLUS_API_TOKEN": self.sandbox.token}
 
-    def change_on_platform(self, contact_ids: Iterable[int], *, edition: int = 1) -> None:
-        """A platform edit of each contact's name."""
+    def change_on_platform(
+        self, contact_ids: Iterable[int], *, edit: str = "contact", edition: int = 1
+    ) -> None:
+        """The platform edit ``edit`` (see ``platform_document``) of each contact."""
         for contact_id in contact_ids:
-            write_document(self.folder, platform_document(contact_id, edition=edition))
+            write_document(self.folder, platform_document(contact_id, edit=edit, edition=edition))
 
     def platform_records(self, contact_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """The platform's documents (all, or those of ``contact_ids``), as read from disk."""
