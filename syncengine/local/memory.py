@@ -10,15 +10,19 @@ Besides the port it has the platform USER's side -- ``put_linked``, ``put_new``,
 ``corrupt``, ``remove`` -- so a test can edit the platform behind the engine's back.
 Time comes from an injected clock (a ``ManualClock`` unless told otherwise); every write
 is stamped strictly after the record's previous stamp, even when the clock stands still.
+Safe to share between threads (``sync.concurrency``): every method holds one lock, so a
+check and the change it guards (a stale ``expected_modified``, a taken contact id) are
+one step, as a database's transaction makes them for the sql adapter.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from syncengine.domain.ports import Clock, LocalRecord, Record
 from syncengine.errors import LocalConflictError, LocalDataError
@@ -28,6 +32,20 @@ from syncengine.local.moments import later_than, same_moment
 from syncengine.local.overlay import overlay
 
 __all__ = ["MemoryPlatform"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _locked(
+    method: Callable[Concatenate[MemoryPlatform, _P], _R],
+) -> Callable[Concatenate[MemoryPlatform, _P], _R]:
+    def run(self: MemoryPlatform, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    run.__doc__ = method.__doc__
+    return run
 
 
 @dataclass
@@ -43,6 +61,7 @@ class MemoryPlatform:
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         self.clock: Clock = clock if clock is not None else ManualClock()
+        self._lock = threading.RLock()
         self._linked: dict[int, _Entry] = {}
         self._new: dict[str, _Entry] = {}
 
@@ -57,18 +76,29 @@ class MemoryPlatform:
     # -- the port ------------------------------------------------------------------------
 
     def scan(self) -> Iterator[LocalRecord | LocalDataError]:
-        # Snapshots of the keys: the engine may save or link while it iterates.
-        for contact_id in sorted(self._linked):
-            if contact_id in self._linked:
-                yield self._quietly(str(contact_id), self._linked[contact_id])
-        for key in sorted(self._new):
-            if key in self._new:
-                yield self._quietly(key, self._new[key])
+        # Snapshots of the keys: the engine may save or link while it iterates. The lock
+        # is held per record, never across a yield.
+        with self._lock:
+            linked, new = sorted(self._linked), sorted(self._new)
+        for contact_id in linked:
+            with self._lock:
+                entry = self._linked.get(contact_id)
+                found = None if entry is None else self._quietly(str(contact_id), entry)
+            if found is not None:
+                yield found
+        for key in new:
+            with self._lock:
+                entry = self._new.get(key)
+                found = None if entry is None else self._quietly(key, entry)
+            if found is not None:
+                yield found
 
+    @_locked
     def get(self, contact_id: int) -> LocalRecord | None:
         entry = self._linked.get(contact_id)
         return None if entry is None else self._view(str(contact_id), entry)
 
+    @_locked
     def save(
         self, contact_id: int, record: Record, *, expected_modified: datetime | None
     ) -> LocalRecord:
@@ -95,6 +125,7 @@ class MemoryPlatform:
             entry.modified_at = self._stamp(entry.modified_at)
         return self._view(str(contact_id), entry)
 
+    @_locked
     def get_new(self, key: str) -> LocalRecord | None:
         entry = self._new.get(key)
         return None if entry is None else self._view(key, entry)
@@ -102,6 +133,7 @@ class MemoryPlatform:
     def location(self, key: str) -> str:
         return self._where(key)
 
+    @_locked
     def link(self, key: str, contact_id: int) -> LocalRecord:
         entry = self._new.get(key)
         if entry is None:
@@ -114,6 +146,7 @@ class MemoryPlatform:
         self._linked[contact_id] = entry
         return self._view(str(contact_id), entry)
 
+    @_locked
     def relink(
         self, contact_id: int, survivor_id: int, record: Record | None = None
     ) -> LocalRecord:
@@ -145,6 +178,7 @@ class MemoryPlatform:
 
     # -- the platform user's side --------------------------------------------------------
 
+    @_locked
     def put_linked(self, contact_id: int, record: Record) -> LocalRecord:
         """The platform writes contact ``contact_id``'s whole record (creating it if new)."""
         previous = self._linked.get(contact_id)
@@ -156,6 +190,7 @@ class MemoryPlatform:
         self._linked[contact_id] = entry
         return self._view(str(contact_id), entry)
 
+    @_locked
     def put_new(self, key: str, record: Record) -> LocalRecord:
         """The platform writes a contact not yet in CRM+, under its own ``key``."""
         previous = self._new.get(key)
@@ -165,6 +200,7 @@ class MemoryPlatform:
         self._new[key] = entry
         return self._view(key, entry)
 
+    @_locked
     def corrupt(self, key: str, problem: str = "malformed on purpose") -> None:
         """Make a record malformed: reported by scan/get, refused by save and link.
 
@@ -172,11 +208,13 @@ class MemoryPlatform:
         """
         self._entry(key).problem = problem
 
+    @_locked
     def raw(self, key: str) -> tuple[Record, datetime, str | None]:
         """What is stored under ``key``, malformed or not: (record copy, modified, problem)."""
         entry = self._entry(key)
         return copy.deepcopy(entry.record), entry.modified_at, entry.problem
 
+    @_locked
     def remove(self, key: str) -> None:
         """The platform deletes a record (same ``key`` convention as ``corrupt``)."""
         entry = self._entry(key)
