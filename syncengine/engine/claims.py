@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -88,7 +88,12 @@ class ClaimLost(SyncEngineError):
 @dataclass
 class _Held:
     until: datetime | None  # None: lost to another run
-    depth: int = 1  # nested holds of the same subject (a sync inside a push...)
+    # The thread holding it: nested holds of the same subject by that thread (a sync
+    # inside a push...) count up; another thread of this process waits like another run
+    # would (several contacts run at once, and two of them may meet at one contact: a
+    # merge's survivor, a create's link).
+    thread: int = field(default_factory=threading.get_ident)
+    depth: int = 1
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,8 @@ class RunClaims:
         with self._lock:
             held = self._held.get(subject)
             if held is not None:
+                if held.thread != threading.get_ident():
+                    return self._ours_elsewhere(subject, held)
                 held.depth += 1
                 return None
         now = self._clock.now()
@@ -138,9 +145,28 @@ class RunClaims:
         if blocker is not None:
             return blocker
         with self._lock:
-            self._held[subject] = _Held(until=until)
+            held = self._held.get(subject)
+            if held is not None and held.thread != threading.get_ident():
+                # Another of our threads took it between our look and the store's answer
+                # (the store grants our own owner again): that thread has it.
+                return self._ours_elsewhere(subject, held)
+            if held is not None:
+                held.depth += 1
+            else:
+                self._held[subject] = _Held(until=until)
         self._ensure_heartbeat()
         return None
+
+    def _ours_elsewhere(self, subject: str, held: _Held) -> Claim:
+        """The claim as another thread of this process holds it (for ``ClaimHeld``)."""
+        now = self._clock.now()
+        return Claim(
+            subject=subject,
+            owner=f"{self.owner} (another thread)",
+            until=held.until or now,
+            acquired_at=now,
+            purpose=self.purpose,
+        )
 
     def take(self, subject: str, *, wait: timedelta | None = None) -> None:
         """Take ``subject``, waiting up to ``wait`` (default: the settings') for another

@@ -418,12 +418,22 @@ class SyncRunner:
                 continue
             work.linked[contact_id] = None  # a first sync writes it to the platform
         if self._scope is Scope.ALL:
+            # A survivor of a contact the platform holds arrives by that record's relink.
+            relinked = {
+                int(record["mergedIntoContactId"])
+                for contact_id, record in work.fresh.items()
+                if record.get("mergedIntoContactId") and contact_id in on_platform
+            }
             for contact_id, record in work.fresh.items():
-                if belongs(
-                    self._scope,
-                    on_platform=contact_id in on_platform,
-                    synced_before=contact_id in states or contact_id in mirrored,
-                ) and not record.get("mergedIntoContactId"):
+                if (
+                    belongs(
+                        self._scope,
+                        on_platform=contact_id in on_platform,
+                        synced_before=contact_id in states or contact_id in mirrored,
+                    )
+                    and not record.get("mergedIntoContactId")
+                    and contact_id not in relinked
+                ):
                     # New in CRM+ (a merged-away one's survivor is what belongs): a first
                     # sync writes it to the platform.
                     work.linked.setdefault(contact_id, None)

@@ -513,6 +513,18 @@ class ContactSync:
     def _first_to_platform(self, report: ContactReport, crm: Record) -> ContactReport:
         """A CRM contact the platform does not know: written to the platform."""
         assert report.contact_id is not None
+        pending = self._new_record_of(crm)
+        if pending is not None:
+            # Our own create, not yet linked (a run died between the POST and the link):
+            # that record's create links it; writing the contact here would put it on
+            # the platform twice.
+            report.key = pending
+            report.outcome = "skipped"
+            report.notes.append(
+                f"created in CRM+ for the platform's new record {pending}: left to that "
+                "record's create, which links it"
+            )
+            return report
         self._check_records(report.contact_id, None, None, crm)
         projected = self.project_for_platform(crm)
         report.changes.append(PlannedChange("to_platform", "(record)", "add", None, projected))
@@ -528,6 +540,23 @@ class ContactSync:
         self._remember(report.contact_id, crm)
         self.remember_synced(report.contact_id, saved, report.outcome)
         return report
+
+    def _new_record_of(self, crm: Record) -> str | None:
+        """The key of the platform's new (unlinked) record this CRM contact was created
+        for, by our reference on it; None if there is none."""
+        source = self._options.reference_source
+        for reference in crm.get("contactReferences") or []:
+            if not isinstance(reference, dict):
+                continue
+            key = reference.get("id")
+            if reference.get("source") != source or not isinstance(key, str):
+                continue
+            try:
+                if self._platform.get_new(key) is not None:
+                    return key
+            except LocalDataError:
+                return key  # malformed, but still that record's: never written twice
+        return None
 
     def _gone(
         self, report: ContactReport, local: LocalRecord | None, exc: CrmNotFound
@@ -557,6 +586,10 @@ class ContactSync:
         if report.dry_run:
             return report
         with self._claims.holding(contact_subject(survivor)):
+            # Again under the survivor's claim: the run that held it may have written the
+            # survivor to the platform meanwhile (a contact new to a `local.scope: all`).
+            if self._platform.get(survivor) is not None:
+                return self._both_held(report, local, survivor)
             return self._relink(report, local, survivor)
 
     def _both_held(self, report: ContactReport, local: LocalRecord, survivor: int) -> ContactReport:

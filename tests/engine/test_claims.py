@@ -191,3 +191,35 @@ def test_a_claim_taken_while_a_renewal_runs_is_not_judged_lost_by_it(store: Clai
     store.renew = real_renew  # type: ignore[method-assign]
     run.check(2)
     run.check(1)
+
+
+def test_two_threads_of_one_run_never_hold_one_contact_at_once(store: ClaimStore) -> None:
+    """Several contacts at once (``sync.concurrency``) may meet at one contact (a merge's
+    survivor, a create's link): the claim is the thread's, not only the process's."""
+    import threading
+
+    run = claims(store, Clock(), "a")
+    subject = contact_subject(4821)
+    taken = threading.Event()
+    release = threading.Event()
+
+    def other_thread() -> None:
+        with run.holding(subject):
+            taken.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    try:
+        assert taken.wait(10)
+        blocker = run.try_take(subject)
+        assert blocker is not None and "another thread" in blocker.owner
+        with pytest.raises(ClaimHeld):
+            run.take(subject, wait=timedelta(seconds=0.3))
+    finally:
+        release.set()
+        worker.join(10)
+    # Given back by its thread: this one takes it, nested holds count up again.
+    with run.holding(subject), run.holding(subject):
+        assert run.holds(subject)
+    assert not run.holds(subject)
