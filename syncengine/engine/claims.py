@@ -5,7 +5,11 @@ workers) takes a claim in the database before it touches a subject, and gives it
 when done:
 
 - ``contact:<id>``: syncing, pushing, archiving, relinking a CRM+ contact;
-- ``new:<platform key>``: creating (or linking) a new platform record in CRM+.
+- ``new:<platform key>``: creating (or linking) a new platform record in CRM+;
+- ``email:<normalised email>``: looking a new platform record up by its email and
+  creating it if not found: two new records sharing an email (different keys, so
+  different ``new:`` claims) must not both miss each other's lookup and create two
+  contacts, whether two threads of one run or two processes meet there.
 
 Claims live in the shared database (``ClaimStore``), so they hold across processes and
 machines: SQLite serialises the statement that takes one, PostgreSQL arbitrates it with a
@@ -51,6 +55,14 @@ def new_record_subject(key: str) -> str:
     if len(key) <= _MAX_KEY_IN_SUBJECT:
         return f"new:{key}"
     return "new:sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def email_subject(email: str) -> str:
+    """The claim of an email for a create: as CRM+ matches it (case-insensitive, trimmed)."""
+    normalised = email.strip().casefold()
+    if len(normalised) <= _MAX_KEY_IN_SUBJECT:
+        return f"email:{normalised}"
+    return "email:sha256:" + hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def process_owner() -> str:

@@ -3,7 +3,11 @@
 1. ``Find`` by our reference (``contactReferences`` source = ``local.reference_source``,
    id = the platform key): found -> link. This is also how a create whose answer was lost
    is found again.
-2. ``Find`` by the primary email: found -> link, and our reference is added to it.
+2. ``Find`` by the primary email: found -> link, and our reference is added to it. From
+   this lookup until the record is linked the email's claim (``email:<email>``) is held,
+   so two new records sharing an email, created at once by two threads or two
+   processes, never both miss the lookup and create two contacts: the second waits,
+   then finds the first's contact.
 3. Otherwise ``POST /api/Contact`` carrying our reference, journaled first. The client
    never repeats a create blindly; when its outcome is unknown we look it up by
    reference, and if it is not there yet the journal row stays ``unknown`` so the next
@@ -26,7 +30,12 @@ from syncengine.domain.ports import (
 )
 from syncengine.domain.syncplan import create_body, platform_view, primary_email
 from syncengine.domain.wellformed import shape_problems
-from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
+from syncengine.engine.claims import (
+    RunClaims,
+    contact_subject,
+    email_subject,
+    new_record_subject,
+)
 from syncengine.engine.push import SafeUpdater
 from syncengine.engine.sync import ContactReport, ContactSync, PlannedChange
 from syncengine.errors import CrmDuplicateValue, CrmError, LocalDataError
@@ -65,16 +74,27 @@ class ContactCreator:
                 self._platform.location(local.key), "malformed contact: " + "; ".join(problems[:5])
             )
         found = self._crm.find_contact_by_reference(self._source, local.key)
-        how = "reference"
-        if found is None:
-            email = primary_email(record)
-            found = self._crm.find_contact_by_email(email) if email else None
-            how = f"email {email}"
         if found is not None:
-            if dry_run:
-                return self._link(report, local, found, how, add_reference=how != "reference")
-            with self._claims.holding(contact_subject(int(found["id"]))):
-                return self._link(report, local, found, how, add_reference=how != "reference")
+            return self._found(report, local, found, "reference")
+        email = primary_email(record)
+        if email is None or dry_run:
+            return self._by_email(report, local, record, email)
+        # The email's claim from the lookup until the platform record is linked: another
+        # new record with this email (another key: another ``new:`` claim), on another
+        # thread or in another process, waits here, then finds this one's contact by
+        # email (and is reported as a second platform record of it) instead of missing
+        # it and creating a second contact. ``ClaimHeld`` if it is held past the wait.
+        with self._claims.holding(email_subject(email)):
+            return self._by_email(report, local, record, email)
+
+    def _by_email(
+        self, report: ContactReport, local: LocalRecord, record: Record, email: str | None
+    ) -> ContactReport:
+        """Link to the contact holding ``email``, or create one."""
+        found = self._crm.find_contact_by_email(email) if email else None
+        if found is not None:
+            return self._found(report, local, found, f"email {email}")
+        dry_run = report.dry_run
         body = create_body(record, self._source, local.key)
         report.changes.append(PlannedChange("to_crm", "(new contact)", "add", None, body))
         report.outcome = "created"
@@ -82,7 +102,7 @@ class ContactCreator:
             report.notes.append("dry run: would create the contact in CRM+")
             return report
         try:
-            created = self._create(local.key, body)
+            created = self._create(local.key, body, email)
         except CrmDuplicateValue as exc:
             # Not a crash and not a guess: a person decides whether this is the same
             # donor (then add our reference to that contact) or the platform's data is
@@ -106,7 +126,16 @@ class ContactCreator:
         with self._claims.holding(contact_subject(int(created["id"]))):
             return self._after_create(report, local, created)
 
-    def _create(self, key: str, body: Record) -> Record | None:
+    def _found(
+        self, report: ContactReport, local: LocalRecord, found: Record, how: str
+    ) -> ContactReport:
+        add_reference = how != "reference"
+        if report.dry_run:
+            return self._link(report, local, found, how, add_reference=add_reference)
+        with self._claims.holding(contact_subject(int(found["id"]))):
+            return self._link(report, local, found, how, add_reference=add_reference)
+
+    def _create(self, key: str, body: Record, email: str | None) -> Record | None:
         entry_id = self._journal.open(
             JournalEntry(
                 contact_id=None,
@@ -121,6 +150,8 @@ class ContactCreator:
         )
         try:
             self._claims.check_subject(new_record_subject(key))
+            if email is not None:
+                self._claims.check_subject(email_subject(email))
             created = self._crm.create_contact(body)
         except CrmDuplicateValue as exc:
             # Someone else holds the email (Find did not see it, e.g. it was added

@@ -49,7 +49,7 @@ from syncengine.domain.syncplan import platform_view
 from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.budget import CREATE_REQUESTS, DEFERRED
 from syncengine.engine.bulk import changed_since, pages
-from syncengine.engine.claims import RunClaims, new_record_subject
+from syncengine.engine.claims import ClaimHeld, RunClaims, new_record_subject
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.run_all import RUN_STOPPING_ERRORS
 from syncengine.engine.scope import Scope, belongs, cursor_name
@@ -145,6 +145,8 @@ class PlatformWatch:
                 return DEFERRED
             except RUN_STOPPING_ERRORS:
                 raise
+            except ClaimHeld:
+                return "skipped"  # its email is another run's create: the next tick
             except SyncEngineError as exc:
                 log.warning("push.create_failed", key=seen.key, error=str(exc))
                 return "failed"

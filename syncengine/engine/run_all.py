@@ -45,7 +45,7 @@ from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.batch import RUN_STOPPING_ERRORS, BatchResult, ContactJob, run_batch
 from syncengine.engine.budget import CONTACT_REQUESTS, CREATE_REQUESTS, DEFERRED, resets_at
 from syncengine.engine.bulk import changed_since, held_back
-from syncengine.engine.claims import RunClaims, contact_subject, new_record_subject
+from syncengine.engine.claims import ClaimHeld, RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
@@ -351,7 +351,12 @@ class SyncRunner:
             local = self._platform.get_new(seen.key)
             if local is None:
                 return ContactReport(None, key=seen.key)  # linked by another run meanwhile
-            return self._creator.create_or_link(local)
+            try:
+                return self._creator.create_or_link(local)
+            except ClaimHeld as exc:
+                # Its email is another run's create for longer than the claims' wait.
+                holder = exc.holder.owner if exc.holder is not None else "another run"
+                return _skipped(ContactReport(None, key=seen.key), holder)
 
     def _guarded(
         self,
