@@ -32,6 +32,13 @@ from syncengine.config import ENV_TOKEN
     help="Requests per hour before 429.",
 )
 @click.option(
+    "--window-seconds",
+    default=3600.0,
+    show_default=True,
+    type=float,
+    help="The rate limit's window: an hour; shorter only to compress time in a rehearsal.",
+)
+@click.option(
     "--test-hooks", is_flag=True, help="Enable /_sandbox/ hooks (seed, faults, request log...)."
 )
 @click.option(
@@ -46,6 +53,7 @@ def sandbox(
     port: int,
     put_semantics: str,
     hourly_limit: int,
+    window_seconds: float,
     test_hooks: bool,
     seed_path: Path | None,
 ) -> None:
@@ -65,7 +73,16 @@ def sandbox(
         err=True,
     )
     with handled(False):
-        serve(host, port, token, put_semantics, hourly_limit, test_hooks, seed_path)
+        serve(
+            host,
+            port,
+            token,
+            put_semantics,
+            hourly_limit,
+            test_hooks,
+            seed_path,
+            window_seconds=window_seconds,
+        )
 
 
 @cli.command()

@@ -98,18 +98,19 @@ class AuthRateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit, now = self.settings.hourly_limit, self.state.clock.unix_now()
+        window = self.settings.window_seconds
         counted = _is_api(scope) and self._authorised(scope)
         with self.state.lock:
             status = (
-                self.state.limiter.consume(limit, now)
+                self.state.limiter.consume(limit, now, window)
                 if counted
-                else self.state.limiter.peek(limit, now)
+                else self.state.limiter.peek(limit, now, window)
             )
         headers = status.headers()
         if _is_api(scope) and not counted:
             await JSONResponse(UNAUTHORISED, 401, headers)(scope, receive, send)
         elif counted and not status.allowed:
-            body = {"message": f"API calls quota exceeded: at most {limit} per hour."}
+            body = {"message": f"API calls quota exceeded: at most {limit} per {_per(window)}."}
             headers["Retry-After"] = str(status.retry_after)
             await JSONResponse(body, 429, headers)(scope, receive, send)
         else:
@@ -179,6 +180,10 @@ async def _process_then_drop(app: ASGIApp, scope: Scope, receive: Receive, send:
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
     await send({**start, "headers": [*headers, (b"content-length", str(declared).encode())]})
     await send({"type": "http.response.body", "body": body[: declared // 2], "more_body": True})
+
+
+def _per(window: float) -> str:
+    return "hour" if window == 3600 else f"{window:g} s"
 
 
 def _adding_headers(send: Send, headers: dict[str, str]) -> Send:

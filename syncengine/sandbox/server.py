@@ -137,6 +137,7 @@ def serve(
     max_skip: int = 10_000,
     contact_subtypes: Sequence[str] = (),
     log_level: str = "info",
+    window_seconds: float = 3600.0,
 ) -> None:
     """Serve a sandbox in the foreground until interrupted (Ctrl-C): for ``syncengine sandbox``.
 
@@ -147,6 +148,7 @@ def serve(
         token=token,
         put_semantics=PutSemantics.parse(put_semantics),
         hourly_limit=hourly_limit,
+        window_seconds=window_seconds,
         test_hooks=test_hooks,
         max_skip=max_skip,
         contact_subtypes=tuple(contact_subtypes),

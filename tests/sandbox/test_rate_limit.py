@@ -98,3 +98,27 @@ def test_rate_headers_parse_as_integers(sandbox_client: httpx.Client) -> None:
     headers = sandbox_client.get("/api/Contact/4821").headers
     for name in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
         int(headers[name])
+
+
+def test_a_shorter_window_compresses_time_headers_and_retry_after_included(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """``window_seconds`` (benchmarks compress time with it): windows aligned to its
+    multiples, the reset and Retry-After said in its terms, the budget back after it."""
+    clock = ManualClock(START)  # 12:15:00, a multiple of 20 s
+    server = sandbox_factory(hourly_limit=2, window_seconds=20, clock=clock)
+    window_end = calendar.timegm(datetime(2024, 5, 1, 12, 15, 20).timetuple())
+    clock.advance(15)  # 5 s before that window ends
+    with client_for(server) as client:
+        first = client.get("/api/Contact/4821")
+        client.get("/api/Contact/4821")
+        refused = client.get("/api/Contact/4821")
+        clock.advance(5)
+        fresh = client.get("/api/Contact/4821")
+    assert first.headers["x-ratelimit-reset"] == str(window_end)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "5"
+    assert "per 20 s" in refused.json()["message"]
+    assert fresh.status_code == 200
+    assert fresh.headers["x-ratelimit-remaining"] == "1"
+    assert fresh.headers["x-ratelimit-reset"] == str(window_end + 20)

@@ -45,6 +45,8 @@ def test_a_sandbox_cannot_be_started_twice(sandbox_factory: SandboxFactory) -> N
         ({"token": ""}, "token"),
         ({"put_semantics": "merge"}, "put_semantics"),
         ({"hourly_limit": 0}, "hourly_limit"),
+        ({"window_seconds": 0.5}, "window_seconds"),
+        ({"window_seconds": 86_401}, "window_seconds"),
     ],
 )
 def test_bad_settings_are_a_config_error_naming_the_option(
