@@ -26,7 +26,7 @@ import httpx
 import structlog
 
 from syncengine.crm.observe import RequestObserver, endpoint_template
-from syncengine.crm.ratelimit import RateLimiter, RateLimitPolicy
+from syncengine.crm.ratelimit import RateLimiter, RateLimitPolicy, parse_retry_after
 from syncengine.crm.retry import RetryPolicy, retrying
 from syncengine.crm.tls import client_context, trusts_environment
 from syncengine.crm.translate import (
@@ -365,6 +365,11 @@ class CrmClient:
 
     def _observe_budget(self, response: httpx.Response) -> None:
         self._limiter.observe(response.headers)
+        if response.status_code == 429:
+            # The hold starts as the answer arrives, before this thread reads its body:
+            # the other threads' requests stop at once (several contacts at once).
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+            self._limiter.observe_refusal(retry_after)
 
     def _log_attempt(
         self,

@@ -36,6 +36,10 @@ log = structlog.get_logger(__name__)
 
 _N = TypeVar("_N", int, float)
 
+# CRM+'s window; the limiter follows what the resets in its answers say instead once it
+# has seen two (a rehearsal's sandbox may compress time).
+_HOUR = 3600.0
+
 # The shortest pause while waiting for a token: a clock must be seen to move.
 _MIN_PACE_WAIT = 0.005
 
@@ -117,8 +121,10 @@ class RateLimiter:
 
     With a ``ledger`` (a token bucket shared by every process of the organisation, the
     daemon's), requests are also PACED: the budget left above the reserve is spent at the
-    hourly rate, with bursts of ``policy.burst`` of an hour's worth, and CRM+'s own count
-    caps the bucket. Several workers then share one budget instead of multiplying it.
+    window's rate (an hour's, or the window the ``X-RateLimit-Reset`` steps show), with
+    bursts of ``policy.burst`` of a window's worth, and CRM+'s own count caps the bucket.
+    When to wait for a reset is always read from ``X-RateLimit-Reset``, never assumed.
+    Several workers then share one budget instead of multiplying it.
 
     Thread-safe: one limiter serves every thread of a client (``sync.concurrency``).
     """
@@ -136,10 +142,15 @@ class RateLimiter:
         self._sleep = sleep
         self._ledger = ledger
         self._lock = threading.Lock()
+        # Notified when an admitted unit leaves: what it promised and did not spend is free.
+        self._left = threading.Condition(self._lock)
         self._budget = RateBudget()
         self._units: list[_Admitted] = []  # admitted, in flight
         self._unanswered = 0  # requests sent whose answer has not been read yet
         self._held_until = 0.0  # a 429's Retry-After: no request before this moment
+        # The window's length as CRM+'s resets show it (the step between two successive
+        # X-RateLimit-Reset values); an hour until two have been seen.
+        self._window: float | None = None
 
     @property
     def budget(self) -> RateBudget:
@@ -155,6 +166,9 @@ class RateLimiter:
         reset_at = _header(headers, "X-RateLimit-Reset", float)
         with self._lock:
             old = self._budget
+            if reset_at is not None and old.reset_at is not None and reset_at > old.reset_at:
+                step = reset_at - old.reset_at  # a window (or more, if one went unseen)
+                self._window = step if self._window is None else min(self._window, step)
             if (
                 remaining is not None
                 and old.remaining is not None
@@ -198,6 +212,7 @@ class RateLimiter:
             _admitted.reset(token)
             with self._lock:
                 self._units.remove(unit)
+                self._left.notify_all()
 
     def _let_in(self, requests: int) -> _Admitted:
         while True:
@@ -208,6 +223,14 @@ class RateLimiter:
                     unit = _Admitted(self, requests, blind=budget.remaining is None)
                     self._units.append(unit)
                     return unit
+                if self._units and self._fits_without_units(budget, requests):
+                    # Only what the units in flight may still spend is in the way, and
+                    # each spends less than it was let in for, as a rule (a contact is let
+                    # in for 3 and pushes with 2): wait for one to leave and look again,
+                    # rather than stop (or wait for the reset) with budget left over. So
+                    # several at once let in as many units as one after the other would.
+                    self._left.wait(timeout=1.0)
+                    continue
             self._wait_or_stop(
                 budget,
                 wait,
@@ -223,6 +246,12 @@ class RateLimiter:
         if budget.remaining - self._policy.reserve - promised >= requests:
             return 0.0
         return max(budget.reset_at - self._clock(), 0.0)
+
+    def _fits_without_units(self, budget: RateBudget, requests: int) -> bool:
+        """Whether ``requests`` fit above the reserve once the units in flight are done,
+        counting only the requests already sent (under the lock)."""
+        assert budget.remaining is not None
+        return budget.remaining - self._policy.reserve - self._unanswered >= requests
 
     # -- each request ----------------------------------------------------------------------
 
@@ -351,7 +380,7 @@ class RateLimiter:
         assert self._ledger is not None
         limit = self._budget.limit or self._policy.hourly
         spendable = max(limit - self._policy.reserve, 1)
-        rate = spendable / 3600.0
+        rate = spendable / (self._window or _HOUR)
         capacity = max(1.0, spendable * self._policy.burst)
         while True:
             wait = self._ledger.take(now=self._clock(), rate=rate, capacity=capacity)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from structlog.testing import capture_logs
 
@@ -9,7 +11,7 @@ from syncengine.crm import CrmClient, RateLimitPolicy
 from syncengine.crm.ratelimit import parse_retry_after
 from syncengine.domain.ports import RateBudget
 from syncengine.errors import CrmRateLimited
-from tests.crm.conftest import MakeClient
+from tests.crm.conftest import MakeClient, respond
 from tests.crm.fakeserver import FakeClock, FakeCrm
 
 
@@ -139,6 +141,29 @@ def test_with_a_ledger_a_burst_goes_at_once_then_requests_are_paced_at_the_hourl
     assert clock.sleeps == [pytest.approx(1.0), pytest.approx(1.0)], "then one a second"
 
 
+def test_pacing_follows_the_window_the_resets_show_not_an_assumed_hour(
+    make_client: MakeClient, server: FakeCrm, clock: FakeClock
+) -> None:
+    """A CRM+ (a rehearsal's sandbox) with 60 s windows: once two answers' resets are a
+    window apart, 3,600 a window above the reserve is 60 a second, not one."""
+    from syncengine.store import MemoryBudgetLedger
+
+    policy = RateLimitPolicy(reserve=0, max_wait=120.0, hourly=3600, burst=0.1)
+    server.limit = 3600
+    server.remaining = 3600
+    server.reset_at = clock.time() + 60
+    client = make_client(rate_limit=policy, ledger=MemoryBudgetLedger())
+    client.get_contact(1)
+    server.reset_at += 60  # the next window (the count is CRM+'s to say)
+    server.remaining = 3600
+    for _ in range(359):  # the rest of the burst (a tenth of a window's 3,600)
+        client.get_contact(1)
+    assert clock.sleeps == []
+    client.get_contact(1)
+    # 1/60 s (and the shortest pause, if the float sum falls a hair short): not 1 s.
+    assert sum(clock.sleeps) == pytest.approx(1 / 60, abs=0.006)
+
+
 def test_without_a_ledger_nothing_is_paced(
     make_client: MakeClient, server: FakeCrm, clock: FakeClock
 ) -> None:
@@ -152,3 +177,30 @@ def test_policy_rejects_a_burst_outside_0_to_1() -> None:
     for burst in (0.0, 1.5):
         with pytest.raises(ValueError, match="burst"):
             RateLimitPolicy(burst=burst)
+
+
+def test_a_429_met_on_one_thread_holds_the_requests_of_every_other_thread(
+    make_client: MakeClient, server: FakeCrm, clock: FakeClock
+) -> None:
+    """Several contacts at once share one client: a refusal on one thread is the
+    organisation's, so a request of another thread is not sent inside its Retry-After."""
+    client = make_client(rate_limit=RateLimitPolicy(reserve=0, max_wait=60.0))
+    server.then("GET", "/api/Contact/1", respond(429, headers={"Retry-After": "3600"}))
+    with pytest.raises(CrmRateLimited):
+        client.get_contact(1)
+    sent = len(server.received)
+    refused: list[CrmRateLimited] = []
+
+    def another_thread() -> None:
+        try:
+            client.get_contact(1)
+        except CrmRateLimited as exc:
+            refused.append(exc)
+
+    thread = threading.Thread(target=another_thread)
+    thread.start()
+    thread.join(10)
+    assert len(server.received) == sent, "nothing sent inside the Retry-After"
+    (raised,) = refused
+    assert raised.retry_after == pytest.approx(3600, abs=1)
+    assert clock.sleeps == []
