@@ -11,13 +11,20 @@ How a diff is computed, and why each step is there:
    to an item that has one, so the server's id assignment is not a remove-and-add.
 2. NORMALISE each leaf (``normalize.normalize_value``): whitespace, state-code case,
    natural types, "" vs null. Server-side normalisation must not look like an edit.
-3. DEEPDIFF the two aligned trees. Arrays were turned into dicts keyed by identity in
-   step 1, so deepdiff never matches by position; the trees only hold compared fields,
-   so deepdiff's ``include_paths`` (reported to leak) is not needed.
-4. TRANSLATE deepdiff's report to ``FieldChange``s on canonical concrete paths
+3. COMPARE the two versions slot by slot: a slot one version lacks is an add or a
+   removal (or, for a leaf, a value read as null), a leaf whose normalised values differ
+   is a ``set`` (``values_equivalent`` has the last word). Arrays were keyed by identity
+   in step 1, so nothing is ever matched by position.
+4. REPORT ``FieldChange``s on canonical concrete paths
    (``contactIndividuals[id=2].contactMethods[id=2081].value``), with values as the
    records hold them (not normalised): ``set`` for leaves, ``add``/``remove`` for whole
-   array items and set members.
+   array items and set members, in document order.
+
+Objects and items every version holds with the same compared values (``same_compared``:
+the same keys, the same values of the same JSON types) hold no change: ``diff`` and
+``merge`` align with ``prune=True``, which leaves such a slot childless instead of
+walking it. A contact changed at one
+field is then compared at that field's object, not at every field of the record.
 
 Absence is not null: a key ABSENT from the newer version means "not managed by whoever
 wrote it" and never clears anything; a key absent from the older version reads as null.
@@ -30,7 +37,6 @@ versions at once with the same identity rules.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import json
@@ -39,23 +45,22 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Literal
 
-from deepdiff import DeepDiff
-
 from syncengine.domain.normalize import normalize_value, values_equivalent
 from syncengine.domain.paths import (
     REMOVE,
     Item,
     Key,
     Path,
-    apply_change,
     find_schema_field,
     get_value,
     identity_of,
     item_segment,
     parse_path,
+    write_in_place,
 )
 from syncengine.domain.policy import any_glob_match
 from syncengine.domain.ports import Record
+from syncengine.domain.records import copy_json
 from syncengine.domain.schema import ARRAY_IDENTITY, NATURAL_KEY, SHAPES, Field, Kind
 from syncengine.errors import PathError
 
@@ -66,6 +71,7 @@ __all__ = [
     "SlotKind",
     "align",
     "apply_changes",
+    "apply_changes_in_place",
     "diff",
     "is_managed",
     "leaf_values",
@@ -144,6 +150,9 @@ class Slot:
     local: list[Path | None]  # each version's own path to it (its own selectors)
     norm: list[Any] = dataclasses.field(default_factory=list)  # normalised leaf values, per version
     children: dict[str, Slot] = dataclasses.field(default_factory=dict)
+    # Held with the same compared values by every version, so not walked (``align`` with
+    # ``prune=True``): it has no children, and nothing below it differs.
+    pruned: bool = False
 
     @property
     def path(self) -> str:
@@ -216,9 +225,9 @@ def _child_path(parent: Path, segment: Key | Item) -> Path:
 
 
 def _atomic(value: Any) -> Any:
-    """A normalised value deepdiff must compare whole: containers (opaque custom field
-    values, customCollections) become canonical JSON text, so deepdiff does not descend
-    into them and match their lists by position."""
+    """A normalised value compared whole: containers (opaque custom field values,
+    customCollections) become canonical JSON text, so that comparing them never matches
+    their lists by position, and ``True`` never equals ``1``."""
     if isinstance(value, dict | list | tuple | set | frozenset):
         return "\x00json:" + json.dumps(value, sort_keys=True, default=str)
     return value
@@ -239,8 +248,18 @@ def _stamp_of(value: Any, inherited: str | None) -> str | None:
 class _Aligner:
     """Builds the ``Slot`` tree of several versions. One instance per ``align`` call."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, prune: bool = False, partial: int | None = None) -> None:
         self.count = count
+        self.prune = prune
+        self.partial = partial
+
+    def identical(self, slot: Slot, shape: str, skip: Iterable[str]) -> bool:
+        """Whether every version holds ``slot`` with the same compared values."""
+        return (
+            self.prune
+            and all(slot.present)
+            and same_compared(shape, slot.raw, skip, partial=self.partial)
+        )
 
     def new_slot(
         self,
@@ -295,6 +314,9 @@ class _Aligner:
         ``skip``: identity keys of an item (they cannot change without making it another
         item, and ``id="42"`` vs ``id=42`` would otherwise show up as a change).
         """
+        if self.identical(slot, shape, skip):
+            slot.pruned = True
+            return
         skipped = set(skip)
         for name, schema_field in SHAPES[shape].items():
             if not schema_field.writable or name in skipped:
@@ -491,12 +513,111 @@ _SHAPE_OF_ARRAY: Final[dict[str, str]] = {
 }
 
 
-def align(records: Sequence[Record | None]) -> Slot:
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON values are the same value of the same types throughout: unlike
+    ``==``, ``True`` is not ``1`` and ``1`` is not ``1.0`` (normalisation tells those
+    apart, so pruning must not take them for one)."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    if kind is list:
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b) and (a == a)  # NaN is never the same as anything
+
+
+# The compared (writable) fields of each shape, in schema order.
+_COMPARED: Final[dict[str, tuple[tuple[str, Field], ...]]] = {
+    shape: tuple((name, f) for name, f in fields.items() if f.writable)
+    for shape, fields in SHAPES.items()
+}
+
+
+def same_compared(
+    shape: str, objects: Sequence[Any], skip: Iterable[str] = (), *, partial: int | None = None
+) -> bool:
+    """Whether the versions of an object of ``shape`` (a dict, or None for a null object)
+    hold the same values at every compared field: the same keys present, equal values
+    (``same_json``), array items equal position by position, identities included.
+
+    ``partial``: the version whose ABSENT keys mean "not managed" (the platform's in a
+    merge, the newer one in a diff): nothing is decided below such a key, so what the
+    other versions hold there does not count. In the others an absent leaf is null.
+
+    Then aligning them finds no difference below: ``align(prune=True)`` does not walk
+    them. Fields that are not compared (ids, stamps, audit) may differ. Conservative:
+    items equal in another order are "not the same" here, and simply walked.
+    """
+    first = objects[0]
+    if any(type(other) is not type(first) for other in objects):
+        return False
+    if not isinstance(first, dict):
+        return all(same_json(first, other) for other in objects)
+    for name, schema_field in _COMPARED[shape]:
+        if name in skip or (partial is not None and name not in objects[partial]):
+            continue
+        # Elsewhere an absent key reads as null (in the base, the CRM record, the older
+        # side of a diff), a null array holds no items, and these leaves' normal form
+        # of "" is null too: the forms the aligned walk takes for one.
+        values = [_as_read(schema_field.kind, obj.get(name)) for obj in objects]
+        if not _same_field(name, schema_field, values, partial):
+            return False
+    return True
+
+
+# Leaf kinds whose normal form of "" is null (``normalize.normalize_value``).
+_EMPTY_IS_NULL: Final = frozenset({Kind.STRING, Kind.OPAQUE, Kind.DATE, Kind.TIMESTAMP})
+_NO_ITEMS: Final[list[Any]] = []
+
+
+def _as_read(kind: Kind, value: Any) -> Any:
+    if value is None:
+        return _NO_ITEMS if kind is Kind.ARRAY else None
+    if value == "" and kind in _EMPTY_IS_NULL:
+        return None
+    return value
+
+
+def _same_field(name: str, schema_field: Field, values: list[Any], partial: int | None) -> bool:
+    first = values[0]
+    if schema_field.kind is Kind.OBJECT and schema_field.shape and type(first) is dict:
+        return same_compared(schema_field.shape, values, partial=partial)
+    if not (schema_field.kind is Kind.ARRAY and schema_field.shape and type(first) is list):
+        return all(same_json(first, other) for other in values)
+    if any(type(other) is not list or len(other) != len(first) for other in values):
+        return False
+    identity = ARRAY_IDENTITY.get(name, ("id",))
+    for position, item in enumerate(first):
+        items = [other[position] for other in values]
+        if type(item) is not dict:
+            if not all(same_json(item, other) for other in items):
+                return False
+            continue
+        if not all(
+            type(other) is dict and same_json(item.get(k), other.get(k))
+            for other in items
+            for k in identity
+        ):
+            return False
+        if not same_compared(schema_field.shape, items, identity, partial=partial):
+            return False
+    return True
+
+
+def align(
+    records: Sequence[Record | None], *, prune: bool = False, partial: int | None = None
+) -> Slot:
     """Walk several versions of one Contact together; the root ``Slot`` of the result.
 
     Versions are given in priority order: where an item must be named by one version's
     values (a new item, a display path), the earliest version that has it wins. A
     ``None`` version is "no record at all" (a first sync has no base).
+    ``prune``: objects and items every version holds with the same compared values are
+    not walked (see ``Slot.pruned``), for callers that only look for differences;
+    ``partial``: the version whose absent keys decide nothing (see ``same_compared``).
     PathError if an array item has no identity at all (no id and no natural key).
     """
     n = len(records)
@@ -515,31 +636,11 @@ def align(records: Sequence[Record | None]) -> Slot:
         local=[Path() if r is not None else None for r in records],
         norm=[None] * n,
     )
-    _Aligner(n).fill_shape(root, ROOT_SHAPE)
+    _Aligner(n, prune=prune, partial=partial).fill_shape(root, ROOT_SHAPE)
     return root
 
 
 # -- the diff --------------------------------------------------------------------------------
-
-
-def _tree(slot: Slot, version: int) -> Any:
-    """What deepdiff sees of one version: nested dicts keyed by field name or identity,
-    holding normalised leaves. Nothing positional is left in it."""
-    if slot.kind is SlotKind.LEAF:
-        return slot.norm[version]
-    if slot.kind is SlotKind.MEMBER:
-        return True
-    return {key: _tree(c, version) for key, c in slot.children.items() if c.present[version]}
-
-
-def _slot_at(root: Slot, keys: Sequence[Any]) -> Slot:
-    slot = root
-    for key in keys:
-        child = slot.children.get(str(key))
-        if child is None:
-            break  # below a leaf (cannot happen with atomic leaves): report the leaf
-        slot = child
-    return slot
 
 
 def is_managed(slot: Slot, patterns: Sequence[str] | None) -> bool:
@@ -565,17 +666,33 @@ def is_managed(slot: Slot, patterns: Sequence[str] | None) -> bool:
 
 
 class _Differ:
-    def __init__(self, root: Slot, old: int, new: int) -> None:
-        self.root = root
+    """Walks an aligned tree, collecting the changes from version ``old`` to ``new``."""
+
+    def __init__(self, old: int, new: int) -> None:
         self.old = old
         self.new = new
         self.found: list[tuple[Slot, FieldChange]] = []
 
+    def compare(self, slot: Slot) -> None:
+        """The changes inside ``slot``, which both versions hold, in document order."""
+        for child in slot.children.values():
+            in_old, in_new = child.present[self.old], child.present[self.new]
+            if in_old and in_new:
+                if child.kind is SlotKind.LEAF:
+                    if not _same_norm(child.norm[self.old], child.norm[self.new]):
+                        self.leaf_set(child)
+                elif child.kind is not SlotKind.MEMBER:
+                    self.compare(child)
+            elif in_new:
+                self.added(child)
+            elif in_old:
+                self.removed(child)
+
     def leaf_set(self, slot: Slot) -> None:
         old = slot.raw[self.old] if slot.present[self.old] else None
         new = slot.raw[self.new]
-        # deepdiff compared normalised values; ``values_equivalent`` has the last word
-        # (it may know equivalences a single normal form cannot express).
+        # The normal forms differ; ``values_equivalent`` has the last word (it may know
+        # equivalences a single normal form cannot express).
         if not slot.equivalent(old, slot.holder[self.old], new, slot.holder[self.new]):
             self.found.append((slot, FieldChange(slot.path, "set", old, new)))
 
@@ -594,12 +711,21 @@ class _Differ:
 
     def removed(self, slot: Slot) -> None:
         """``slot`` is in the old version only."""
-        if slot.kind in (SlotKind.ITEM, SlotKind.MEMBER):
-            # deepdiff reports the item only when its array is there in the new version
-            # (otherwise it reports the array): the item was really taken out.
+        parent = slot.parent
+        if (
+            slot.kind in (SlotKind.ITEM, SlotKind.MEMBER)
+            and parent is not None
+            and parent.present[self.new]
+        ):
+            # An item whose array the new version holds was really taken out.
             self.found.append((slot, FieldChange(slot.path, "remove", slot.raw[self.old], None)))
         # A leaf, object or array ABSENT from the new version is not managed by it: its
         # absence clears nothing.
+
+
+def _same_norm(a: Any, b: Any) -> bool:
+    # Normal forms are scalars or canonical JSON text (``_atomic``); bool is not int.
+    return type(a) is type(b) and a == b
 
 
 def diff(
@@ -607,6 +733,7 @@ def diff(
     new: Record | None,
     *,
     managed: Iterable[str] | None = None,
+    held_by_old: bool = False,
 ) -> list[FieldChange]:
     """The field-level changes turning ``old`` into ``new``, in document order.
 
@@ -614,37 +741,22 @@ def diff(
     canonical path (``address.*``, ``customFields[name=Shirt Size].value``,
     ``contactIndividuals[*].contactMethods[*].value``; see ``is_managed``); changes
     outside them are left out. Keys absent from ``new`` are not changes.
+    ``held_by_old``: only ``set`` changes of fields ``old`` holds (what a record holding
+    a subset of the fields takes from a newer full one); nothing is compared elsewhere.
     """
-    root = align([old, new])
-    return _diff_aligned(root, 0, 1, None if managed is None else tuple(managed))
-
-
-def _diff_aligned(
-    root: Slot, old: int, new: int, managed: tuple[str, ...] | None
-) -> list[FieldChange]:
-    differ = _Differ(root, old, new)
-    report = DeepDiff(
-        _tree(root, old),
-        _tree(root, new),
-        view="tree",
-        # By default deepdiff reports a dict whose keys mostly differ as one replaced
-        # value; we need every item added or removed by its own identity.
-        threshold_to_diff_deeper=0,
-    )
-    for report_type, levels in report.items():
-        for level in levels:
-            slot = _slot_at(root, level.path(output_format="list"))
-            if report_type in ("values_changed", "type_changes"):
-                differ.leaf_set(slot)
-            elif report_type == "dictionary_item_added":
-                differ.added(slot)
-            elif report_type == "dictionary_item_removed":
-                differ.removed(slot)
-            else:  # pragma: no cover - the trees hold only dicts and scalars
-                raise AssertionError(f"unexpected deepdiff report {report_type!r}")
-    order = {id(slot): n for n, slot in enumerate(root.walk())}
-    differ.found.sort(key=lambda pair: order[id(pair[0])])
-    return [change for slot, change in differ.found if is_managed(slot, managed)]
+    # Pruning may skip what cannot change: a key absent from ``new`` is no change; with
+    # ``held_by_old``, neither is anything at a key ``old`` lacks.
+    root = align([old, new], prune=True, partial=0 if held_by_old else 1)
+    differ = _Differ(0, 1)
+    if root.present[0] and root.present[1]:
+        differ.compare(root)
+    elif root.present[1]:
+        differ.added(root)
+    found = differ.found
+    if held_by_old:
+        found = [(slot, c) for slot, c in found if c.kind == "set" and slot.present[0]]
+    patterns = None if managed is None else tuple(managed)
+    return [change for slot, change in found if is_managed(slot, patterns)]
 
 
 # -- helpers for callers ---------------------------------------------------------------------
@@ -671,18 +783,23 @@ def apply_changes(record: Record, changes: Iterable[FieldChange]) -> Record:
     field the record does not list adds its entry. Values are written as given:
     coercion to wire types is ``fieldtypes``' job, right before a PUT.
     """
-    result = copy.deepcopy(record)
+    return apply_changes_in_place(copy_json(record), changes)
+
+
+def apply_changes_in_place(record: Record, changes: Iterable[FieldChange]) -> Record:
+    """``apply_changes`` on ``record`` itself (returned): one copy for many changes."""
+    result = record
     for change in changes:
         path = parse_path(change.path)
         if change.kind == "set":
             result = _make_room(result, path)
-            result = apply_change(result, path, change.new)
+            result = write_in_place(result, path, change.new)
         elif change.kind == "add":
             last = path.last
             assert isinstance(last, Item), f"an add names an item: {change.path}"
-            result = apply_change(result, path.parent.append(last.name), change.new)
+            result = write_in_place(result, path.parent.append(last.name), change.new)
         else:
-            result = apply_change(result, path, REMOVE)
+            result = write_in_place(result, path, REMOVE)
     return result
 
 
@@ -696,9 +813,9 @@ def _make_room(record: Record, path: Path) -> Record:
                 get_value(record, prefix)
             except PathError:
                 entry = dict(segment.match)
-                record = apply_change(record, prefix.parent.append(segment.name), entry)
+                record = write_in_place(record, prefix.parent.append(segment.name), entry)
         elif isinstance(segment, Key):
             found = find_schema_field(prefix)
             if found and found[2].kind is Kind.OBJECT and get_value(record, prefix) is None:
-                record = apply_change(record, prefix, {})
+                record = write_in_place(record, prefix, {})
     return record

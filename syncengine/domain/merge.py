@@ -4,7 +4,8 @@
 pure: it returns what to do (``MergeResult``) and does nothing.
 
 The three versions are aligned with ``diff.align`` (arrays matched by identity, values
-compared in normal form, read-only fields ignored), then walked once. Each field or
+compared in normal form, read-only fields ignored, what all three hold identically left
+unwalked), then walked once. Each field or
 item falls in exactly one case of the decision tables below, one commented branch per
 case (the vdirsyncer ``_get_actions`` habit), so every outcome can be traced to a line.
 
@@ -22,7 +23,6 @@ keeps its own, so that nothing a person typed is lost before someone decides.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,13 +34,14 @@ from syncengine.domain.diff import (
     Slot,
     SlotKind,
     align,
-    apply_changes,
+    apply_changes_in_place,
     is_managed,
     natural_key,
 )
 from syncengine.domain.paths import Path, get_value, parse_path
 from syncengine.domain.policy import MergePolicy, Rule
 from syncengine.domain.ports import Record
+from syncengine.domain.records import copy_json
 from syncengine.domain.schema import ARRAY_IDENTITY
 from syncengine.domain.timestamps import crm_ticks, parse_crm_timestamp
 
@@ -188,7 +189,9 @@ class _Merger:
         platform_modified: datetime | None,
         open_conflicts: Collection[str],
     ) -> None:
-        self.root = align([base, crm, platform])
+        # Pruned: what all three hold alike needs no decision, nor does anything below a
+        # key the platform lacks (it does not manage it; see ``diff.same_compared``).
+        self.root = align([base, crm, platform], prune=True, partial=P)
         self.held = frozenset(open_conflicts)
         self.policy = policy
         if platform_modified is not None and platform_modified.tzinfo is None:
@@ -447,7 +450,7 @@ class _Merger:
     def build_merged(self, crm: Record) -> Record:
         """The CRM record with ``to_crm`` applied, change by change, in document order
         (so an item renamed away from a natural key frees it before an add needs it)."""
-        merged = copy.deepcopy(crm)
+        merged = copy_json(crm)
         kept: list[FieldChange] = []
         for slot, change in zip(self.crm_slots, self.to_crm, strict=True):
             clash = self.clash(merged, slot, change)
@@ -470,7 +473,7 @@ class _Merger:
                     )
                 )
                 continue
-            merged = apply_changes(merged, [change])
+            merged = apply_changes_in_place(merged, [change])
             kept.append(change)
         self.to_crm = kept
         return merged

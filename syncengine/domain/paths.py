@@ -31,7 +31,6 @@ concrete paths. ``apply_change`` applies one change to a deep copy of a record.
 
 from __future__ import annotations
 
-import copy
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from enum import Enum
 from typing import Any, Final, TypeAlias
 
 from syncengine.domain.ports import Record
+from syncengine.domain.records import copy_json
 from syncengine.domain.schema import ARRAY_IDENTITY, NATURAL_KEY, SET, SHAPES, Field, Kind
 from syncengine.errors import ForbiddenChange, PathError
 
@@ -714,13 +714,21 @@ def apply_change(record: Record, path: PathLike, value: Any, *, shape: str = ROO
     null instead), and replacing a whole array of objects (that drops the items the
     change did not mean to touch: change items by identity).
     """
+    return write_in_place(copy_json(record), path, value, shape=shape)
+
+
+def write_in_place(
+    record: Record, path: PathLike, value: Any, *, shape: str = ROOT_SHAPE
+) -> Record:
+    """``apply_change`` on ``record`` itself (returned): for a caller applying several
+    changes to one copy it made, instead of a copy of the whole record per change."""
     p = parse_path(path)
-    result = copy.deepcopy(record)
+    result = record
     target = _locate(result, p, shape)
     text = p.render()
     seg = p.last
     element = element_field(target.field) if target.field else None
-    new = copy.deepcopy(value)  # the record must not alias the caller's objects
+    new = copy_json(value)  # the record must not alias the caller's objects
 
     if isinstance(seg, Key):
         if value is REMOVE:

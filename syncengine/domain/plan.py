@@ -20,7 +20,6 @@ Contact), so each such address gets its own write beside it.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from syncengine.domain.paths import (
     resolve,
 )
 from syncengine.domain.ports import Record
+from syncengine.domain.records import copy_json
 from syncengine.domain.schema import Kind
 from syncengine.domain.timestamps import crm_timestamp_sort_key
 from syncengine.errors import Mismatch, PathError, UsageError
@@ -311,7 +311,7 @@ def build_body(group: WriteGroup, target: Record) -> Record:
     record or patches it. Values are coerced to natural types: a GET may render a date
     as "M/D/YYYY" that the server only accepts back as ISO 8601.
     """
-    view = copy.deepcopy(wrap(group, target))
+    view = copy_json(wrap(group, target))
     for change in group.changes:
         view = apply_change(view, change.path, change.value)
     return coerce_record(SHAPE_OF_ROUTE[group.route], unwrap(group, view))

@@ -1,11 +1,17 @@
-"""Plain-record helpers shared by every layer: canonical JSON, content hashes and the
-range of a contact id."""
+"""Plain-record helpers shared by every layer: canonical JSON, content hashes, copies and
+the range of a contact id."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+# Values a copy may share: immutable.
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def canonical_json(record: Any) -> str:
@@ -20,6 +26,25 @@ def canonical_json(record: Any) -> str:
 def content_hash(record: Any) -> str:
     """SHA-256 (hex) of :func:`canonical_json` of ``record``."""
     return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+def copy_json(value: _T) -> _T:
+    """A deep copy of a JSON value (dicts, lists, scalars), several times faster than
+    ``copy.deepcopy``, which was a tenth of a push's CPU: records are copied before every
+    change. Anything else is handed to ``copy.deepcopy``."""
+    copied: _T = _copy(value)
+    return copied
+
+
+def _copy(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    if kind in _SCALARS:
+        return value
+    return copy.deepcopy(value)
 
 
 # -- contact ids ---------------------------------------------------------------------------

@@ -6,7 +6,6 @@ Nothing here does I/O; the engine (``syncengine.engine.sync``) calls these.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +28,7 @@ from syncengine.domain.paths import (
 from syncengine.domain.plan import Change
 from syncengine.domain.policy import FieldRule, MergePolicy, Rule
 from syncengine.domain.ports import LocalRecord, Record
+from syncengine.domain.records import copy_json
 from syncengine.domain.schema import SHAPES, is_email_type
 from syncengine.errors import LocalDataError, PathError
 
@@ -123,8 +123,8 @@ def platform_view(local: LocalRecord, reference: Record) -> Record:
     ``[isPrimary=true]`` resolve on that record.
     """
     if local.leaves is None:
-        return copy.deepcopy(local.record)
-    view = copy.deepcopy(reference)
+        return copy_json(local.record)
+    view = copy_json(reference)
     for path, value in local.leaves.items():
         try:
             view = apply_change(view, path, value)

@@ -317,10 +317,11 @@ class ContactSync:
         written back: a deceased donor's email opted in again."""
         # Only fields the platform holds: an absent field is one it does not manage, and
         # the echo must not add it (nor a CRM-side item it never had).
+        changed = diff(held, after, held_by_old=True)
         extra = [
             c
-            for c in flowing(diff(held, after), self._options.fields, to_platform=True)
-            if c.kind == "set" and _holds(held, c.path)
+            for c in flowing(changed, self._options.fields, to_platform=True)
+            if _holds(held, c.path)
         ]
         if not extra:
             return saved
