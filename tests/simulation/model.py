@@ -139,17 +139,20 @@ def check_values(
             )
         if changed == {"platform", "crm"}:
             last = history.last
-            if history.race_before is not NO_RACE and mine == last["platform"]:
-                # The CRM+ edit landed after the engine's GET: the engine never saw a
-                # both-sides change, and its PUT overwrote the edit (no If-Match).
-                model.races_lost += 1
-                history.agree(mine)
-                continue
-            if mine not in (last["platform"], last["crm"]):
+            raced = history.race_before is not NO_RACE
+            # What the engine saw of CRM+: before a racing edit, if one landed after
+            # its GET (it then decided between the platform and that older value).
+            seen = history.race_before if raced else last["crm"]
+            if mine not in (last["platform"], last["crm"], seen):
                 raise InvariantViolation(
                     f"{where}: both sides changed it ({last!r}); both now hold {mine!r}"
                 )
-            if last["platform"] != last["crm"] and name not in decided and not history.pushed:
+            if raced and mine != last["crm"]:
+                # The CRM+ edit landed after the engine's GET; its PUT, built from the
+                # GET, overwrote it (no If-Match): counted, not a violation.
+                model.races_lost += 1
+            both_seen = seen not in (history.base, last["platform"])
+            if both_seen and name not in decided and not history.pushed:
                 raise InvariantViolation(
                     f"{where}: both sides changed it ({last!r}) and the engine recorded no "
                     "decision (no open or automatic conflict)"

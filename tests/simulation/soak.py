@@ -106,6 +106,9 @@ def play_seeds(seeds: list[int], max_steps: int) -> Tally:
                     if isinstance(failure, InvariantViolation)
                     else "".join(traceback.format_exception(failure)[-6:])
                 )
+                # Said at once (the tally comes at the end): a long soak shows its
+                # failures while it runs.
+                print(f"FAILED seed {seed}: {error.strip()}", file=sys.stderr, flush=True)
                 small = shrink(script, fails)
                 tally.failures.append(
                     Failure(seed, error, small.describe(), len(script.steps), len(small.steps))

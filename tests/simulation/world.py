@@ -731,7 +731,12 @@ class World:
             if contact_id is None or contact_id not in docs:
                 raise InvariantViolation(f"{where}: platform record {key} was never linked")
         for contact_id in self.model.crm_created:
-            if not crm[contact_id].get("mergedIntoContactId") and contact_id not in docs:
+            removed = contact_id in self.model.contacts and self.model.contacts[contact_id].removed
+            if (
+                not crm[contact_id].get("mergedIntoContactId")
+                and contact_id not in docs
+                and not removed
+            ):
                 raise InvariantViolation(
                     f"{where}: CRM+ contact {contact_id} never reached the platform"
                 )
