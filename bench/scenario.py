@@ -158,10 +158,12 @@ def _serve(settings: SandboxSettings, seed: Any, pipe: Connection) -> None:
 
 
 @contextmanager
-def sandbox_process(contact_ids: Iterable[int]) -> Iterator[RemoteSandbox]:
-    """A sandbox holding ``seed_contact`` of each id, with test hooks and a budget no
-    benchmark reaches, in a child process for the block's length."""
-    settings = SandboxSettings(token=TOKEN, hourly_limit=10_000_000, test_hooks=True)
+def sandbox_process(contact_ids: Iterable[int], **options: Any) -> Iterator[RemoteSandbox]:
+    """A sandbox holding ``seed_contact`` of each id, with test hooks and (unless
+    ``options`` say otherwise: ``SandboxSettings`` keywords) a budget no benchmark
+    reaches, in a child process for the block's length."""
+    options.setdefault("hourly_limit", 10_000_000)
+    settings = SandboxSettings(token=TOKEN, test_hooks=True, **options)
     seed = {"contacts": [seed_contact(i) for i in contact_ids]}
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
@@ -213,13 +215,16 @@ def write_document(folder: Path, document: dict[str, Any]) -> None:
 
 
 @contextmanager
-def build_scenario(contacts: int, *, postgres: bool = False) -> Iterator[Scenario]:
-    """``contacts`` contacts in a sandbox process and a platform folder, not yet linked;
-    settings for a `files` platform over a scratch database, with the guard off (a
-    benchmark changes more than the guard allows on purpose)."""
+def build_scenario(
+    contacts: int, *, postgres: bool = False, sandbox_options: dict[str, Any] | None = None
+) -> Iterator[Scenario]:
+    """``contacts`` contacts in a sandbox process (``sandbox_options``: ``SandboxSettings``
+    keywords) and a platform folder, not yet linked; settings for a `files` platform over
+    a scratch database, with the guard off (a benchmark changes more than the guard
+    allows on purpose)."""
     ids = range(FIRST_ID, FIRST_ID + contacts)
     with (
-        sandbox_process(ids) as sandbox,
+        sandbox_process(ids, **(sandbox_options or {})) as sandbox,
         tempfile.TemporaryDirectory() as scratch,
         scratch_database(postgres) as url,
     ):
