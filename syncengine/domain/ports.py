@@ -103,6 +103,11 @@ class MirrorStore(Protocol):
 
     def all_ids(self) -> list[int]: ...
 
+    def add_new(self, entries: Sequence[MirrorEntry]) -> set[int]:
+        """Insert the entries of contacts not mirrored yet, in one transaction; the ids
+        inserted (a contact mirrored meanwhile keeps its entry)."""
+        ...
+
     def stamps(self) -> dict[int, str | None]:
         """Every mirrored contact's ``modifiedDateTimeUtc`` as CRM+ rendered it, in one
         read (what a bulk refresh compares its records with)."""
@@ -392,6 +397,11 @@ class SyncStateStore(Protocol):
     def get(self, contact_id: int) -> SyncState | None: ...
 
     def put(self, state: SyncState) -> None: ...
+
+    def add_new(self, states: Sequence[SyncState]) -> None:
+        """Insert the states of contacts without one, in one transaction (a contact that
+        has one meanwhile keeps it)."""
+        ...
 
     def all(self) -> Sequence[SyncState]: ...
 

@@ -116,6 +116,17 @@ class MemoryMirrorStore(_MemoryRepository[int, MirrorEntry]):
         with self._lock:
             self._items[entry.contact_id] = stored
 
+    def add_new(self, entries: Sequence[MirrorEntry]) -> set[int]:
+        inserted: set[int] = set()
+        with self._lock:
+            for entry in entries:
+                if entry.contact_id not in self._items:
+                    stored = _copy_entry(entry)
+                    stored.fetched_at = as_utc(entry.fetched_at)
+                    self._items[entry.contact_id] = stored
+                    inserted.add(entry.contact_id)
+        return inserted
+
     def set_archived(self, contact_id: int, archived: bool) -> None:
         with self._lock:
             entry = self._items.get(contact_id)
@@ -413,6 +424,16 @@ class MemorySyncStateStore(_MemoryRepository[int, SyncState]):
         )
         with self._lock:
             self._items[state.contact_id] = stored
+
+    def add_new(self, states: Sequence[SyncState]) -> None:
+        for state in states:
+            stored = replace(
+                state,
+                platform_modified=optional_utc(state.platform_modified),
+                synced_at=optional_utc(state.synced_at),
+            )
+            with self._lock:
+                self._items.setdefault(state.contact_id, stored)
 
     def all(self) -> Sequence[SyncState]:
         with self._lock:

@@ -1,5 +1,6 @@
 """The mirror in SQL: the last-known CRM+ record of each contact, per organisation."""
 
+from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -12,6 +13,7 @@ from syncengine.store.scoped import SqlRepository
 from syncengine.store.sessions import transaction
 from syncengine.store.tables import DEFAULT_ORGANIZATION, MirrorRow, metadata
 from syncengine.store.timestamps import as_utc, parse_crm_timestamp
+from syncengine.store.upsert import insert_new
 
 _TABLE = metadata.tables["mirror"]
 _KEY = ("organization", "contact_id")
@@ -53,7 +55,22 @@ class SqlMirrorStore(SqlRepository):
 
     def put(self, entry: MirrorEntry) -> None:
         """Insert or replace the entry of ``entry.contact_id``."""
-        values: dict[str, Any] = {
+        self._upsert(_TABLE, self._values(entry), key=_KEY, update=_DATA_COLUMNS)
+
+    def add_new(self, entries: Sequence[MirrorEntry]) -> set[int]:
+        """Insert the entries of contacts not mirrored yet, in one transaction (a first
+        sync links thousands: one transaction each was most of its time); the ids
+        inserted. A contact mirrored meanwhile (by another run) keeps its entry."""
+        if not entries:
+            return set()
+        rows = [{"organization": self._organization, **self._values(e)} for e in entries]
+        statement = insert_new(self._engine.dialect.name, _TABLE, rows, key=_KEY)
+        with transaction(self._engine) as session:
+            inserted = session.exec(statement.returning(_TABLE.c.contact_id)).all()
+        return {contact_id for (contact_id,) in inserted}
+
+    def _values(self, entry: MirrorEntry) -> dict[str, Any]:
+        return {
             "contact_id": entry.contact_id,
             "record": entry.record,
             "modified_raw": entry.modified_raw,
@@ -63,7 +80,6 @@ class SqlMirrorStore(SqlRepository):
             "archived": entry.archived,
             "merged_into": entry.merged_into,
         }
-        self._upsert(_TABLE, values, key=_KEY, update=_DATA_COLUMNS)
 
     def set_archived(self, contact_id: int, archived: bool) -> None:
         """Record the archive state; raises ``MissingEntryError`` if the contact is not mirrored."""

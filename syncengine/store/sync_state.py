@@ -10,6 +10,7 @@ from syncengine.store.scoped import SqlRepository
 from syncengine.store.sessions import transaction
 from syncengine.store.tables import SyncStateRow, metadata
 from syncengine.store.timestamps import optional_utc
+from syncengine.store.upsert import insert_new
 
 _TABLE = metadata.tables["sync_state"]
 _KEY = ("organization", "contact_id")
@@ -28,21 +29,33 @@ class SqlSyncStateStore(SqlRepository):
 
     def put(self, state: SyncState) -> None:
         """Insert or replace the state of ``state.contact_id`` (every field is overwritten)."""
-        values: dict[str, Any] = {
-            "contact_id": state.contact_id,
-            "platform_key": state.platform_key,
-            "platform_modified": optional_utc(state.platform_modified),
-            "synced_at": optional_utc(state.synced_at),
-            "last_outcome": state.last_outcome,
-            "last_error": state.last_error,
-        }
-        self._upsert(_TABLE, values, key=_KEY, update=_DATA_COLUMNS)
+        self._upsert(_TABLE, _values(state), key=_KEY, update=_DATA_COLUMNS)
+
+    def add_new(self, states: Sequence[SyncState]) -> None:
+        """Insert the states of contacts without one, in one transaction (a first sync's
+        links); a contact that has one meanwhile (another run's) keeps it."""
+        if not states:
+            return
+        rows = [{"organization": self._organization, **_values(s)} for s in states]
+        with transaction(self._engine) as session:
+            session.exec(insert_new(self._engine.dialect.name, _TABLE, rows, key=_KEY))
 
     def all(self) -> Sequence[SyncState]:
         """Every contact's state in this organisation, by contact id."""
         statement = select(SyncStateRow).where(self._mine()).order_by(col(SyncStateRow.contact_id))
         with transaction(self._engine) as session:
             return [_to_state(row) for row in session.exec(statement).all()]
+
+
+def _values(state: SyncState) -> dict[str, Any]:
+    return {
+        "contact_id": state.contact_id,
+        "platform_key": state.platform_key,
+        "platform_modified": optional_utc(state.platform_modified),
+        "synced_at": optional_utc(state.synced_at),
+        "last_outcome": state.last_outcome,
+        "last_error": state.last_error,
+    }
 
 
 def _to_state(row: SyncStateRow) -> SyncState:

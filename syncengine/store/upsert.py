@@ -52,3 +52,20 @@ def _changes(
     changes: dict[str, Any] = {name: excluded[name] for name in update}
     changes.update({name: table.c[name] + 1 for name in increment})
     return changes
+
+
+def insert_new(
+    dialect_name: str, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]
+) -> Insert:
+    """Insert ``rows`` in one statement, each only if no row holds its ``key`` yet."""
+    if dialect_name == "postgresql":
+        return (
+            postgresql.insert(table)
+            .values(list(rows))
+            .on_conflict_do_nothing(index_elements=list(key))
+        )
+    if dialect_name == "sqlite":
+        return (
+            sqlite.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(key))
+        )
+    raise NotImplementedError(f"no insert-if-absent for the {dialect_name!r} dialect")

@@ -187,3 +187,18 @@ def test_stamps_are_every_mirrored_contacts_modified_stamp_in_one_read(
     mirror.put(make_entry(1))
     mirror.put(make_entry(2, modified_raw=None))
     assert mirror.stamps() == {1: "2024-04-30T10:15:00.1234567", 2: None}
+
+
+def test_add_new_inserts_only_the_contacts_not_mirrored_yet(mirror: MirrorStore) -> None:
+    """A first sync's bulk links never overwrite what another run mirrored meanwhile."""
+    theirs = make_entry(2, record={"id": 2, "name": "Another run's"}, content_hash="c" * 64)
+    mirror.put(theirs)
+    ours = [make_entry(i, record={"id": i, "name": f"Agreed {i}"}) for i in (1, 2, 3)]
+
+    inserted = mirror.add_new(ours)
+
+    assert inserted == {1, 3}
+    assert mirror.get(2) == theirs
+    assert mirror.get(1) == ours[0] and mirror.get(3) == ours[2]
+    assert mirror.add_new([]) == set()
+    assert mirror.add_new(ours) == set(), "a second time inserts nothing"

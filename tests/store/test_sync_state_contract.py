@@ -121,3 +121,15 @@ def test_racing_first_puts_of_one_contact_all_succeed(sync_states: SyncStateStor
 
     assert errors == []
     assert [state.contact_id for state in sync_states.all()] == [1]
+
+
+def test_add_new_inserts_only_the_contacts_without_a_state(sync_states: SyncStateStore) -> None:
+    """A first sync's bulk links never overwrite another run's state written meanwhile."""
+    theirs = make_state(2, last_outcome="pushed")
+    sync_states.put(theirs)
+    ours = [make_state(i, last_outcome="unchanged") for i in (1, 2, 3)]
+
+    sync_states.add_new(ours)
+    sync_states.add_new([])
+
+    assert sync_states.all() == [ours[0], theirs, ours[2]]
