@@ -101,3 +101,46 @@ def held_back(cursor: Cursor, found: list[Record], unfinished: set[int]) -> Curs
     if cursor.high_water is not None and crm_timestamp_sort_key(cursor.high_water) <= oldest_key:
         return cursor
     return Cursor(cursor.name, oldest, [])
+
+
+class CursorTracker:
+    """``advance`` and ``held_back`` over a refresh seen a page at a time.
+
+    What a streamed refresh keeps of each record it saw is its id and stamp (equal
+    stamps share one string), not the record: enough to move the cursor and to hold it
+    back for the contacts a run did not finish, in memory that stays small at 100,000
+    contacts."""
+
+    def __init__(self, known: Cursor | None, name: str) -> None:
+        self._known = known
+        self._name = name
+        self.since = known.high_water if known else None  # where the query starts
+        self._stamps: dict[int, str] = {}
+        self._shared: dict[str, str] = {}
+
+    def see(self, records: list[Record]) -> None:
+        for record in records:
+            stamp = record.get("modifiedDateTimeUtc")
+            if isinstance(stamp, str):
+                self._stamps[int(record["id"])] = self._shared.setdefault(stamp, stamp)
+
+    def cursor(self) -> Cursor:
+        """The cursor after everything seen: what ``advance`` gives for the same records."""
+        keys = {stamp: crm_timestamp_sort_key(stamp) for stamp in self._shared}
+        if not keys:
+            return self._known or Cursor(self._name, None, [])
+        newest_key, newest = max((key, stamp) for stamp, key in keys.items())
+        known = self._known
+        if known and known.high_water and crm_timestamp_sort_key(known.high_water) > newest_key:
+            return known
+        ids = sorted(i for i, stamp in self._stamps.items() if keys[stamp] == newest_key)
+        return Cursor(self._name, newest, ids)
+
+    def held_back(self, cursor: Cursor, unfinished: set[int]) -> Cursor:
+        """``cursor``, held back for the ``unfinished`` contacts seen (``held_back``)."""
+        seen = [
+            {"id": i, "modifiedDateTimeUtc": self._stamps[i]}
+            for i in unfinished
+            if i in self._stamps
+        ]
+        return held_back(cursor, seen, unfinished)

@@ -63,6 +63,10 @@ class ProblemRecorder:
         self._log = log
         self._clock = clock
 
+    def open_contacts(self) -> set[int]:
+        """The contacts with an open problem (their next sync must resolve it)."""
+        return {p.contact_id for p in self._log.list() if p.contact_id is not None}
+
     def observe(self, report: ContactReport, *, new_record: bool = False) -> None:
         """Record what ``report`` says about its contact, or with ``new_record`` about
         the new platform record it was created or linked from."""

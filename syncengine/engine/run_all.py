@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -31,7 +31,6 @@ from syncengine.domain.ports import (
     Clock,
     ConflictStore,
     CrmPort,
-    Cursor,
     CursorStore,
     Journal,
     LocalPlatform,
@@ -44,9 +43,11 @@ from syncengine.domain.syncplan import GuardVerdict, bulk_guard
 from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.batch import RUN_STOPPING_ERRORS, BatchResult, ContactJob, run_batch
 from syncengine.engine.budget import CONTACT_REQUESTS, CREATE_REQUESTS, DEFERRED, resets_at
-from syncengine.engine.bulk import changed_since, held_back
+from syncengine.engine.bulk import CursorTracker, pages
 from syncengine.engine.claims import ClaimHeld, RunClaims, contact_subject, new_record_subject
 from syncengine.engine.creates import ContactCreator
+from syncengine.engine.first_links import Agreeing, agrees, link_agreeing
+from syncengine.engine.fresh_records import FreshRecords
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.scope import Scope, belongs, cursor_name
@@ -149,13 +150,25 @@ class RunSummary:
 
 @dataclass
 class _Work:
-    linked: dict[int, LocalRecord | None] = field(default_factory=dict)  # id -> platform
-    fresh: dict[int, Record] = field(default_factory=dict)  # from the bulk query
-    new: list[LocalRecord] = field(default_factory=list)
+    """What a run found to do. It holds ids, keys and stamps, not records, so that its
+    memory stays small at 100,000 contacts: a contact's records are read again when its
+    turn comes (the platform's by ``_claimed_sync``, CRM+'s from ``fresh``)."""
+
+    pulled: CursorTracker
+    # id -> the platform record's key; None: not on the platform (a first sync writes it)
+    linked: dict[int, str | None] = field(default_factory=dict)
+    fresh: FreshRecords = field(default_factory=FreshRecords)  # from the bulk query
+    new: list[str] = field(default_factory=list)  # the keys of new platform records
     broken: list[ContactReport] = field(default_factory=list)
     unchanged: int = 0
     known: int = 0
-    waiting: set[int] = field(default_factory=set)  # see SyncRunner._waiting_contacts
+    waiting: set[int] = field(default_factory=set)  # see engine.waiting
+    # The guard's plan: the paths each contact would change (only those that change);
+    # for a dry run, the planned reports too.
+    changing: dict[int, list[str]] = field(default_factory=dict)
+    planned: dict[int, ContactReport] = field(default_factory=dict)
+    # First syncs that would change nothing: linked in bulk (engine.first_links).
+    agreeing: dict[int, Agreeing] = field(default_factory=dict)
 
 
 class SyncRunner:
@@ -237,23 +250,36 @@ class SyncRunner:
         summary = RunSummary(dry_run)
         if not dry_run:
             summary.recovered = self._recovery.recover().resolved
-        pages, cursor = self._refresh()
-        work = self._collect(pages)
+        work = self._collect(dry_run=dry_run)
+        try:
+            return self._run_collected(work, summary, start, dry_run, force, progress)
+        finally:
+            work.fresh.close()
+
+    def _run_collected(
+        self,
+        work: _Work,
+        summary: RunSummary,
+        start: int,
+        dry_run: bool,
+        force: bool,
+        progress: Progress | None,
+    ) -> RunSummary:
         summary.unchanged = work.unchanged
         summary.reports += work.broken
         if not dry_run:
             for broken in work.broken:
                 self._problems.observe(broken)
 
-        planned = self._plan(work)
         summary.guard = bulk_guard(
-            {key: [c.path for c in r.changes] for key, r in enumerate(planned)},
+            work.changing,
             work.known,
             max_contact_share=self._guard.max_contact_share,
             max_field_share=self._guard.max_field_share,
             min_contacts=self._guard.min_contacts,
         )
         if dry_run:
+            planned = [*work.planned.values(), *map(_planned_create, work.new)]
             summary.reports += planned
             summary.unchanged += sum(1 for r in planned if r.outcome == "unchanged")
             summary.reports = [r for r in summary.reports if r.outcome != "unchanged"]
@@ -263,32 +289,33 @@ class SyncRunner:
             summary.stopped = "; ".join(summary.guard.reasons)
             summary.requests_used = self._crm.requests_made - start
             return summary
+        summary.unchanged += self._link_agreeing(work)
 
         jobs = [
             ContactJob(
                 contact_id,
-                local.key if local is not None else None,
+                key,
                 partial(
                     self._claimed_sync,
                     contact_id,
-                    local,
-                    work.fresh.get(contact_id),
+                    key is not None,
+                    work.fresh,
                     waiting=contact_id in work.waiting,
                 ),
                 f"contact {contact_id}",
                 CONTACT_REQUESTS,
             )
-            for contact_id, local in work.linked.items()
+            for contact_id, key in work.linked.items()
         ]
         jobs += [
             ContactJob(
                 None,
-                local.key,
-                partial(self._claimed_create, local),
-                f"new record {local.key}",
+                key,
+                partial(self._claimed_create, key),
+                f"new record {key}",
                 CREATE_REQUESTS,
             )
-            for local in work.new
+            for key in work.new
         ]
         result = run_batch(
             jobs,
@@ -309,12 +336,12 @@ class SyncRunner:
         summary.reports = [r for r in summary.reports if r.outcome != "unchanged"]
         # The cursor stops short of every CRM-side change that was not synced (failed,
         # held by another run, deferred, not reached), so that the next run sees them again.
-        self._cursors.put(held_back(cursor, pages, _unfinished(result)))
+        self._cursors.put(work.pulled.held_back(work.pulled.cursor(), _unfinished(result)))
         summary.requests_used = self._crm.requests_made - start
         return summary
 
     def _claimed_sync(
-        self, contact_id: int, seen: LocalRecord | None, fresh: Record | None, *, waiting: bool
+        self, contact_id: int, on_platform: bool, pulled: FreshRecords, *, waiting: bool
     ) -> ContactReport:
         """Sync a contact under its claim, skipping it if another run holds it. What the
         scan and the bulk query saw may be stale by now (another run may have synced the
@@ -322,7 +349,8 @@ class SyncRunner:
         with self._claims.holding_if_free(contact_subject(contact_id)) as blocker:
             if blocker is not None:
                 return _skipped(ContactReport(contact_id), blocker.owner)
-            local = self._platform.get(contact_id) if seen is not None else None
+            local = self._platform.get(contact_id) if on_platform else None
+            fresh = pulled.get(contact_id)
             if fresh is not None:
                 known = self._mirror.get(contact_id)
                 stamp = fresh.get("modifiedDateTimeUtc")
@@ -342,21 +370,21 @@ class SyncRunner:
             return True
         return local.modified_at > state.platform_modified
 
-    def _claimed_create(self, seen: LocalRecord) -> ContactReport:
+    def _claimed_create(self, key: str) -> ContactReport:
         """Create or link a new platform record under its claim (skipped while another run
-        holds it); re-read inside the claim, since another run may have linked it."""
-        with self._claims.holding_if_free(new_record_subject(seen.key)) as blocker:
+        holds it); read inside the claim, since another run may have linked it."""
+        with self._claims.holding_if_free(new_record_subject(key)) as blocker:
             if blocker is not None:
-                return _skipped(ContactReport(None, key=seen.key), blocker.owner)
-            local = self._platform.get_new(seen.key)
+                return _skipped(ContactReport(None, key=key), blocker.owner)
+            local = self._platform.get_new(key)
             if local is None:
-                return ContactReport(None, key=seen.key)  # linked by another run meanwhile
+                return ContactReport(None, key=key)  # linked by another run meanwhile
             try:
                 return self._creator.create_or_link(local)
             except ClaimHeld as exc:
                 # Its email is another run's create for longer than the claims' wait.
                 holder = exc.holder.owner if exc.holder is not None else "another run"
-                return _skipped(ContactReport(None, key=seen.key), holder)
+                return _skipped(ContactReport(None, key=key), holder)
 
     def _guarded(
         self,
@@ -377,99 +405,137 @@ class SyncRunner:
             )
             return failed_report(contact_id, key, exc)
 
-    # -- the bulk refresh -------------------------------------------------------------------
+    # -- the bulk refresh, the scan and the guard's plan ----------------------------------
 
-    def _refresh(self) -> tuple[list[Record], Cursor]:
-        """Every contact CRM+ modified since the cursor (all of them the first time)."""
-        return changed_since(self._crm, self._cursors.get(self._cursor), self._cursor)
+    def _refresh(self, work: _Work, stamps: dict[int, str | None]) -> None:
+        """Every contact CRM+ modified since the cursor (all of them the first time), a
+        page at a time: each page moves the cursor, and its records the mirror does not
+        already hold at the same ``modifiedDateTimeUtc`` (the overlapping day of the
+        window, or our own write echoing back) go to ``work.fresh``. No page is kept."""
+        for page in pages(self._crm, work.pulled.since):
+            work.pulled.see(page)
+            work.fresh.add(
+                record
+                for record in page
+                if stamps.get(int(record["id"]), _UNMIRRORED) != record.get("modifiedDateTimeUtc")
+            )
 
-    def _collect(self, pages: Iterable[Record]) -> _Work:
-        work = _Work()
+    def _collect(self, *, dry_run: bool) -> _Work:
+        """The refresh, the scan, and the plan of every contact either side changed (the
+        guard must weigh the whole run before its first write). Each contact is planned
+        as the scan meets it, while its platform record is at hand; what is kept of the
+        plan is the paths that would change (and, for a dry run, the reports)."""
+        work = _Work(CursorTracker(self._cursors.get(self._cursor), self._cursor))
         # Two reads for the whole run, not two per contact: each contact's mirrored stamp
         # and sync state (one transaction per contact was 73 % of a no-change run).
         stamps = self._mirror.stamps()
-        mirrored = set(stamps)
-        states = {state.contact_id: state for state in self._states.all()}
-        for record in pages:
-            contact_id = int(record["id"])
-            # Dropped: what the mirror already holds at the same modifiedDateTimeUtc (the
-            # overlapping day of the window, or our own write echoing back).
-            if contact_id not in stamps or stamps[contact_id] != record.get("modifiedDateTimeUtc"):
-                work.fresh[contact_id] = record
+        states = {state.contact_id: state.platform_modified for state in self._states.all()}
+        self._refresh(work, stamps)
         on_platform: set[int] = set()
         work.waiting = waiting_contacts(self._journal, self._conflicts)
+        # A contact with an open problem goes the long way: its sync resolves it.
+        troubled = set() if dry_run else self._problems.open_contacts()
         for item in self._platform.scan():
             if isinstance(item, LocalDataError):
                 work.broken.append(failed_report(None, item.where, item))
                 continue
             if item.contact_id is None:
-                work.new.append(item)
+                work.new.append(item.key)
                 continue
             on_platform.add(item.contact_id)
-            state = states.get(item.contact_id)
-            changed_here = (
-                state is None
-                or state.platform_modified is None
-                or item.modified_at > state.platform_modified
-            )
+            synced = states.get(item.contact_id)
+            changed_here = synced is None or item.modified_at > synced
             if changed_here or item.contact_id in work.fresh or item.contact_id in work.waiting:
-                work.linked[item.contact_id] = item
+                report = self._plan(work, item.contact_id, item, dry_run=dry_run)
+                first = item.contact_id not in stamps and item.contact_id not in states
+                if (
+                    first
+                    and not dry_run
+                    and agrees(report)
+                    and item.contact_id not in work.waiting
+                    and item.contact_id not in troubled
+                    and item.contact_id in work.fresh
+                    and not work.fresh.survivor(item.contact_id)
+                ):
+                    work.agreeing[item.contact_id] = Agreeing(item.key, item.modified_at)
+                    work.linked.pop(item.contact_id, None)
+                else:
+                    work.linked[item.contact_id] = item.key
+                    work.agreeing.pop(item.contact_id, None)
             else:
                 work.unchanged += 1
-        for contact_id in sorted(mirrored - on_platform):
+        for contact_id in sorted(stamps.keys() - on_platform):
             if contact_id in states:
                 # Synced before and gone from the platform now: the platform removed it.
                 # Writing it back would undo that; it is left alone.
                 continue
             work.linked[contact_id] = None  # a first sync writes it to the platform
+            self._plan(work, contact_id, None, dry_run=dry_run)
         if self._scope is Scope.ALL:
             # A survivor of a contact the platform holds arrives by that record's relink.
             relinked = {
-                int(record["mergedIntoContactId"])
-                for contact_id, record in work.fresh.items()
-                if record.get("mergedIntoContactId") and contact_id in on_platform
+                survivor
+                for contact_id in work.fresh
+                if (survivor := work.fresh.survivor(contact_id)) and contact_id in on_platform
             }
-            for contact_id, record in work.fresh.items():
+            for contact_id in work.fresh:
                 if (
-                    belongs(
+                    contact_id not in work.linked
+                    and belongs(
                         self._scope,
                         on_platform=contact_id in on_platform,
-                        synced_before=contact_id in states or contact_id in mirrored,
+                        synced_before=contact_id in states or contact_id in stamps,
                     )
-                    and not record.get("mergedIntoContactId")
+                    and not work.fresh.survivor(contact_id)
                     and contact_id not in relinked
                 ):
                     # New in CRM+ (a merged-away one's survivor is what belongs): a first
                     # sync writes it to the platform.
-                    work.linked.setdefault(contact_id, None)
-        work.known = len(mirrored | on_platform) + len(work.new)
+                    work.linked[contact_id] = None
+                    self._plan(work, contact_id, None, dry_run=dry_run)
+        work.known = len(stamps.keys() | on_platform) + len(work.new)
         return work
 
-    def _plan(self, work: _Work) -> list[ContactReport]:
-        """What the run would change, without one request: the CRM side is the bulk
-        query's record where CRM+ changed, the mirror's otherwise."""
-        planned: list[ContactReport] = []
-        for contact_id, local in work.linked.items():
-            crm = work.fresh.get(contact_id)
-            if crm is None:
-                entry = self._mirror.get(contact_id)
-                crm = entry.record if entry is not None else None
-            if crm is None:
-                planned.append(ContactReport(contact_id, outcome="unknown"))
-                continue
-            planned.append(
-                self._guarded(
-                    contact_id,
-                    local.key if local is not None else None,
-                    partial(self._contacts.sync, contact_id, dry_run=True, local=local, fresh=crm),
-                    planning=True,
-                )
+    def _plan(
+        self, work: _Work, contact_id: int, local: LocalRecord | None, *, dry_run: bool
+    ) -> ContactReport:
+        """What syncing the contact would change, without one request: the CRM side is the
+        bulk query's record where CRM+ changed, the mirror's otherwise."""
+        crm = work.fresh.get(contact_id)
+        if crm is None:
+            entry = self._mirror.get(contact_id)
+            crm = entry.record if entry is not None else None
+        if crm is None:
+            report = ContactReport(contact_id, outcome="unknown")
+        else:
+            report = self._guarded(
+                contact_id,
+                local.key if local is not None else None,
+                partial(self._contacts.sync, contact_id, dry_run=True, local=local, fresh=crm),
+                planning=True,
             )
-        for local in work.new:
-            report = ContactReport(None, key=local.key, outcome="created", dry_run=True)
-            report.notes.append("new platform record: found or created in CRM+")
-            planned.append(report)
-        return planned
+        paths = [change.path for change in report.changes]
+        if paths:
+            work.changing[contact_id] = paths
+        else:
+            work.changing.pop(contact_id, None)  # planned again (a second record of it)
+        if dry_run:
+            work.planned[contact_id] = report
+        return report
+
+    def _link_agreeing(self, work: _Work) -> int:
+        """The first syncs that change nothing, done in bulk (``engine.first_links``)."""
+        return link_agreeing(work.agreeing, work.fresh, self._mirror, self._states, self._clock)
+
+
+# A mirrored stamp no bulk record carries: a contact the mirror lacks is always fresh.
+_UNMIRRORED = object()
+
+
+def _planned_create(key: str) -> ContactReport:
+    report = ContactReport(None, key=key, outcome="created", dry_run=True)
+    report.notes.append("new platform record: found or created in CRM+")
+    return report
 
 
 def _skipped(report: ContactReport, holder: str) -> ContactReport:
