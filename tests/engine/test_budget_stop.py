@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from syncengine.bootstrap import App, open_app
-from syncengine.config import LocalSettings, RateLimitSettings
+from syncengine.config import LocalSettings, RateLimitSettings, SyncSettings
 from syncengine.domain.ports import Outcome, Priority
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.faults import Fault
@@ -55,16 +55,23 @@ def remaining(sandbox: SandboxServer) -> int:
 
 @contextmanager
 def engine(
-    sandbox: SandboxServer, database_url: str, platform: PlatformDriver, *, reserve: int
+    sandbox: SandboxServer,
+    database_url: str,
+    platform: PlatformDriver,
+    *,
+    reserve: int,
+    concurrency: int | None = None,
 ) -> Iterator[App]:
-    """A fresh engine (its own budget reading) keeping ``reserve`` requests untouched."""
+    """A fresh engine (its own budget reading) keeping ``reserve`` requests untouched,
+    with the default ``sync.concurrency`` unless told."""
     settings = engine_settings(sandbox.base_url, database_url)
     crm = settings.crm.model_copy(
         update={"rate_limit": RateLimitSettings(reserve=reserve, max_wait=5.0)}
     )
     local = LocalSettings(adapter=platform.adapter, reference_source="portal", **platform.options())
+    sync = SyncSettings() if concurrency is None else SyncSettings(concurrency=concurrency)
     with open_app(
-        settings.model_copy(update={"crm": crm, "local": local}),
+        settings.model_copy(update={"crm": crm, "local": local, "sync": sync}),
         {"CRMPLUS_API_TOKEN": SANDBOX_TOKEN},
     ) as built:
         yield built
@@ -135,7 +142,11 @@ def test_a_429_beyond_the_max_wait_mid_write_leaves_nothing_pending_and_defers_t
 ) -> None:
     # Another integration spent the budget: CRM+ refuses 4819's write for an hour.
     sandbox.hooks.add_fault(Fault("PUT", r"^/api/Contact/4819$", status=429, retry_after=3600))
-    with engine(sandbox, database_url, platform, reserve=0) as limited:
+    # One contact after the other: the subject is the request log's order after the 429.
+    # With several at once, a write another thread sent before the 429 came back may be
+    # answered (and logged) after it; that a 429 on one thread holds every other thread's
+    # requests is tested on the client (tests/crm/test_ratelimit.py).
+    with engine(sandbox, database_url, platform, reserve=0, concurrency=1) as limited:
         summary = limited.runner().run_all(force=True)
 
     done = outcomes(summary.reports)

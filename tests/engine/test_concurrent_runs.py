@@ -118,13 +118,20 @@ def edited_description(contact_id: int) -> str:
     return f"edited on the portal: {contact_id}"
 
 
-def write_config(workdir: Path, folder: Path, claims: dict[str, float] | None = None) -> Path:
+def write_config(
+    workdir: Path,
+    folder: Path,
+    claims: dict[str, float] | None = None,
+    concurrency: int | None = None,
+) -> Path:
     config = workdir / "config.yaml"
-    claims_yaml = (
+    sync_yaml = (
         ""
         if claims is None
         else "  claims: {" + ", ".join(f"{k}: {v}" for k, v in claims.items()) + "}\n"
     )
+    if concurrency is not None:
+        sync_yaml += f"  concurrency: {concurrency}\n"
     config.write_text(
         "local:\n"
         "  adapter: files\n"
@@ -134,7 +141,7 @@ def write_config(workdir: Path, folder: Path, claims: dict[str, float] | None = 
         "  default_policy: newest\n"
         # Relaxed: these runs change every contact on purpose.
         "  guard: {min_contacts: 1000000, max_contact_share: 1.0, max_field_share: 1.0}\n"
-        + claims_yaml
+        + sync_yaml
     )
     return config
 
@@ -148,6 +155,7 @@ def scene(
     semantics: str,
     contacts: int,
     claims: dict[str, float] | None = None,
+    concurrency: int | None = None,
 ) -> Iterator[Scene]:
     """``contacts`` CRM+ contacts, each linked on the platform by a first ``sync --all``."""
     ids = list(range(FIRST_ID, FIRST_ID + contacts))
@@ -161,7 +169,7 @@ def scene(
     # The platform knows these contacts by their CRM+ ids already (an earlier export).
     for contact_id in ids:
         (folder / f"{contact_id}.json").write_text(json.dumps(platform_document(contact_id)))
-    config = write_config(tmp_path, folder, claims)
+    config = write_config(tmp_path, folder, claims, concurrency)
     with fresh_database_url(backend, tmp_path) as url:
         env = {
             "CRMPLUS_BASE_URL": sandbox.base_url,
@@ -597,6 +605,12 @@ def crash(
         semantics=semantics,
         contacts=CRASH_CONTACTS,
         claims={"ttl": CRASH_TTL, "wait": 0},
+        # One contact after the other: these tests follow THE write in flight at the
+        # kill (its claim, its one open intent, the exact journal rows after). With
+        # several contacts at once, up to that many are cut off together, each the same
+        # one-contact case; the whole-engine simulation's crash sweep kills runs at
+        # concurrency 4 at every call (tests/simulation/test_simulation.py).
+        concurrency=1,
     ) as built:
         edit_platform(built, CRASH_EDITED)
         add_new_records(built, CRASH_NEW)
