@@ -1,10 +1,11 @@
 """Push throughput: `sync --all` over N contacts changed on the platform against the naive
 loop (bench/naive_loop.py: GET then full PUT of each, one after the other), side by side
 on the same sandbox, with no added latency and with 100 ms per request; the engine with
-`sync.concurrency` 1 and 8 (``--concurrency``).
+`sync.concurrency` 1 and the default, 8 (``--concurrency``).
 
     python bench/push_throughput.py                 # 200 contacts, SQLite
     python bench/push_throughput.py --postgres
+    python bench/push_throughput.py --concurrency 8 16   # 1, 8 and 16 side by side
 
 The sandbox runs in a child process (bench/scenario.py), so the CPU figures are the
 client's alone. Issue 9's target: at least 8 times the naive loop's pushes per second at
@@ -21,6 +22,7 @@ from naive_loop import naive_loop
 from scenario import Scenario, build_scenario
 
 from syncengine.bootstrap import open_app
+from syncengine.config import SyncSettings
 from syncengine.logging_setup import configure_logging
 
 LATENCIES = (0.0, 0.1)
@@ -60,14 +62,16 @@ def main() -> int:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=8,
-        help="the engine's second run",
+        nargs="+",
+        default=[SyncSettings().concurrency],
+        help="the engine's further runs, side by side (default: sync.concurrency's default)",
     )
     args = parser.parse_args()
     configure_logging("WARNING", "console")
-    default = args.concurrency
-    print(f"{args.contacts} contacts changed on the platform; concurrency 1 and {default}")
-    print(f"latency (ms) | naive (pushes/s) | engine c=1 | engine c={default} | ratios")
+    levels = [1, *args.concurrency]
+    print(f"{args.contacts} contacts changed on the platform; concurrency {levels}")
+    engines = " | ".join(f"engine c={c}" for c in levels)
+    print(f"latency (ms) | naive (pushes/s) | {engines} | ratios")
     with build_scenario(args.contacts, postgres=args.postgres) as scenario:
         with open_app(scenario.settings, scenario.secrets) as app:
             app.runner().run_all(force=True)  # the first sync links them: not measured
@@ -76,14 +80,14 @@ def main() -> int:
             edition += 1
             naive = naive_run(scenario, edition, latency)
             figures = []
-            for concurrency in (1, default):
+            for concurrency in levels:
                 edition += 1
                 figures.append(engine_run(scenario, concurrency, edition, latency))
             ratios = " / ".join(f"{f / naive:.2f}x" for f in figures)
-            print(
-                f"{latency * 1000:>12.0f} | {naive:>16.1f} | {figures[0]:>10.1f} | "
-                f"{figures[1]:>16.1f} | {ratios}"
+            rates = " | ".join(
+                f"{f:>{len(f'engine c={c}')}.1f}" for f, c in zip(figures, levels, strict=True)
             )
+            print(f"{latency * 1000:>12.0f} | {naive:>16.1f} | {rates} | {ratios}")
     return 0
 
 
