@@ -720,6 +720,7 @@ class World:
         for model in self.model.contacts.values():
             if (
                 model.merged_into is not None
+                and not model.archived  # out of the bulk query's sight (docs/sync.md)
                 and model.contact_id in docs
                 and "mergedIntoContactId" not in self._open_fields(model.contact_id)
             ):
