@@ -182,6 +182,11 @@ class Journal(Protocol):
         been given yet (``carried_at`` unset), oldest first; of one contact, or all."""
         ...
 
+    def applied_since(self, contact_id: int, since: datetime) -> Sequence[JournalEntry]:
+        """The sync's own writes (not outside ones) to the contact that CRM+ applied (OK
+        or MISMATCH), started after ``since``, oldest first."""
+        ...
+
     def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None: ...
 
 

@@ -37,6 +37,7 @@ from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.limits import DEFAULT_MAX_VALUE_SIZE, describe_oversized, oversized_values
 from syncengine.domain.merge import Conflict, MergeResult, Resolution, merge3
 from syncengine.domain.paths import (
+    REMOVE,
     Append,
     Item,
     Key,
@@ -44,6 +45,7 @@ from syncengine.domain.paths import (
     get_value,
     item_segment,
     parse_path,
+    write_in_place,
 )
 from syncengine.domain.policy import MergePolicy
 from syncengine.domain.ports import (
@@ -63,7 +65,7 @@ from syncengine.domain.ports import (
     SyncState,
     SyncStateStore,
 )
-from syncengine.domain.records import content_hash
+from syncengine.domain.records import content_hash, copy_json
 from syncengine.domain.syncplan import (
     directed_policy,
     email_paths,
@@ -258,7 +260,7 @@ class ContactSync:
             return self._first_to_platform(report, crm)
 
         entry = None if first_sync else self._mirror.get(contact_id)
-        base = entry.record if entry is not None else None
+        base = self._base_with_our_writes(contact_id, entry) if entry is not None else None
         ours = platform_view(local, base if base is not None else crm)
         self._check_records(contact_id, local, ours, crm)
         carry = self._carry(contact_id)
@@ -539,6 +541,30 @@ class ContactSync:
         self._remember(report.contact_id, crm)
         self.remember_synced(report.contact_id, saved, report.outcome)
         return report
+
+    def _base_with_our_writes(self, contact_id: int, entry: MirrorEntry) -> Record:
+        """The merge base, with this sync's own writes that CRM+ applied after the mirror
+        was stored (a run that died between its PUT and its mirror update, or a write
+        recovery found applied) written onto it.
+
+        Those values were agreed: the platform held them when they were sent (the
+        platform is written before CRM+). Left out, the platform's next edit of such a
+        field would meet our own write as a CRM-side change, and a policy could give the
+        field back to the older value (found by the whole-engine simulation)."""
+        written = self._journal.applied_since(contact_id, entry.fetched_at)
+        if not written:
+            return entry.record
+        base = copy_json(entry.record)
+        for write in written:
+            # What CRM+ stored where the answer said so, else what was sent.
+            for text, value in {**write.after, **write.response_after}.items():
+                if value == jsonable(REMOVE):
+                    continue  # an item removal: the base keeps it, the merge decides
+                try:
+                    write_in_place(base, text, value)
+                except PathError:
+                    continue  # an item added by that write: the merge matches it by id
+        return base
 
     def _new_record_of(self, crm: Record) -> str | None:
         """The key of the platform's new (unlinked) record this CRM contact was created

@@ -160,6 +160,20 @@ class SqlJournal(ClockedSqlRepository):
             select(JournalRow).where(self._mine(*conditions)).order_by(col(JournalRow.id))
         )
 
+    def applied_since(self, contact_id: int, since: datetime) -> Sequence[JournalEntry]:
+        return self._list(
+            select(JournalRow)
+            .where(
+                self._mine(
+                    col(JournalRow.contact_id) == contact_id,
+                    col(JournalRow.outside).is_(False),
+                    col(JournalRow.outcome).in_([o.value for o in CARRIED]),
+                    col(JournalRow.started_at) > as_utc(since),
+                )
+            )
+            .order_by(col(JournalRow.id))
+        )
+
     def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None:
         """The fields of these outside writes have reached the platform."""
         if not entry_ids:

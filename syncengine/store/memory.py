@@ -226,6 +226,18 @@ class MemoryJournal(_NumberedMemoryRepository[JournalEntry]):
             )
         )
 
+    def applied_since(self, contact_id: int, since: datetime) -> Sequence[JournalEntry]:
+        after = as_utc(since)
+        return self._select(
+            lambda entry: (
+                entry.contact_id == contact_id
+                and not entry.outside
+                and entry.outcome in CARRIED
+                and entry.started_at is not None
+                and as_utc(entry.started_at) > after
+            )
+        )
+
     def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None:
         stamp = as_utc(at)
         with self._lock:

@@ -341,3 +341,30 @@ def test_marking_carried_stamps_the_entries_and_they_stop_waiting(
     stored = journal.get(first)
     assert stored is not None and stored.carried_at == at
     journal.mark_carried([], at)  # nothing to mark: nothing happens
+
+
+def test_applied_since_lists_the_syncs_own_applied_writes_after_a_moment(
+    journal: ListingJournal,
+) -> None:
+    """What a mirror stored at ``since`` cannot know yet: the sync's writes CRM+ applied
+    after it (a run that died between its PUT and its mirror update)."""
+    moment = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    before = journal.open(make_journal_entry(7, started_at=moment - timedelta(seconds=1)))
+    applied = journal.open(make_journal_entry(7, started_at=moment + timedelta(seconds=1)))
+    mismatch = journal.open(make_journal_entry(7, started_at=moment + timedelta(seconds=2)))
+    failed = journal.open(make_journal_entry(7, started_at=moment + timedelta(seconds=3)))
+    outside = journal.open(
+        make_journal_entry(7, started_at=moment + timedelta(seconds=4), outside=True)
+    )
+    other = journal.open(make_journal_entry(8, started_at=moment + timedelta(seconds=5)))
+    pending = journal.open(make_journal_entry(7, started_at=moment + timedelta(seconds=6)))
+    for entry_id in (before, applied, outside, other):
+        journal.close(entry_id, Outcome.OK)
+    journal.close(mismatch, Outcome.MISMATCH)
+    journal.close(failed, Outcome.FAILED)
+    assert pending
+    assert [e.id for e in journal.applied_since(7, moment)] == [applied, mismatch]
+    assert journal.applied_since(7, moment + timedelta(seconds=10)) == []
+    # Any zone: the same moment written as +02:00.
+    shifted = moment.astimezone(timezone(timedelta(hours=2)))
+    assert [e.id for e in journal.applied_since(7, shifted)] == [applied, mismatch]
