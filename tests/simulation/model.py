@@ -117,6 +117,12 @@ def check_values(
                 )
         if mine != theirs:
             continue
+        if history.race_before is not NO_RACE and mine != history.last.get("crm"):
+            # A CRM+ edit landed after the engine's GET and its PUT, built from the GET,
+            # overwrote it (no If-Match, crmplus-api.md): counted, not a violation. The
+            # rest is judged on what the engine saw of CRM+.
+            model.races_lost += 1
+            history.last["crm"] = history.race_before
         changed = history.changed_by()
         if changed == {"platform"} and mine != history.last["platform"]:
             raise InvariantViolation(
@@ -124,11 +130,6 @@ def check_values(
                 f"both sides now hold {mine!r}"
             )
         if changed == {"crm"} and mine != history.last["crm"]:
-            if history.race_before is not NO_RACE and mine == history.race_before:
-                # The documented race (no If-Match in CRM+): counted, not a violation.
-                model.races_lost += 1
-                history.agree(mine)
-                continue
             raise InvariantViolation(
                 f"{where}: lost update: CRM+ wrote {history.last['crm']!r}, both sides "
                 f"now hold {mine!r}"
@@ -139,20 +140,11 @@ def check_values(
             )
         if changed == {"platform", "crm"}:
             last = history.last
-            raced = history.race_before is not NO_RACE
-            # What the engine saw of CRM+: before a racing edit, if one landed after
-            # its GET (it then decided between the platform and that older value).
-            seen = history.race_before if raced else last["crm"]
-            if mine not in (last["platform"], last["crm"], seen):
+            if mine not in (last["platform"], last["crm"]):
                 raise InvariantViolation(
                     f"{where}: both sides changed it ({last!r}); both now hold {mine!r}"
                 )
-            if raced and mine != last["crm"]:
-                # The CRM+ edit landed after the engine's GET; its PUT, built from the
-                # GET, overwrote it (no If-Match): counted, not a violation.
-                model.races_lost += 1
-            both_seen = seen not in (history.base, last["platform"])
-            if both_seen and name not in decided and not history.pushed:
+            if last["platform"] != last["crm"] and name not in decided and not history.pushed:
                 raise InvariantViolation(
                     f"{where}: both sides changed it ({last!r}) and the engine recorded no "
                     "decision (no open or automatic conflict)"

@@ -111,6 +111,8 @@ def calls_of_the_run(semantics: str, platform: str, folder: Path) -> int:
         return tripwire.calls
 
 
+# One run per call of the swept run: minutes on a busy machine, not a hang.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize(
     ("semantics", "platform", "stride"), [("replace", "files", 1), ("patch", "sql", 3)]
@@ -132,6 +134,7 @@ def test_a_crash_at_any_call_of_a_run_ends_as_the_uninterrupted_run(
         shutil.rmtree(folder)
 
 
+@pytest.mark.timeout(600)
 def test_a_crash_while_contacts_run_at_once_ends_as_the_uninterrupted_run(tmp_path: Path) -> None:
     """Four contacts at a time: which call the crash hits is the threads' race; wherever
     it lands, the end state is the same."""
