@@ -112,25 +112,19 @@ class SqlWorkQueue(SqlRepository):
             session.execute(statement)
 
     def failed(self, contact_id: int, generation: int, *, error: str, retry_at: datetime) -> None:
-        statement = (
-            update(WorkItemRow)
-            .where(
-                self._mine(
-                    col(WorkItemRow.contact_id) == contact_id,
-                    col(WorkItemRow.generation) == generation,
-                )
-            )
-            .values(
-                attempts=col(WorkItemRow.attempts) + 1,
-                last_error=error,
-                due_at=as_utc(retry_at),
-            )
-            .execution_options(synchronize_session=False)
+        self._update(
+            contact_id,
+            generation,
+            attempts=col(WorkItemRow.attempts) + 1,
+            last_error=error,
+            due_at=as_utc(retry_at),
         )
-        with transaction(self._engine) as session:
-            session.execute(statement)
 
     def defer(self, contact_id: int, generation: int, *, until: datetime) -> None:
+        self._update(contact_id, generation, due_at=as_utc(until))
+
+    def _update(self, contact_id: int, generation: int, **values: Any) -> None:
+        """Change the item the worker took (this generation of it), nothing newer."""
         statement = (
             update(WorkItemRow)
             .where(
@@ -139,7 +133,7 @@ class SqlWorkQueue(SqlRepository):
                     col(WorkItemRow.generation) == generation,
                 )
             )
-            .values(due_at=as_utc(until))
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         with transaction(self._engine) as session:
