@@ -676,21 +676,22 @@ class World:
 
     def _decided(self, contact_id: int) -> set[str]:
         """The simulated fields with a recorded decision (open, resolved or automatic)."""
-        found = set()
-        for conflict in self.app.conflicts.list(contact_id=contact_id):
-            for name in FIELDS:
-                if conflict.path == name or conflict.path.endswith(f".{name}"):
-                    found.add(name)
-        return found
+        return self._conflicted(contact_id, None)
 
     def _open_fields(self, contact_id: int) -> set[str]:
+        """The simulated fields (and ``mergedIntoContactId``) with an open conflict."""
+        return self._conflicted(contact_id, ConflictStatus.OPEN)
+
+    def _conflicted(self, contact_id: int, status: ConflictStatus | None) -> set[str]:
         found = set()
-        for conflict in self.app.conflicts.list(contact_id=contact_id, status=ConflictStatus.OPEN):
-            for name in FIELDS:
-                if conflict.path == name or conflict.path.endswith(f".{name}"):
-                    found.add(name)
+        for conflict in self.app.conflicts.list(contact_id=contact_id, status=status):
             if conflict.path == "mergedIntoContactId":
                 found.add(conflict.path)
+            found.update(
+                name
+                for name in FIELDS
+                if conflict.path == name or conflict.path.endswith(f".{name}")
+            )
         return found
 
     def quiesce(self, where: str) -> None:
