@@ -274,3 +274,8 @@ def shape_of(name: str) -> dict[str, Field]:
 def is_email_type(method_type: str | None) -> bool:
     """Code tells emails from phones by the word in ``type`` ("Home Email", "Work Email")."""
     return bool(method_type) and "email" in str(method_type).lower()
+
+
+def is_phone_type(method_type: str | None) -> bool:
+    """The phone counterpart of ``is_email_type`` ("Mobile Phone", "Home Phone")."""
+    return bool(method_type) and "phone" in str(method_type).lower()

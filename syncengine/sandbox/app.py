@@ -18,6 +18,7 @@ from syncengine.sandbox.middleware import (
     RequestLogMiddleware,
 )
 from syncengine.sandbox.operations import CrmOperations
+from syncengine.sandbox.query_routes import query_routes
 from syncengine.sandbox.settings import SandboxSettings
 from syncengine.sandbox.state import SandboxState
 
@@ -26,7 +27,7 @@ def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> 
     """The sandbox as an ASGI app; ``state`` defaults to the default seed on the system clock."""
     state = state if state is not None else SandboxState()
     ops = CrmOperations(settings, state)
-    routes = api_routes(ops)
+    routes = api_routes(ops) + query_routes(ops)
     if settings.test_hooks:
         routes += hook_routes(SandboxHooks(ops, state))
     return Starlette(

@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from syncengine.domain.ports import Record
 from syncengine.domain.schema import SHAPES
+from syncengine.sandbox.abbreviated import render_abbreviated
 from syncengine.sandbox.api_errors import (
     BadRequestError,
     ConflictError,
@@ -24,6 +26,7 @@ from syncengine.sandbox.api_errors import (
 )
 from syncengine.sandbox.create import CREATE_SHAPES, split_create_body
 from syncengine.sandbox.query import ContactQuery, parse_paging, parse_query
+from syncengine.sandbox.query_parameters import QueryContext
 from syncengine.sandbox.records import ADDRESSES, ARCHIVED
 from syncengine.sandbox.render import (
     render_address,
@@ -111,17 +114,24 @@ class CrmOperations:
                 raise NotFoundError()
             return render_contact(found, self._state.view())
 
-    def query_contacts(self, body: Any, skip: str | None, take: str | None) -> Record:
+    def query_contacts(
+        self, body: Any, skip: str | None, take: str | None, *, abbreviated: bool = False
+    ) -> Record:
+        """Query/FullContact, or Query (``abbreviated``): the same filter, paging, envelope."""
         skip_n, take_n = parse_paging(skip, take)
-        query: ContactQuery = parse_query(body)
+        query: ContactQuery = parse_query(body, self.query_context())
         if skip_n > self._settings.max_skip:
             raise ServerError()  # integrators report 500s for large skips: page by keyset
         with self._state.lock:
             listed = self._store.all() if self._settings.merged_in_queries else self._store.live()
             found = query.run(iter(listed))
             view = self._state.view()
-            page = [render_contact(c, view) for c in found[skip_n : skip_n + take_n]]
+            render = render_abbreviated if abbreviated else partial(render_contact, view=view)
+            page = [render(c) for c in found[skip_n : skip_n + take_n]]
             return {"list": page, "total": len(found)}
+
+    def query_context(self) -> QueryContext:
+        return QueryContext(self._state.clock.today(), self._settings.contact_types)
 
     def set_archived(self, contact_id: int, archived: bool) -> None:
         with self._state.lock:

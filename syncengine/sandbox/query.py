@@ -1,88 +1,38 @@
-"""POST /api/Contact/Query/FullContact: parsing the filter body and running it.
+"""POST /api/Contact/Query and /Query/FullContact: parsing the filter body and running it.
 
-Conditions in a group AND, groups OR. "Last Modified Date" compares at DAY granularity
-(the strict reading of "the date filter may be day-granular"), so a client paging by it
-must overlap its window and drop what it already holds.
+Conditions in a group AND, groups OR; no groups means everything. What each parameter
+and operator means is in ``query_parameters`` and ``query_operators``; relative date
+values in ``query_dates``. Dates compare at DAY granularity (the strict reading of "the
+date filter may be day-granular"), so a client paging by "Last Modified Date" must
+overlap its window and drop what it already holds. Anything the sandbox cannot read
+exactly is a 400 naming the condition and what is wrong with it.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from syncengine.domain.fieldtypes import parse_read_date
 from syncengine.domain.ports import Record
 from syncengine.sandbox.api_errors import BadRequestError
+from syncengine.sandbox.query_operators import OPERATORS, Operand, Operands, Test
+from syncengine.sandbox.query_parameters import (
+    PARAMETERS,
+    SORTABLE,
+    Parameter,
+    QueryContext,
+)
 from syncengine.sandbox.records import ARCHIVED
-from syncengine.sandbox.timefmt import datetime_from_ticks
 
 MAX_TAKE = 1000
 DEFAULT_TAKE = 10  # what the vendor documents when ``take`` is left out
 
-_Compare = Callable[[Any, Any], bool]
-
-
-def _between(low: Any, high: Any) -> Callable[[Any], bool]:
-    return lambda actual: bool(low <= actual <= high)
-
-
-_OPERATORS: Mapping[str, _Compare] = {
-    "Is": operator.eq,
-    "After": operator.gt,
-    "Before": operator.lt,
-    "OnOrAfter": operator.ge,
-    "OnOrBefore": operator.le,
-    "GreaterThan": operator.gt,
-    "LessThan": operator.lt,
-    "GreaterThanOrEqual": operator.ge,
-    "LessThanOrEqual": operator.le,
-}
-
-
-@dataclass(frozen=True)
-class _Parameter:
-    operators: frozenset[str]
-    parse: Callable[[Any], Any]  # a condition value -> comparable
-    extract: Callable[[Record], Any]  # a stored contact -> comparable
-
-
-def _parse_day(value: Any) -> date:
-    day = parse_read_date(value) if isinstance(value, str) else None  # ISO or "M/D/YYYY"
-    if day is None:
-        raise ValueError(f"{value!r} is not a date")
-    return day
-
-
-def _parse_id(value: Any) -> int:
-    # The vendor's examples send condition values as strings; numbers are accepted too.
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"{value!r} is not a contact id")
-    return int(value)
-
-
-_PARAMETERS: Mapping[str, _Parameter] = {
-    "Last Modified Date": _Parameter(
-        frozenset({"After", "Before", "Between", "Is", "OnOrAfter", "OnOrBefore"}),
-        _parse_day,
-        lambda contact: datetime_from_ticks(contact["modifiedDateTimeUtc"]).date(),
-    ),
-    "Contact Id": _Parameter(
-        frozenset(
-            {"GreaterThan", "LessThan", "Is", "GreaterThanOrEqual", "LessThanOrEqual", "Between"}
-        ),
-        _parse_id,
-        lambda contact: contact["id"],
-    ),
-}
-
 
 @dataclass(frozen=True)
 class Condition:
-    parameter: _Parameter
-    test: Callable[[Any], bool]
+    parameter: Parameter
+    test: Test
 
     def matches(self, contact: Record) -> bool:
         return self.test(self.parameter.extract(contact))
@@ -103,11 +53,11 @@ class ContactQuery:
     def run(self, contacts: Iterable[Record]) -> list[Record]:
         """The matching contacts in answer order (ties broken by id, so paging is stable)."""
         found = [c for c in contacts if self.matches(c)]
-        extract = _PARAMETERS[self.sort_by].extract
+        extract = PARAMETERS[self.sort_by].extract
         return sorted(found, key=lambda c: (extract(c), c["id"]), reverse=self.descending)
 
 
-def parse_query(body: Any) -> ContactQuery:
+def parse_query(body: Any, ctx: QueryContext) -> ContactQuery:
     """The query body, or 400 naming what is wrong with it."""
     if not isinstance(body, dict):
         raise BadRequestError("The query body must be a JSON object.")
@@ -115,51 +65,74 @@ def parse_query(body: Any) -> ContactQuery:
     if not isinstance(groups, list):
         raise BadRequestError("'groups' must be an array.")
     sort_by = body.get("sortBy") or "Contact Id"
-    if sort_by not in _PARAMETERS:
-        raise BadRequestError(f"Cannot sort by {sort_by!r}; use one of {sorted(_PARAMETERS)}.")
+    if sort_by not in SORTABLE:
+        raise BadRequestError(f"Cannot sort by {sort_by!r}; use one of {list(SORTABLE)}.")
     flags = {key: body.get(key, False) for key in ("descending", "includeArchived")}
     for key, value in flags.items():
         if not isinstance(value, bool):
             raise BadRequestError(f"'{key}' must be true or false.")
     return ContactQuery(
-        groups=tuple(_parse_group(g, i) for i, g in enumerate(groups)),
+        groups=tuple(_parse_group(g, i, ctx) for i, g in enumerate(groups)),
         sort_by=sort_by,
         descending=flags["descending"],
         include_archived=flags["includeArchived"],
     )
 
 
-def _parse_group(group: Any, index: int) -> tuple[Condition, ...]:
+def _parse_group(group: Any, index: int, ctx: QueryContext) -> tuple[Condition, ...]:
     conditions = group.get("conditions") if isinstance(group, dict) else None
     if not isinstance(conditions, list):
         raise BadRequestError(f"groups[{index}] needs a 'conditions' array.")
     return tuple(
-        _parse_condition(c, f"groups[{index}].conditions[{i}]") for i, c in enumerate(conditions)
+        _parse_condition(c, f"groups[{index}].conditions[{i}]", ctx)
+        for i, c in enumerate(conditions)
     )
 
 
-def _parse_condition(condition: Any, where: str) -> Condition:
+def _parse_condition(condition: Any, where: str, ctx: QueryContext) -> Condition:
     if not isinstance(condition, dict):
         raise BadRequestError(f"{where} must be an object.")
-    parameter_name = condition.get("parameter")
-    parameter = _PARAMETERS.get(parameter_name) if isinstance(parameter_name, str) else None
+    name = condition.get("parameter")
+    parameter = PARAMETERS.get(name) if isinstance(name, str) else None
     if parameter is None:
-        raise BadRequestError(f"{where}: unknown parameter {condition.get('parameter')!r}.")
-    name = condition.get("operator")
-    if name not in parameter.operators:
+        raise BadRequestError(f"{where}: unknown parameter {name!r}.")
+    operator_name = condition.get("operator")
+    operator = OPERATORS.get(operator_name) if isinstance(operator_name, str) else None
+    if operator is None:
+        raise BadRequestError(f"{where}: unknown operator {operator_name!r}.")
+    if operator.name not in parameter.operators:
         raise BadRequestError(
-            f"{where}: operator {name!r} does not apply to {condition['parameter']!r}."
+            f"{where}: operator {operator.name!r} does not apply to {parameter.name!r}; "
+            f"use one of {list(parameter.operators)}."
         )
     try:
-        value = parameter.parse(condition.get("value"))
-        if name == "Between":
-            return Condition(
-                parameter, _between(value, parameter.parse(condition.get("secondaryValue")))
-            )
-        compare = _OPERATORS[name]
-        return Condition(parameter, lambda actual: compare(actual, value))
+        operand = _parse_operand(condition, operator.operands, parameter, ctx)
     except ValueError as exc:
-        raise BadRequestError(f"{where}: {exc}.") from exc
+        raise BadRequestError(f"{where} ({parameter.name} {operator.name}): {exc}.") from exc
+    return Condition(parameter, operator.make(operand))
+
+
+def _parse_operand(
+    condition: dict[str, Any], operands: Operands, parameter: Parameter, ctx: QueryContext
+) -> Operand:
+    if operands is Operands.NONE:
+        return Operand()  # a value sent anyway is ignored, as valueRequired: false implies
+    if operands is Operands.VALUES:
+        values = condition.get("values")
+        if not isinstance(values, list) or not values:
+            raise ValueError("needs a non-empty 'values' array")
+        return Operand(values=tuple(parameter.parse(v, ctx) for v in values))
+    value = parameter.parse(_required(condition, "value"), ctx)
+    if operands is Operands.RANGE:
+        return Operand(value, parameter.parse(_required(condition, "secondaryValue"), ctx))
+    return Operand(value)
+
+
+def _required(condition: dict[str, Any], key: str) -> Any:
+    value = condition.get(key)
+    if value is None or value == "":
+        raise ValueError(f"needs a '{key}'")
+    return value
 
 
 def parse_paging(skip: str | None, take: str | None) -> tuple[int, int]:

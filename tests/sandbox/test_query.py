@@ -174,7 +174,7 @@ def test_sorting_by_last_modified_date_descending(sandbox_client: httpx.Client) 
 @pytest.mark.parametrize(
     "body",
     [
-        one_group(condition("First Name", "Is", "Eleanor")),
+        one_group(condition("Favourite Colour", "Is", "Blue")),
         one_group(condition("Contact Id", "After", "4821")),
         one_group(condition("Last Modified Date", "Is", "last tuesday")),
         one_group(condition("Contact Id", "Between", "4819")),
