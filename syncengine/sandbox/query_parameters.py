@@ -94,6 +94,11 @@ def _parse_day(value: Any, ctx: QueryContext) -> date:
     return parse_day(value, ctx.today)
 
 
+def _no_value(value: Any, _ctx: QueryContext) -> Any:
+    # The operators of a Boolean parameter take no value, so nothing is ever read.
+    raise ValueError(f"takes no value, got {value!r}")
+
+
 def _parse_contact_type(value: Any, ctx: QueryContext) -> str:
     text = _parse_text(value, ctx)
     if text not in {t.casefold() for t in ctx.contact_types}:
@@ -171,7 +176,7 @@ _ALL: tuple[Parameter, ...] = (
         "Is Private",
         "Boolean",
         _BOOLEAN,
-        _parse_text,  # never called: IsTrue and IsFalse take no value
+        _no_value,
         lambda contact: (bool(contact.get("isPrivate")),),
     ),
     _date("Create Date", "createDateTimeUtc"),
