@@ -19,7 +19,7 @@ from typing import Any
 
 from syncengine.domain.ports import Record
 from syncengine.domain.schema import is_email_type, is_phone_type
-from syncengine.sandbox.records import ADDRESSES
+from syncengine.sandbox.records import primary_address
 
 CONTACT_VIEW_URL = "https://app.virtuoussoftware.com/Generosity/Contact/View/{id}"
 
@@ -32,7 +32,7 @@ def render_abbreviated(contact: Record) -> Record:
         "contactType": contact.get("contactType"),
         "contactName": _full_name(individual) if individual else None,
         # Only a flagged primary, as the full Contact's ``address`` (null without one).
-        "address": _one_line(next((a for a in contact[ADDRESSES] if a.get("isPrimary")), None)),
+        "address": _one_line(primary_address(contact)),
         "email": _method(individual, is_email_type),
         "phone": _method(individual, is_phone_type),
         "contactViewUrl": CONTACT_VIEW_URL.format(id=contact["id"]),

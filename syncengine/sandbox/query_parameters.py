@@ -28,7 +28,7 @@ from syncengine.domain.ports import Record
 from syncengine.domain.schema import is_email_type, is_phone_type
 from syncengine.sandbox.query_dates import RELATIVE_DATE_NAMES, parse_day
 from syncengine.sandbox.query_operators import Values
-from syncengine.sandbox.records import ADDRESSES
+from syncengine.sandbox.records import primary_address
 from syncengine.sandbox.timefmt import datetime_from_ticks
 
 
@@ -117,7 +117,7 @@ def _day_of(key: str) -> Callable[[Record], Values]:
 
 def _primary_address(part: str) -> Callable[[Record], Values]:
     def extract(contact: Record) -> Values:
-        primary = next((a for a in contact[ADDRESSES] if a.get("isPrimary")), None)
+        primary = primary_address(contact)
         return _texts([primary.get(part)] if primary else [])
 
     return extract

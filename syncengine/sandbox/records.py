@@ -151,3 +151,8 @@ def _stored_value(key: str, field: Field | None, value: Any) -> Any:
     if field.kind is Kind.ARRAY and key in OWNED_ARRAYS and field.shape is not None:
         return [from_wire(field.shape, item) for item in value]
     return copy.deepcopy(value)
+
+
+def primary_address(contact: Record) -> Record | None:
+    """The stored address flagged primary (the Contact's ``address``), or None."""
+    return next((a for a in contact[ADDRESSES] if a.get("isPrimary")), None)
