@@ -131,11 +131,9 @@ def check_batch(body: Any, org: OrgRules) -> list[Record]:
 def problems_of(body: Mapping[str, Any], org: OrgRules, path: str) -> list[FieldProblem]:
     """The 422 problems of one transaction; the contact rules are reused on the items the
     transaction would write, then renamed to the flat key that carried the value."""
+    # No name is not refused here: a transaction may only update the contact it matches
+    # (one that matches nothing then fails when applied, as the create path refuses it).
     problems: list[FieldProblem] = []
-    if not new_contact_name(body):
-        problems.append(
-            FieldProblem(f"{path}.name", "A name or a first/last name is needed.", "Required")
-        )
     if body.get("contactType") is not None:
         item = {"name": "-", "contactType": body["contactType"]}
         problems += validate_item("Contact", item, path, org.rules)
