@@ -25,7 +25,7 @@ The sandbox's deterministic version:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from syncengine.domain.ports import Record
@@ -54,6 +54,8 @@ from syncengine.sandbox.store import emails_of
 from syncengine.sandbox.timefmt import TICKS_PER_SECOND
 from syncengine.sandbox.validation import Rules
 from syncengine.sandbox.writes import WriteContext, add_address, apply_item
+
+Change = Callable[[Record, WriteContext], Record]
 
 
 class ImportOperations:
@@ -121,19 +123,21 @@ class ImportOperations:
         entry.contact_id, entry.matched_by = contact_id, matched_by
 
     def _match(self, body: Mapping[str, Any]) -> tuple[str | None, int | None]:
-        reference = reference_of(body)
-        email = (body.get("email") or "").lower()
-        for how, wanted in (("reference", reference), ("email", email)):
-            if not wanted:
-                continue
-            for contact in self._state.store.live():
-                if (how == "reference" and wanted in contact["contactReferences"]) or (
-                    how == "email" and wanted in emails_of(contact)
-                ):
-                    return how, int(contact["id"])
+        """(how, contact id) of the contact the transaction matches: by reference, then by
+        email; the lowest id wins, as in Find."""
+        reference, email = reference_of(body), (body.get("email") or "").lower()
+        tests: list[tuple[str, Callable[[Record], bool]]] = []
+        if reference is not None:
+            tests.append(("reference", lambda c: reference in c["contactReferences"]))
+        if email:
+            tests.append(("email", lambda c: email in emails_of(c)))
+        for how, matches in tests:
+            found = next((c for c in self._state.store.live() if matches(c)), None)
+            if found is not None:
+                return how, int(found["id"])
         return None, None
 
-    def _merge(self, body: Mapping[str, Any]) -> Any:
+    def _merge(self, body: Mapping[str, Any]) -> Change:
         """The change a matched transaction makes (applied under PATCH semantics)."""
 
         def change(contact: Record, ctx: WriteContext) -> Record:
@@ -146,7 +150,7 @@ class ImportOperations:
 
         return change
 
-    def _collections_only(self, body: Mapping[str, Any]) -> Any:
+    def _collections_only(self, body: Mapping[str, Any]) -> Change:
         def change(contact: Record, ctx: WriteContext) -> Record:
             _add_collections(contact, body, self._state.collections)
             return contact

@@ -272,3 +272,20 @@ def test_the_raw_state_carries_definitions_and_instances_back(sandbox: SandboxSe
         sandbox.hooks.seed(raw)
         assert sandbox.hooks.raw_state() == raw
         assert len(contact(client)["customCollections"]) == 1
+
+
+def test_a_contact_put_never_touches_instances(sandbox_client: httpx.Client) -> None:
+    # customCollections is read-only in the Contact shape: a replace PUT that leaves it
+    # out keeps it, and one that sends other instances cannot write them.
+    added = add_shift(sandbox_client, Role="Usher")
+    body = {"name": "The Whitfield Household", "contactType": "Household", "customCollections": []}
+    after = ok(sandbox_client.put(f"/api/Contact/{SHOWCASE}", json=body))
+    assert after["customCollections"] == [added]
+
+
+def test_query_results_carry_the_instances(sandbox_client: httpx.Client) -> None:
+    added = add_shift(sandbox_client, Role="Usher")
+    condition = {"parameter": "Contact Id", "operator": "Is", "value": SHOWCASE}
+    body = {"groups": [{"conditions": [condition]}]}
+    page = ok(sandbox_client.post("/api/Contact/Query/FullContact", json=body))
+    assert page["list"][0]["customCollections"] == [added]
