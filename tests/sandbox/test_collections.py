@@ -289,3 +289,19 @@ def test_query_results_carry_the_instances(sandbox_client: httpx.Client) -> None
     body = {"groups": [{"conditions": [condition]}]}
     page = ok(sandbox_client.post("/api/Contact/Query/FullContact", json=body))
     assert page["list"][0]["customCollections"] == [added]
+
+
+def test_an_individual_instance_is_updated_and_removed_by_its_own_routes(
+    sandbox_client: httpx.Client,
+) -> None:
+    path = f"/api/ContactIndividual/{ELEANOR}/Collection"
+    body = {"fields": [{"name": "Name", "value": "CPR"}, {"name": "Expires", "value": "2026"}]}
+    added = ok(sandbox_client.post(f"{path}/{CERTIFICATIONS}", json=body))
+    instance = added["collectionInstanceId"]
+    renewed = {"fields": [{"name": "Name", "value": "CPR"}, {"name": "Expires", "value": "2028"}]}
+    updated = ok(sandbox_client.put(f"{path}/{instance}", json=renewed))
+    assert values_of(updated) == {"Name": "CPR", "Expires": "2028"}
+    assert individual(sandbox_client)["customCollections"] == [updated]
+    params = {"collectionInstanceId": instance}
+    assert sandbox_client.delete(f"{path}/{CERTIFICATIONS}", params=params).status_code == 200
+    assert individual(sandbox_client)["customCollections"] == []

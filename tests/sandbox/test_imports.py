@@ -14,6 +14,7 @@ import pytest
 from syncengine.sandbox import ManualClock, SandboxServer
 from tests.fixtures.sandbox import SandboxFactory, client_for
 from tests.sandbox.helpers import (
+    ARCHIVED_CONTACT,
     ELEANOR,
     ELEANOR_HOME_EMAIL,
     SHOWCASE,
@@ -371,3 +372,20 @@ def test_a_reset_or_reseed_drops_pending_imports(sandbox: SandboxServer) -> None
         sandbox.hooks.reset()
         assert imports(client) == []
         assert run_imports(client) == []
+
+
+def test_archived_contacts_match_and_stay_archived(sandbox: SandboxServer) -> None:
+    with client_for(sandbox) as client:
+        submit(client, {"email": "siobhan.brennan@example.org", "middleName": "Aine"})
+        [applied] = run_imports(client)
+        assert (applied["matchedBy"], applied["contactId"]) == ("email", ARCHIVED_CONTACT)
+        assert sandbox.hooks.raw_contact(ARCHIVED_CONTACT)["isArchived"] is True
+
+
+def test_merged_away_contacts_never_match(sandbox: SandboxServer) -> None:
+    with client_for(sandbox) as client:
+        sandbox.hooks.merge(SHOWCASE, 4817)
+        submit(client, {"email": "eleanor.whitfield@example.org", "name": "Eleanor W"})
+        [applied] = run_imports(client)
+        assert applied["status"] == "created"
+        assert applied["contactId"] not in (SHOWCASE, 4817)
