@@ -10,8 +10,12 @@ from starlette.responses import JSONResponse, Response
 
 from syncengine.sandbox.api import api_routes
 from syncengine.sandbox.api_errors import ApiError, error_response
+from syncengine.sandbox.collection_routes import collection_routes
+from syncengine.sandbox.custom_collections import CollectionOperations
 from syncengine.sandbox.hook_routes import hook_routes
 from syncengine.sandbox.hooks import SandboxHooks
+from syncengine.sandbox.import_routes import DueImportsMiddleware, import_hook_routes, import_routes
+from syncengine.sandbox.imports import ImportOperations
 from syncengine.sandbox.middleware import (
     AuthRateLimitMiddleware,
     FaultMiddleware,
@@ -27,15 +31,18 @@ def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> 
     """The sandbox as an ASGI app; ``state`` defaults to the default seed on the system clock."""
     state = state if state is not None else SandboxState()
     ops = CrmOperations(settings, state)
-    routes = api_routes(ops) + query_routes(ops)
+    imports = ImportOperations(ops, state, settings)
+    routes = api_routes(ops) + query_routes(ops) + import_routes(imports)
+    routes += collection_routes(CollectionOperations(ops, state))
     if settings.test_hooks:
-        routes += hook_routes(SandboxHooks(ops, state))
+        routes += hook_routes(SandboxHooks(ops, state)) + import_hook_routes(imports)
     return Starlette(
         routes=routes,
         middleware=[
             Middleware(RequestLogMiddleware, state=state),
             Middleware(AuthRateLimitMiddleware, settings=settings, state=state),
             Middleware(FaultMiddleware, state=state),
+            Middleware(DueImportsMiddleware, imports=imports),
         ],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
     )

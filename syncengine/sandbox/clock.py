@@ -53,6 +53,10 @@ class StampClock:
         """Account for a stamp that came from elsewhere (seed data), so later ones exceed it."""
         self._last = max(self._last, ticks)
 
+    def ticks_now(self) -> int:
+        """The clock's time in .NET ticks, without taking a stamp."""
+        return crm_ticks(self._clock.now())
+
     def unix_now(self) -> float:
         return unix_seconds_from_ticks(crm_ticks(self._clock.now()))
 

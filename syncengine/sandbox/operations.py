@@ -223,10 +223,22 @@ class CrmOperations:
                     owner: [{"name": d.name, "displayName": d.display_name} for d in defs]
                     for owner, defs in self._store.custom_fields.items()
                 },
+                "customCollectionDefinitions": self._state.collections.to_json(),
                 "contacts": [render_raw_contact(c, view) for c in self._store.all()],
             }
 
     # -- the one write path ----------------------------------------------------------------
+
+    def write_contact(
+        self,
+        contact_id: int,
+        change: Callable[[Record, WriteContext], Record],
+        *,
+        semantics: PutSemantics | None = None,
+        user: str | None = None,
+    ) -> Record:
+        """``_write`` for the modules beside this one (custom collections, imports)."""
+        return self._write(contact_id, change, semantics=semantics, user=user)
 
     def _put_contact(
         self, contact_id: int, body: Record, semantics: PutSemantics, user: str

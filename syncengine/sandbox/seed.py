@@ -112,6 +112,11 @@ def default_seed() -> SeedData:
             ],
             "ContactIndividual": [],
         },
+        # Custom collections (syncengine/sandbox/collection_defs.py); no instances seeded.
+        "customCollectionDefinitions": {
+            "Contact": [_collection(101, "Volunteer Shifts", "Role", "Hours", "Date")],
+            "ContactIndividual": [_collection(201, "Certifications", "Name", "Expires")],
+        },
         "contacts": [
             _household(
                 4817,
@@ -201,6 +206,14 @@ def default_seed() -> SeedData:
                 "04-02",
             ),
         ],
+    }
+
+
+def _collection(collection_id: int, name: str, *fields: str) -> Record:
+    return {
+        "customCollectionId": collection_id,
+        "name": name,
+        "fields": [{"name": f, "dataType": "Text"} for f in fields],
     }
 
 

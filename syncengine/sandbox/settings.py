@@ -46,6 +46,9 @@ class SandboxSettings:
     # mergedIntoContactId: integrators see them there; False leaves them out, as lookups
     # (Find) always do, for rehearsing a CRM+ that hides them.
     merged_in_queries: bool = True
+    # How long an accepted Contact transaction waits before it is applied (CRM+ runs
+    # imports in a nightly batch): due ones are applied on the next API request.
+    import_delay_seconds: float = 86_400.0
     contact_subtypes: tuple[str, ...] = ()
     api_user: str = "Sandbox API User"
     ui_user: str = "Sandbox UI User"
@@ -58,6 +61,8 @@ class SandboxSettings:
             raise ConfigError("hourly_limit", "must be at least 1")
         if not 1 <= self.window_seconds <= 86_400:
             raise ConfigError("window_seconds", "must be between 1 and 86400 seconds")
+        if self.import_delay_seconds < 0:
+            raise ConfigError("import_delay_seconds", "must not be negative")
         if self.max_skip < 0:
             raise ConfigError("max_skip", "must not be negative")
         # Accept the plain strings a CLI passes ("patch") as well as the enum.

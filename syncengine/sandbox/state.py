@@ -12,7 +12,9 @@ from typing import Any
 
 from syncengine.domain.ports import Clock
 from syncengine.sandbox.clock import StampClock, SystemClock
+from syncengine.sandbox.collection_defs import CollectionBook, load_collections
 from syncengine.sandbox.faults import FaultBook
+from syncengine.sandbox.import_queue import ImportQueue
 from syncengine.sandbox.ratelimit import RateLimiter
 from syncengine.sandbox.records import iter_items
 from syncengine.sandbox.render import View
@@ -34,13 +36,18 @@ class SandboxState:
         # API requests being answered right now: a reset waits for them, so a slow
         # request of one test never lands in the next test's fresh state or log.
         self.in_flight = 0
+        self.collections = CollectionBook()  # the org's custom collections (seed data)
+        self.imports = ImportQueue()  # accepted Contact transactions not yet applied
         self.initial_seed: Any = default_seed() if seed is None else seed
         self.load(self.initial_seed)
 
     def load(self, seed: Any) -> None:
         """Replace all CRM data with ``seed`` (test conditions are left as they are)."""
         parsed = parse_seed(seed)
+        collections = load_collections(seed, parsed.contacts)
         with self.lock:
+            self.collections = collections
+            self.imports.clear()  # pending transactions belong to the data being replaced
             self.store.load(
                 parsed.contacts, parsed.custom_fields, stamp=self.clock.stamp, user=SEED_USER
             )
