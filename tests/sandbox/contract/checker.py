@@ -1,0 +1,73 @@
+"""Holds one HTTP answer to its expected status, headers and body schema.
+
+Returns the list of what is wrong (empty when the answer conforms) rather than asserting,
+so that ``test_checker`` can feed it deliberately wrong answers and see each one caught.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+from jsonschema import Draft202012Validator, validators
+from jsonschema.protocols import Validator
+
+from tests.sandbox.contract.schemas import Schema
+
+# On EVERY answer, errors included (crmplus-api.md, "Transport").
+RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+
+
+def _strict_integer(checker: Any, instance: Any) -> bool:
+    # JSON Schema counts 4821.0 as an integer, and Python counts True as one: the
+    # reference's "integers as numbers" means neither.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+# types-jsonschema leaves ``extend`` untyped.
+_StrictValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+)
+
+
+def schema_problems(schema: Schema, instance: Any) -> list[str]:
+    """Each place where ``instance`` breaks ``schema``, as "path: message"."""
+    validator: Validator = _StrictValidator(schema)
+    found = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path))):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        found.append(f"body{where}: {error.message[:200]}")
+    return found
+
+
+def answer_problems(
+    response: httpx.Response,
+    *,
+    status: int,
+    answer: Schema | None,
+    headers: Iterable[str] = (),
+) -> list[str]:
+    """What is wrong with ``response``; ``answer`` None means the body must be empty and
+    ``headers`` are integer-valued headers required besides the X-RateLimit-* ones."""
+    found: list[str] = []
+    if response.status_code != status:
+        found.append(f"status {response.status_code}, expected {status}: {response.text[:300]}")
+    for name in (*RATE_LIMIT_HEADERS, *headers):
+        value = response.headers.get(name)
+        if value is None or not value.isdigit():
+            found.append(f"header {name} is {value!r}, expected a non-negative integer")
+    if answer is None:
+        if response.content:
+            found.append(f"expected an empty body, got {response.content[:300]!r}")
+        return found
+    content_type = response.headers.get("content-type", "")
+    if not content_type.startswith("application/json"):
+        found.append(f"content-type {content_type!r}, expected application/json")
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return [*found, f"the body is not JSON: {response.content[:300]!r}"]
+    return [*found, *schema_problems(answer, body)]
