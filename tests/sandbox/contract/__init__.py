@@ -6,7 +6,8 @@ crmplus-api.md, each answer held to its status, X-RateLimit-* headers and body s
 - ``case``: the ``Case`` row and its body builders (``fixed``, ``raw``, ``echo``);
 - ``rows_*``: the rows, one module per route family; ``table.ROWS`` lists them all;
 - ``test_contract``: replays every row (writes under both PUT semantics);
-- ``test_coverage``: every route the app registers is reached by at least one row;
+- ``test_coverage``: every route the app registers is reached by a 2xx row (and so by
+  the 401 row ``table.with_a_wrong_token`` derives from it);
 - ``test_checker``: the checker catches deliberately wrong answers.
 
 To add a route: write its rows in a ``rows_<family>.py`` module (a success row and its

@@ -58,6 +58,10 @@ class Case:
         """Under which PUT semantics the row runs: both for a write, one for a GET."""
         return list(PutSemantics) if self.method != "GET" else [PutSemantics.REPLACE]
 
+    @property
+    def succeeds(self) -> bool:
+        return 200 <= self.status < 300
+
     def deviates_under(self, semantics: PutSemantics) -> bool:
         return bool(self.deviation) and semantics in self.deviation_under
 

@@ -16,6 +16,14 @@ def test_every_sandbox_route_has_a_contract_row() -> None:
     assert not missing, "routes without a row in tests/sandbox/contract: " + ", ".join(missing)
 
 
+def test_every_sandbox_route_has_a_success_row() -> None:
+    # Error rows alone would leave the route's answer shape unchecked, and no 401 row
+    # would be derived for it (table.with_a_wrong_token).
+    successes = [case for case in ROWS if case.succeeds]
+    missing = uncovered(api_routes(), successes)
+    assert not missing, "routes without a 2xx row in tests/sandbox/contract: " + ", ".join(missing)
+
+
 def test_a_route_without_a_row_is_reported() -> None:
     async def endpoint(request: object) -> Response:
         return Response()
