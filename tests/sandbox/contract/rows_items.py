@@ -13,8 +13,10 @@ from tests.sandbox.contract.schemas import (
     INDIVIDUAL,
     MESSAGE,
     MODEL_STATE,
+    PRIMARY,
     VALIDATION_FAILED,
     array_of,
+    exactly_one,
     having,
 )
 from tests.sandbox.helpers import (
@@ -100,7 +102,8 @@ ROWS = [
         "GET",
         f"/api/ContactAddress/ByContact/{SHOWCASE}",
         200,
-        array_of(having(ADDRESS, contactId=SHOWCASE), min_items=2),  # the primary included
+        # Every address, the primary included: exactly one is primary.
+        exactly_one(array_of(having(ADDRESS, contactId=SHOWCASE), min_items=2), PRIMARY),
     ),
     Case(
         "addresses-by-unknown-contact", "GET", f"/api/ContactAddress/ByContact/{MISSING}", 404, None

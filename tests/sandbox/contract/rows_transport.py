@@ -30,7 +30,7 @@ ROWS = [
         fixed(MINIMAL_CREATE),
         auth=Auth.WRONG,
     ),
-    # The reference documents only the Retry-After header of a 429: any body is fine.
+    # The reference documents only the Retry-After header of a 429: any JSON body is fine.
     Case(
         "over-the-budget",
         "GET",

@@ -79,6 +79,13 @@ def having(schema: Schema, **values: Any) -> Schema:
     return {"allOf": [schema, pinned]}
 
 
+def exactly_one(items: Schema, matching: Schema) -> Schema:
+    """An array of ``items`` of which exactly one also matches ``matching``."""
+    return {**items, "contains": matching, "minContains": 1, "maxContains": 1}
+
+
+PRIMARY: Schema = {"properties": {"isPrimary": {"const": True}}}
+
 _AUDIT: Schema = {
     "createDateTimeUtc": TIMESTAMP,
     "createdByUser": TEXT,

@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from jsonschema import Draft202012Validator
 
+from tests.sandbox.contract.case import Case
 from tests.sandbox.contract.checker import answer_problems, schema_problems
 from tests.sandbox.contract.schemas import (
     ADDRESS,
@@ -19,12 +21,15 @@ from tests.sandbox.contract.schemas import (
     INDIVIDUAL,
     MESSAGE,
     MODEL_STATE,
+    PRIMARY,
     UNAUTHORISED,
     VALIDATION_FAILED,
     Schema,
     array_of,
+    exactly_one,
     page,
 )
+from tests.sandbox.contract.table import ROWS
 from tests.sandbox.helpers import load_fixture
 
 Edit = Callable[[dict[str, Any]], None]
@@ -57,6 +62,11 @@ def drop(path: str) -> Edit:
         del container[key]
 
     return edit
+
+
+@pytest.mark.parametrize("case", [c for c in ROWS if c.answer is not None], ids=lambda c: c.name)
+def test_every_row_expects_a_valid_json_schema(case: Case) -> None:
+    Draft202012Validator.check_schema(case.answer)
 
 
 # -- records: the recorded GET responses, one rule broken at a time -----------------------
@@ -225,6 +235,13 @@ BAD_ANSWERS: list[Expected] = [
     ("page-without-total", json_answer(200, {"list": []}), 200, page(), ()),
     ("page-longer-than-take", json_answer(200, PAGE), 200, page(max_items=0), ()),
     ("page-wrong-total", json_answer(200, PAGE), 200, page(total=2), ()),
+    (
+        "by-contact-two-primaries",
+        json_answer(200, [load_fixture("contact.json")["address"]] * 2),
+        200,
+        exactly_one(array_of(EMBEDDED_ADDRESS), PRIMARY),
+        (),
+    ),
     (
         "by-contact-without-contact-id",
         json_answer(200, [load_fixture("contact.json")["address"]]),
