@@ -115,6 +115,16 @@ ROWS = [
         CONTACT,
         fixed({"contactType": "Household", "name": "The Whitfield Household", "website": "x"}),
     ),
+    # "Unknown keys appear over time: parse tolerantly, keep them, and send them back";
+    # ``isArchived`` in a PUT is ignored (Archive/Unarchive), and never shown.
+    Case(
+        "put-contact-unknown-keys-and-is-archived",
+        "PUT",
+        CONTACT_PATH,
+        200,
+        CONTACT,
+        changed(CONTACT_PATH, futureKey={"nested": [1]}, isArchived=True),
+    ),
     Case("put-contact-malformed", "PUT", CONTACT_PATH, 400, MESSAGE, raw(b'{"name": "x",}')),
     Case(
         "put-contact-bool-as-string",

@@ -72,6 +72,29 @@ ROWS = [
         params={"take": "3"},
     ),
     Case(
+        "query-id-between-as-numbers",  # values as numbers, inclusive bounds
+        "POST",
+        QUERY,
+        200,
+        page(total=4),
+        fixed(query(condition("Contact Id", "Between", 4818, 4821))),
+    ),
+    Case(
+        "query-two-groups-read-date-format",  # groups OR; "M/D/YYYY" values too
+        "POST",
+        QUERY,
+        200,
+        page(),
+        fixed(
+            query(
+                groups=[
+                    {"conditions": [condition("Last Modified Date", "OnOrAfter", "3/1/2024")]},
+                    {"conditions": [condition("Contact Id", "Is", "4817")]},
+                ]
+            )
+        ),
+    ),
+    Case(
         "query-short-page",
         "POST",
         QUERY,

@@ -64,9 +64,10 @@ def drop(path: str) -> Edit:
     return edit
 
 
-@pytest.mark.parametrize("case", [c for c in ROWS if c.answer is not None], ids=lambda c: c.name)
+@pytest.mark.parametrize("case", ROWS, ids=lambda c: c.name)
 def test_every_row_expects_a_valid_json_schema(case: Case) -> None:
-    Draft202012Validator.check_schema(case.answer)
+    if case.answer is not None:  # None: an empty body, no schema
+        Draft202012Validator.check_schema(case.answer)
 
 
 # -- records: the recorded GET responses, one rule broken at a time -----------------------
