@@ -43,6 +43,26 @@ def schema_problems(schema: Schema, instance: Any) -> list[str]:
     return sorted(found)
 
 
+# X-RateLimit-Reset is a moment in Unix seconds, not a delay: anything before 2001 is one.
+_UNIX_SECONDS_FLOOR = 1_000_000_000
+
+
+def _header_problems(headers: httpx.Headers, names: Iterable[str]) -> list[str]:
+    found, values = [], {}
+    for name in names:
+        value = headers.get(name)
+        if value is None or not value.isdigit():
+            found.append(f"header {name} is {value!r}, expected a non-negative integer")
+        else:
+            values[name] = int(value)
+    limit, remaining, reset = (values.get(name) for name in RATE_LIMIT_HEADERS)
+    if limit is not None and remaining is not None and remaining > limit:
+        found.append(f"X-RateLimit-Remaining {remaining} is above X-RateLimit-Limit {limit}")
+    if reset is not None and reset < _UNIX_SECONDS_FLOOR:
+        found.append(f"X-RateLimit-Reset {reset} is not a Unix time in seconds")
+    return found
+
+
 def answer_problems(
     response: httpx.Response,
     *,
@@ -55,10 +75,7 @@ def answer_problems(
     found: list[str] = []
     if response.status_code != status:
         found.append(f"status {response.status_code}, expected {status}: {response.text[:300]}")
-    for name in (*RATE_LIMIT_HEADERS, *headers):
-        value = response.headers.get(name)
-        if value is None or not value.isdigit():
-            found.append(f"header {name} is {value!r}, expected a non-negative integer")
+    found += _header_problems(response.headers, (*RATE_LIMIT_HEADERS, *headers))
     if answer is None:
         if response.content:
             found.append(f"expected an empty body, got {response.content[:300]!r}")

@@ -194,7 +194,22 @@ GOOD_ANSWERS: list[Expected] = [
 BAD_ANSWERS: list[Expected] = [
     ("wrong-status", json_answer(201, load_fixture("contact.json")), 200, CONTACT, ()),
     ("no-remaining-header", without(empty_answer(404), "X-RateLimit-Remaining"), 404, None, ()),
-    ("reset-not-unix-seconds", empty_answer(404, **{"X-RateLimit-Reset": "soon"}), 404, None, ()),
+    ("reset-not-a-number", empty_answer(404, **{"X-RateLimit-Reset": "soon"}), 404, None, ()),
+    ("reset-as-a-delay", empty_answer(404, **{"X-RateLimit-Reset": "3600"}), 404, None, ()),
+    (
+        "remaining-above-limit",
+        empty_answer(404, **{"X-RateLimit-Remaining": "5001"}),
+        404,
+        None,
+        (),
+    ),
+    (
+        "retry-after-a-date",
+        json_answer(429, {}, **{"Retry-After": "Fri, 31 Dec 1999"}),
+        429,
+        {},
+        ("Retry-After",),
+    ),
     ("404-with-a-body", json_answer(404, {"message": "Not found"}), 404, None, ()),
     ("archive-with-a-body", json_answer(200, {}), 200, None, ()),
     ("429-without-retry-after", json_answer(429, {}), 429, {}, ("Retry-After",)),
