@@ -209,7 +209,7 @@ def exact(properties: Mapping[str, Schema]) -> Schema:
     return {**record(properties), "additionalProperties": False}
 
 
-MAX_TAKE = 1000
+MAX_TAKE = 1000  # "take at most 1,000" (the reference; not read from the sandbox)
 
 
 def page(*, total: int | None = None, max_items: int = MAX_TAKE) -> Schema:
