@@ -58,6 +58,7 @@ from syncengine.store import (
     SqlSyncStateStore,
     SqlWorkQueue,
     make_engine,
+    one_transaction,
     prepare_database,
 )
 
@@ -307,6 +308,7 @@ class App:
                     reference_source=source,
                     max_value_size=settings.sync.max_value_size,
                 ),
+                atomic=partial(one_transaction, self.database),
             )
             creator = ContactCreator(
                 self.crm,

@@ -4,15 +4,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from syncengine.domain.ports import JournalEntry, Outcome
+from syncengine.domain.ports import JournalEntry, Outcome, PlatformWrite
 from syncengine.store.failures import MissingEntryError
 from syncengine.store.scoped import ClockedSqlRepository
 from syncengine.store.sessions import transaction
-from syncengine.store.tables import JournalRow
+from syncengine.store.tables import JournalRow, PlatformWriteRow
 from syncengine.store.timestamps import as_utc
 
 # Outcomes that leave it open whether the write happened: both must be settled by reading
@@ -174,6 +174,25 @@ class SqlJournal(ClockedSqlRepository):
             .order_by(col(JournalRow.id))
         )
 
+    def last_applied(self) -> dict[int, datetime]:
+        statement = (
+            select(JournalRow.contact_id, func.max(JournalRow.started_at))
+            .where(
+                self._mine(
+                    col(JournalRow.contact_id).is_not(None),
+                    col(JournalRow.outside).is_(False),
+                    col(JournalRow.outcome).in_([o.value for o in CARRIED]),
+                )
+            )
+            .group_by(col(JournalRow.contact_id))
+        )
+        with transaction(self._engine) as session:
+            return {
+                contact_id: as_utc(started)
+                for contact_id, started in session.exec(statement).all()
+                if contact_id is not None and started is not None
+            }
+
     def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None:
         """The fields of these outside writes have reached the platform."""
         if not entry_ids:
@@ -183,6 +202,39 @@ class SqlJournal(ClockedSqlRepository):
             .where(self._mine(col(JournalRow.id).in_(list(entry_ids))))
             .values(carried_at=as_utc(at))
             .execution_options(synchronize_session=False)
+        )
+        with transaction(self._engine) as session:
+            session.exec(statement)
+
+    def open_platform_write(self, write: PlatformWrite) -> int:
+        row = PlatformWriteRow(
+            organization=self._organization,
+            contact_id=write.contact_id,
+            values={path: [before, after] for path, (before, after) in write.values.items()},
+            started_at=as_utc(write.started_at or self._clock()),
+        )
+        with transaction(self._engine) as session:
+            session.add(row)
+            session.flush()
+            if row.id is None:  # pragma: no cover - the database always assigns one
+                raise RuntimeError("the database assigned no platform write id")
+            return row.id
+
+    def platform_writes(self, contact_id: int | None = None) -> Sequence[PlatformWrite]:
+        statement = select(PlatformWriteRow).where(
+            col(PlatformWriteRow.organization) == self._organization
+        )
+        if contact_id is not None:
+            statement = statement.where(col(PlatformWriteRow.contact_id) == contact_id)
+        statement = statement.order_by(col(PlatformWriteRow.id))
+        with transaction(self._engine) as session:
+            return [_to_platform_write(row) for row in session.exec(statement).all()]
+
+    def close_platform_writes(self, contact_id: int, through: int) -> None:
+        statement = delete(PlatformWriteRow).where(
+            col(PlatformWriteRow.organization) == self._organization,
+            col(PlatformWriteRow.contact_id) == contact_id,
+            col(PlatformWriteRow.id) <= through,
         )
         with transaction(self._engine) as session:
             session.exec(statement)
@@ -224,4 +276,13 @@ def _to_entry(row: JournalRow) -> JournalEntry:
         finished_at=row.finished_at,
         outside=row.outside,
         carried_at=row.carried_at,
+    )
+
+
+def _to_platform_write(row: PlatformWriteRow) -> PlatformWrite:
+    return PlatformWrite(
+        id=row.id,
+        contact_id=row.contact_id,
+        values={path: (pair[0], pair[1]) for path, pair in row.values.items()},
+        started_at=row.started_at,
     )

@@ -1,7 +1,9 @@
 """Short transactions with translated errors: how every repository touches the database."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,13 +20,29 @@ def connect(engine: Engine) -> Connection:
         raise unavailable(exc, engine.url) from exc
 
 
+@dataclass(frozen=True)
+class _Shared:
+    engine: Engine
+    session: Session
+
+
+# The transaction ``one_transaction`` opened in this thread, which every repository call
+# on the same engine joins instead of opening its own.
+_shared = threading.local()
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """A session in one transaction, committed on success and rolled back on any error.
 
     The connection is opened first and on its own, so "cannot connect" (abort the run) is
-    told apart from a failing statement.
+    told apart from a failing statement. Inside ``one_transaction`` on the same engine, in
+    the same thread, it is that transaction's session: committed with it, never alone.
     """
+    shared: _Shared | None = getattr(_shared, "current", None)
+    if shared is not None and shared.engine is engine:
+        yield shared.session
+        return
     connection = connect(engine)
     try:
         with (
@@ -35,6 +53,27 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
     except SQLAlchemyError as exc:
         raise failed(exc, engine.url) from exc
+
+
+@contextmanager
+def one_transaction(engine: Engine) -> Iterator[None]:
+    """Every repository call on ``engine`` made inside, in this thread, in ONE transaction:
+    all of them take effect or none, with one commit instead of one per call (on a
+    pushed contact, committing was most of what the database cost).
+
+    Never around a remote call or a platform write: what must be durable BEFORE one (a
+    journal entry, a platform write's record) would not be until the block ends. Nested
+    blocks join the outermost.
+    """
+    if getattr(_shared, "current", None) is not None:
+        yield
+        return
+    with transaction(engine) as session:
+        _shared.current = _Shared(engine, session)
+        try:
+            yield
+        finally:
+            _shared.current = None
 
 
 @contextmanager
