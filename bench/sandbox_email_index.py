@@ -95,7 +95,7 @@ def measure(size: int, rounds: int) -> Timing:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
-    parser.add_argument("--rounds", type=int, default=9, help="PUTs per way and size")
+    parser.add_argument("--rounds", type=int, default=21, help="PUTs per way and size")
     args = parser.parse_args()
     timings = [measure(size, args.rounds) for size in args.sizes]
     print("| contacts | PUT, scan (ms) | PUT, index (ms) | scan / index | seeding (s) |")

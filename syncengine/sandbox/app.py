@@ -8,6 +8,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from syncengine.sandbox.address_routes import address_routes
+from syncengine.sandbox.addresses import AddressOperations
 from syncengine.sandbox.api import api_routes
 from syncengine.sandbox.api_errors import ApiError, error_response
 from syncengine.sandbox.hook_routes import hook_routes
@@ -26,7 +28,7 @@ def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> 
     """The sandbox as an ASGI app; ``state`` defaults to the default seed on the system clock."""
     state = state if state is not None else SandboxState()
     ops = CrmOperations(settings, state)
-    routes = api_routes(ops)
+    routes = api_routes(ops) + address_routes(AddressOperations(ops, state))
     if settings.test_hooks:
         routes += hook_routes(SandboxHooks(ops, state))
     return Starlette(

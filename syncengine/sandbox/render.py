@@ -13,6 +13,7 @@ from syncengine.domain.schema import Field, Kind, shape_of
 from syncengine.sandbox.records import (
     ADDRESSES,
     ARCHIVED,
+    ARCHIVED_ADDRESSES,
     CONTACT_URLS,
     CUSTOM_FIELDS,
     INTERNAL_KEYS,
@@ -46,11 +47,12 @@ def render_contact(contact: Record, view: View) -> Record:
 
 
 def render_raw_contact(contact: Record, view: View) -> Record:
-    """The GET shape plus what the API hides: the archived flag and every address.
-    This is also the seed format, so a raw state can be loaded back as it is."""
+    """The GET shape plus what the API hides: the archived flag and every address, the
+    archived ones apart. This is also the seed format, so a raw state loads back as it is."""
     raw = render_contact(contact, view)
     raw[ARCHIVED] = contact[ARCHIVED]
-    raw[ADDRESSES] = [render_address(a, contact["id"]) for a in contact[ADDRESSES]]
+    for key in (ADDRESSES, ARCHIVED_ADDRESSES):
+        raw[key] = [render_address(a, contact["id"]) for a in contact[key]]
     return raw
 
 
