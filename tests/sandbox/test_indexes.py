@@ -1,4 +1,5 @@
-"""The email index behind the 409 check: exact after every kind of write, as a scan is."""
+"""The store's indexes (emails -> owners for the 409 check, nested item ids -> their
+contact for the sub-resource routes): exact after every kind of write, as a scan is."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import httpx
 
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.email_index import scan_owners
+from syncengine.sandbox.records import iter_items
 from tests.sandbox.helpers import (
     ARCHIVED_CONTACT,
     ELEANOR,
@@ -23,10 +25,16 @@ OTHER = 4817  # The Alvarez Household: Maria's email is maria.alvarez@example.or
 OTHER_EMAIL = "maria.alvarez@example.org"
 
 
-def assert_index_exact(server: SandboxServer) -> None:
+def assert_indexes_exact(server: SandboxServer) -> None:
     store = server.state.store
     with server.state.lock:
         assert store.email_owners() == scan_owners(store.all())
+        items: dict[tuple[str, int], set[int]] = {}
+        for stored in store.all():
+            for shape, item in iter_items(stored):
+                if shape != "Contact":
+                    items.setdefault((shape, item["id"]), set()).add(stored["id"])
+        assert store.item_owners() == {key: frozenset(ids) for key, ids in items.items()}
 
 
 def set_eleanor_email(client: httpx.Client, value: str) -> httpx.Response:
@@ -51,40 +59,58 @@ def new_contact(email: str) -> dict[str, Any]:
     }
 
 
-def test_the_index_agrees_with_a_scan_after_a_mixed_sequence_of_writes(
+def test_the_indexes_agree_with_a_scan_after_a_mixed_sequence_of_writes(
     sandbox: SandboxServer, sandbox_client: httpx.Client
 ) -> None:
     client = sandbox_client
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
     # PUT contact: an email changed (and its case); the old one is free, the new one taken.
     ok(set_eleanor_email(client, "Nell.Whitfield@Example.org"))
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
     # A refused write (409) leaves the index as it was.
     assert set_eleanor_email(client, OTHER_EMAIL.upper()).status_code == 409
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
     # PUT individual: a second email on a person.
     individual = client.get(f"/api/ContactIndividual/{ELEANOR}").json()
     individual["contactMethods"].append(
         {"type": "Other Email", "value": "nell@example.net", "isPrimary": False}
     )
     ok(put(client, f"/api/ContactIndividual/{ELEANOR}", individual))
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
     # POST contact, never de-duplicated but still checked for ownership.
     created = ok(client.post("/api/Contact", json=new_contact("fresh@example.org")))
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
+    # Addresses: created, archived (kept apart), and a contact PUT that drops individuals.
+    address = {"contactId": created["id"], "address1": "1 Main St", "setAsPrimary": True}
+    first = ok(client.post("/api/ContactAddress", json=address))
+    ok(client.post("/api/ContactAddress", json=address))  # the new primary: the first may go
+    assert client.put(f"/api/ContactAddress/Archive/{first['id']}").status_code == 200
+    assert_indexes_exact(sandbox)
+    ok(put(client, f"/api/Contact/{created['id']}", {**created, "contactIndividuals": []}))
+    assert_indexes_exact(sandbox)
     # Archive and unarchive: an archived contact still owns its emails.
     for action in ("Archive", "Unarchive", "Archive"):
         assert client.put(f"/api/Contact/{action}/{created['id']}").status_code == 200
-        assert_index_exact(sandbox)
+        assert_indexes_exact(sandbox)
     # A UI edit, then merges: a merged-away contact owns nothing, a gone one neither.
     sandbox.hooks.ui_edit(OTHER, {"informalName": "Maria and Jorge"})
     sandbox.hooks.merge(OTHER, SHOWCASE, "pointer")
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
     sandbox.hooks.merge(ARCHIVED_CONTACT, SHOWCASE, "gone")
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
     # Seed loading replaces everything.
     sandbox.hooks.seed(sandbox.state.initial_seed)
-    assert_index_exact(sandbox)
+    assert_indexes_exact(sandbox)
+
+
+def test_items_are_found_where_they_are_now(replace_client: httpx.Client) -> None:
+    client = replace_client  # under replace, individuals left out of a PUT are deleted
+    created = ok(client.post("/api/Contact", json=new_contact("fresh@example.org")))
+    person = created["contactIndividuals"][0]
+    assert ok(client.get(f"/api/ContactIndividual/{person['id']}"))["contactId"] == created["id"]
+    ok(put(client, f"/api/Contact/{created['id']}", {**created, "contactIndividuals": []}))
+    assert client.get(f"/api/ContactIndividual/{person['id']}").status_code == 404
+    assert put(client, f"/api/ContactIndividual/{person['id']}", person).status_code == 404
 
 
 def test_an_email_given_up_is_free_and_the_new_one_is_taken(sandbox_client: httpx.Client) -> None:
