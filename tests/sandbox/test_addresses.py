@@ -289,7 +289,11 @@ def test_unknown_address_ids_are_404_with_an_empty_body(sandbox_client: httpx.Cl
 def test_an_archived_address_survives_saving_and_loading_the_state(
     sandbox: SandboxServer, sandbox_client: httpx.Client
 ) -> None:
+    # A contact that never had an archived address shows no such list in its raw view.
+    assert "archivedContactAddresses" not in sandbox.hooks.raw_contact(SHOWCASE)
     assert archive(sandbox_client, WINTER_ADDRESS).status_code == 200
+    shelved = sandbox.hooks.raw_contact(SHOWCASE)["archivedContactAddresses"]
+    assert [a["id"] for a in shelved] == [WINTER_ADDRESS]
     saved = sandbox.hooks.raw_state()
     sandbox.hooks.seed(saved)
     assert sandbox.hooks.raw_state() == saved
