@@ -63,7 +63,7 @@ class AddressOperations:
             raise BadRequestError(INVALID_REQUEST, required)
 
         def change(contact: Record, ctx: WriteContext) -> Record:
-            primary = promotes(checked) or not any(a["isPrimary"] for a in contact[ADDRESSES])
+            primary = promotes(checked) or not _has_primary(contact)
             return add_address(contact, checked, ctx, ADDRESS_ROOT, primary=primary)
 
         with self._state.lock:
@@ -115,9 +115,7 @@ class AddressOperations:
             )
             contact[source] = [a for a in contact[source] if a is not address]
             contact[target].append(address)
-            address["isPrimary"] = not archived and not any(
-                a["isPrimary"] for a in contact[ADDRESSES]
-            )
+            address["isPrimary"] = not archived and not _has_primary(contact)
             address["canBePrimary"] = not archived and not address["isPrimary"]
             stamp_modified(address, ctx)
             return address
@@ -130,6 +128,10 @@ class AddressOperations:
         with self._state.lock:
             contact, _ = self._state.store.locate("ContactAddress", address_id)
             return render_address(self._ops.write(contact["id"], change), contact["id"])
+
+
+def _has_primary(contact: Record) -> bool:
+    return any(a["isPrimary"] for a in contact[ADDRESSES])
 
 
 def _find(contact: Record, address_id: int) -> tuple[Record, bool]:
