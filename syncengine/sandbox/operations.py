@@ -44,7 +44,6 @@ from syncengine.sandbox.writes import (
     add_address,
     apply_item,
     new_item,
-    settle_primary,
     stamp_modified,
 )
 
@@ -173,20 +172,6 @@ class CrmOperations:
             contact = self._store.get(contact_id)
             return [render_address(a, contact_id) for a in contact[ADDRESSES]]
 
-    def put_address(self, address_id: int, body: Any) -> Record:
-        checked = check_types(body, "ContactAddress", SHAPES, ADDRESS_ROOT)
-
-        def change(contact: Record, ctx: WriteContext) -> Record:
-            address = _by_id(contact[ADDRESSES], address_id)
-            if apply_item("ContactAddress", address, checked, ctx, ADDRESS_ROOT):
-                stamp_modified(address, ctx)
-            settle_primary(contact, address, ctx)
-            return address
-
-        with self._state.lock:
-            contact, _ = self._store.locate("ContactAddress", address_id)
-            return render_address(self._write(contact["id"], change), contact["id"])
-
     # -- out-of-band changes (test hooks) --------------------------------------------------
 
     def merge(self, source_id: int, target_id: int, mode: MergeMode) -> None:
@@ -237,7 +222,8 @@ class CrmOperations:
         semantics: PutSemantics | None = None,
         user: str | None = None,
     ) -> Record:
-        """``_write`` for the modules beside this one (custom collections, imports)."""
+        """``_write`` for the modules beside this one (addresses, custom collections,
+        imports)."""
         return self._write(contact_id, change, semantics=semantics, user=user)
 
     def _put_contact(

@@ -2,8 +2,10 @@
 
 Stored records are plain dicts keyed like the GET shape, with four differences that make
 writes simple and reads exact:
-- a contact keeps EVERY address under ``contactAddresses`` (the GET shape shows only the
-  primary, as ``address``) and its archived flag under ``isArchived`` (never shown);
+- a contact keeps EVERY live address under ``contactAddresses`` (the GET shape shows only
+  the primary, as ``address``), its archived addresses apart under
+  ``archivedContactAddresses`` (so no list, primary or contact write can reach them by
+  mistake), and its archived flag under ``isArchived`` (never shown);
 - timestamps are .NET ticks (ints), writable dates are ISO "YYYY-MM-DD" strings;
 - custom field values are a ``{name: value}`` dict (the definitions belong to the org);
 - derived keys (``address``, ``birthDate``, ``approximateAge``, the ``...Url``s,
@@ -25,9 +27,10 @@ from syncengine.domain.schema import ARRAY_IDENTITY, Field, Kind, shape_of
 from syncengine.sandbox.timefmt import parse_timestamp
 
 ADDRESSES = "contactAddresses"
+ARCHIVED_ADDRESSES = "archivedContactAddresses"
 ARCHIVED = "isArchived"
 CUSTOM_FIELDS = "customFields"
-INTERNAL_KEYS = frozenset({ADDRESSES, ARCHIVED})
+INTERNAL_KEYS = frozenset({ADDRESSES, ARCHIVED_ADDRESSES, ARCHIVED})
 
 CONTACT_URLS = {
     "contactGiftsUrl": "/api/Gift/ByContact/{id}",
@@ -95,6 +98,7 @@ def blank(shape: str) -> Record:
             record[key] = copy.deepcopy(_READ_ONLY_DEFAULTS.get(key, default))
     if shape == "Contact":
         record[ADDRESSES] = []
+        record[ARCHIVED_ADDRESSES] = []
         record[ARCHIVED] = False
     return record
 
@@ -110,7 +114,7 @@ def iter_items(contact: Record) -> Iterator[tuple[str, Record]]:
         yield "ContactIndividual", individual
         for method in individual["contactMethods"]:
             yield "ContactMethod", method
-    for address in contact[ADDRESSES]:
+    for address in (*contact[ADDRESSES], *contact[ARCHIVED_ADDRESSES]):
         yield "ContactAddress", address
 
 
@@ -128,6 +132,11 @@ def from_wire(shape: str, wire: Mapping[str, Any]) -> Record:
         if addresses is None:
             addresses = [wire["address"]] if wire.get("address") else []
         record[ADDRESSES] = [from_wire("ContactAddress", address) for address in addresses]
+        record[ARCHIVED_ADDRESSES] = [
+            # An archived address is never the primary, whatever the seed says.
+            {**from_wire("ContactAddress", address), "isPrimary": False, "canBePrimary": False}
+            for address in wire.get(ARCHIVED_ADDRESSES) or []
+        ]
         record[ARCHIVED] = bool(wire.get(ARCHIVED, False))
     return record
 

@@ -13,6 +13,7 @@ from syncengine.domain.schema import Field, Kind, shape_of
 from syncengine.sandbox.records import (
     ADDRESSES,
     ARCHIVED,
+    ARCHIVED_ADDRESSES,
     CONTACT_URLS,
     CUSTOM_FIELDS,
     INTERNAL_KEYS,
@@ -46,11 +47,17 @@ def render_contact(contact: Record, view: View) -> Record:
 
 
 def render_raw_contact(contact: Record, view: View) -> Record:
-    """The GET shape plus what the API hides: the archived flag and every address.
-    This is also the seed format, so a raw state can be loaded back as it is."""
+    """The GET shape plus what the API hides: the archived flag and every address, the
+    archived ones apart (listed only if there are any, so the raw view of a contact that
+    never had one is as it always was). This is also the seed format: a raw state loads
+    back as it is."""
     raw = render_contact(contact, view)
     raw[ARCHIVED] = contact[ARCHIVED]
     raw[ADDRESSES] = [render_address(a, contact["id"]) for a in contact[ADDRESSES]]
+    if contact[ARCHIVED_ADDRESSES]:
+        raw[ARCHIVED_ADDRESSES] = [
+            render_address(a, contact["id"]) for a in contact[ARCHIVED_ADDRESSES]
+        ]
     return raw
 
 

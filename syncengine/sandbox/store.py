@@ -1,15 +1,21 @@
 """The CRM data of one sandbox organisation: contacts with their nested items, the custom
-fields it defined, and the id counters. Plain data with lookups; not locked itself (the
-sandbox state's single lock guards every use)."""
+fields it defined, the id counters and two indexes. Plain data with lookups; not
+locked itself (the sandbox state's single lock guards every use).
+
+Stored contacts change only through ``put``, ``delete`` and ``load`` (writers put a new
+version, never edit the stored one in place): that is what keeps the two reverse indexes
+exact, emails -> owning contacts and nested item ids -> their contact, which spare every
+request a scan of every contact."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from syncengine.domain.ports import Record
-from syncengine.domain.schema import is_email_type
 from syncengine.sandbox.api_errors import NotFoundError
+from syncengine.sandbox.email_index import email_index, emails_of, is_live
 from syncengine.sandbox.records import CustomFieldDef, iter_items
+from syncengine.sandbox.reverse_index import ReverseIndex
 
 CUSTOM_FIELD_OWNERS = ("Contact", "ContactIndividual")
 _AUDIT_PAIRS = (("createDateTimeUtc", "createdByUser"), ("modifiedDateTimeUtc", "modifiedByUser"))
@@ -20,6 +26,8 @@ class ContactStore:
         self._contacts: dict[int, Record] = {}
         self.custom_fields: dict[str, list[CustomFieldDef]] = {s: [] for s in CUSTOM_FIELD_OWNERS}
         self._next_id: dict[str, int] = {}
+        self._emails = email_index()
+        self._items: ReverseIndex[tuple[str, int]] = ReverseIndex(_nested_items)
 
     def load(
         self,
@@ -46,6 +54,8 @@ class ContactStore:
                         load_stamp = load_stamp or stamp()
                         item[when], item[who] = load_stamp, item.get(who) or user
         self._contacts = {c["id"]: c for c in sorted(contacts, key=lambda c: c["id"])}
+        for index in (self._emails, self._items):
+            index.rebuild(self._contacts.values())
         self.custom_fields = {s: list(custom_fields.get(s, ())) for s in CUSTOM_FIELD_OWNERS}
 
     def new_id(self, shape: str) -> int:
@@ -61,39 +71,47 @@ class ContactStore:
 
     def put(self, contact: Record) -> None:
         self._contacts[contact["id"]] = contact
+        for index in (self._emails, self._items):
+            index.replace(contact["id"], contact)
 
     def delete(self, contact_id: int) -> None:
         self._contacts.pop(contact_id, None)
+        for index in (self._emails, self._items):
+            index.replace(contact_id, None)
 
     def all(self) -> list[Record]:
         return sorted(self._contacts.values(), key=lambda c: c["id"])
 
     def live(self) -> Iterator[Record]:
         """Contacts not merged away (a merged record answers GET but is gone from lists)."""
-        return (c for c in self.all() if c.get("mergedIntoContactId") is None)
+        return (c for c in self.all() if is_live(c))
 
     def locate(self, shape: str, item_id: int) -> tuple[Record, Record]:
         """(contact, item) for a nested item id of ``shape``, or 404."""
-        for contact in self._contacts.values():
+        for contact_id in self._items.owners((shape, item_id)):
+            contact = self._contacts[contact_id]
             for item_shape, item in iter_items(contact):
                 if item_shape == shape and item["id"] == item_id:
                     return contact, item
         raise NotFoundError()
 
     def email_owner(self, email: str, *, other_than: int) -> int | None:
-        """The id of another live contact holding ``email`` (case-insensitive), if any."""
-        wanted = email.lower()
-        for contact in self.live():
-            if contact["id"] != other_than and wanted in emails_of(contact):
-                return int(contact["id"])
-        return None
+        """The id of another live contact holding ``email`` (case-insensitive), if any;
+        the lowest id when several do."""
+        others = self._emails.owners(email.lower()) - {other_than}
+        return min(others) if others else None
+
+    def email_owners(self) -> dict[str, frozenset[int]]:
+        """The email index as it stands (lower-cased email -> live contact ids)."""
+        return self._emails.snapshot()
+
+    def item_owners(self) -> dict[tuple[str, int], frozenset[int]]:
+        """The item index as it stands ((shape, nested item id) -> contact ids)."""
+        return self._items.snapshot()
 
 
-def emails_of(contact: Record) -> dict[str, str]:
-    """The contact's email-type method values: lower-cased (for matching) -> as written."""
-    return {
-        method["value"].lower(): method["value"]
-        for individual in contact["contactIndividuals"]
-        for method in individual["contactMethods"]
-        if is_email_type(method.get("type")) and isinstance(method.get("value"), str)
-    }
+def _nested_items(contact: Record) -> list[tuple[str, int]]:
+    return [(shape, item["id"]) for shape, item in iter_items(contact) if shape != "Contact"]
+
+
+__all__ = ["CUSTOM_FIELD_OWNERS", "ContactStore", "emails_of"]

@@ -110,18 +110,37 @@ def add_address(
     address = new_item("ContactAddress", ctx)
     apply_item("ContactAddress", address, body, ctx, path)
     address["isPrimary"] = primary
+    address["canBePrimary"] = not primary
     contact[ADDRESSES].append(address)
     settle_primary(contact, address, ctx)
     return address
 
 
+def promotes(body: Mapping[str, Any]) -> bool:
+    """True if a write body makes its address the primary: ``setAsPrimary: true`` (the
+    documented write form) or ``isPrimary: true`` (the read form, echoed from a GET)."""
+    return body.get("setAsPrimary") is True or body.get("isPrimary") is True
+
+
+def pinned_primary(address: Record, body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with the primary flag the address may take: it moves only TO primary.
+
+    Omitting the flag, or sending false, never demotes the primary (under replace
+    semantics too): that would leave the contact with addresses and no primary, and a
+    200. The primary moves by promoting another address."""
+    return {**body, "isPrimary": bool(address["isPrimary"]) or promotes(body)}
+
+
 def settle_primary(contact: Record, address: Record, ctx: WriteContext) -> None:
-    """Keep one primary address: if ``address`` is primary, the others stop being so."""
+    """Keep one primary address: if ``address`` is primary, the others stop being so.
+    ``canBePrimary`` is the negation, as every recorded response shows it."""
     if not address["isPrimary"]:
         return
+    address["canBePrimary"] = False
     for other in contact[ADDRESSES]:
         if other is not address and other["isPrimary"]:
             other["isPrimary"] = False
+            other["canBePrimary"] = True
             stamp_modified(other, ctx)
 
 
@@ -134,7 +153,7 @@ def _apply_primary_address(contact: Record, value: Any, ctx: WriteContext, path:
         add_address(contact, value, ctx, path, primary=True)
         return
     address = _owned_item(contact[ADDRESSES], value["id"], set(), "ContactAddress", path)
-    if apply_item("ContactAddress", address, value, ctx, path):
+    if apply_item("ContactAddress", address, pinned_primary(address, value), ctx, path):
         stamp_modified(address, ctx)
     settle_primary(contact, address, ctx)
 
