@@ -35,7 +35,7 @@ def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> 
     imports = ImportOperations(ops, state, settings)
     routes = api_routes(ops) + query_routes(ops) + import_routes(imports)
     routes += collection_routes(CollectionOperations(ops, state))
-    routes += lookup_routes(settings, state)
+    routes += lookup_routes(ops, settings, state)
     if settings.test_hooks:
         routes += hook_routes(SandboxHooks(ops, state)) + import_hook_routes(imports)
     return Starlette(

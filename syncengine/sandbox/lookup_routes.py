@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from syncengine.sandbox.api import read_json
 from syncengine.sandbox.lookups import ContactLookups
+from syncengine.sandbox.operations import CrmOperations
 from syncengine.sandbox.settings import SandboxSettings
 from syncengine.sandbox.state import SandboxState
 
@@ -34,8 +35,10 @@ class _YieldingRoute(Route):
         return match, child_scope
 
 
-def lookup_routes(settings: SandboxSettings, state: SandboxState) -> list[BaseRoute]:
-    lookups = ContactLookups(settings, state)
+def lookup_routes(
+    ops: CrmOperations, settings: SandboxSettings, state: SandboxState
+) -> list[BaseRoute]:
+    lookups = ContactLookups(ops, settings, state)
 
     async def by_reference(request: Request) -> Response:
         params = request.path_params

@@ -15,6 +15,7 @@ from typing import Any
 
 from syncengine.domain.ports import Record
 from syncengine.sandbox.api_errors import BadRequestError, NotFoundError
+from syncengine.sandbox.operations import CrmOperations
 from syncengine.sandbox.query import parse_paging
 from syncengine.sandbox.records import ARCHIVED
 from syncengine.sandbox.render import render_contact, render_individual
@@ -30,15 +31,17 @@ ORGANIZATION_NAME = "Sandbox Organization"
 
 
 class ContactLookups:
-    def __init__(self, settings: SandboxSettings, state: SandboxState) -> None:
+    def __init__(self, ops: CrmOperations, settings: SandboxSettings, state: SandboxState) -> None:
+        self._ops = ops
         self._settings = settings
         self._state = state
         self._store = state.store
 
     def by_reference(self, source: str, reference_id: str) -> Record:
-        """The contact holding exactly this reference (source and id, case-sensitive)."""
-        wanted = {"source": source, "id": reference_id}
-        return self._first_contact(lambda contact: wanted in contact["contactReferences"])
+        """The contact holding exactly this reference: ``Find`` by reference, in the path."""
+        return self._ops.find_contact(
+            email=None, reference_source=source, reference_id=reference_id
+        )
 
     def by_reference_id(self, reference_id: str) -> Record:
         """The contact holding a reference with this id, whatever its source. Several
@@ -57,8 +60,8 @@ class ContactLookups:
             return {"list": [render_list_item(c) for c in page], "total": len(found)}
 
     def individual_by_email(self, email: str | None) -> Record:
-        """The individual owning an email-type method with this value (case-insensitive);
-        the lowest individual id wins when two hold it."""
+        """The individual owning an email-type method with this value (case-insensitive):
+        in the lowest contact id, then the lowest individual id, when several hold it."""
         if not email:
             raise BadRequestError("Find needs an email.")
         lowered = email.lower()

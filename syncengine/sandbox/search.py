@@ -37,8 +37,8 @@ class ContactSearch:
 
 
 def parse_search(body: Any) -> ContactSearch:
-    """The ``{"search": "..."}`` body, or 400. An empty string is refused: it would list
-    the whole organisation, which the live search bar never does."""
+    """The ``{"search": "..."}`` body, or 400. A blank string is refused too: it would
+    match every contact, and no source says the live route lists the organisation."""
     if not isinstance(body, dict):
         raise BadRequestError("The search body must be a JSON object.")
     text = body.get("search")
