@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from syncengine.domain.ports import Record
+from syncengine.sandbox.abbreviated import render_abbreviated
 from syncengine.sandbox.api_errors import BadRequestError, NotFoundError
 from syncengine.sandbox.operations import CrmOperations
 from syncengine.sandbox.query import parse_paging
 from syncengine.sandbox.records import ARCHIVED
 from syncengine.sandbox.render import render_contact, render_individual
-from syncengine.sandbox.search import parse_search, render_list_item
+from syncengine.sandbox.search import parse_search
 from syncengine.sandbox.settings import BUILTIN_CONTACT_TYPES, SandboxSettings
 from syncengine.sandbox.state import SandboxState
 from syncengine.sandbox.store import emails_of
@@ -57,7 +58,7 @@ class ContactLookups:
         with self._state.lock:
             found = [c for c in self._store.live() if not c[ARCHIVED] and search.matches(c)]
             page = found[skip_n : skip_n + take_n]
-            return {"list": [render_list_item(c) for c in page], "total": len(found)}
+            return {"list": [render_abbreviated(c) for c in page], "total": len(found)}
 
     def individual_by_email(self, email: str | None) -> Record:
         """The individual owning an email-type method with this value (case-insensitive):
