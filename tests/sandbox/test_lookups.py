@@ -310,6 +310,14 @@ def test_by_contact_of_an_unknown_contact_is_a_404(sandbox_client: httpx.Client)
     assert_404_empty(sandbox_client.get("/api/ContactIndividual/ByContact/999999"))
 
 
+def test_by_contact_answers_for_a_merged_away_contact_as_get_does(sandbox: SandboxServer) -> None:
+    sandbox.hooks.merge(4819, 4820)  # pointer mode: GET /api/Contact/4819 still answers
+    with client_for(sandbox) as client:
+        listed = ok(client.get("/api/ContactIndividual/ByContact/4819"))
+        assert listed == contact(client, 4819)["contactIndividuals"]
+        assert [i["firstName"] for i in listed] == ["Sofia", "Erik"]
+
+
 def test_by_contact_lists_an_individual_added_through_put(sandbox_client: httpx.Client) -> None:
     body = contact(sandbox_client)
     body["contactIndividuals"].append({"firstName": "Ruth", "lastName": "Whitfield"})
