@@ -18,6 +18,7 @@ from syncengine.sandbox.hook_routes import hook_routes
 from syncengine.sandbox.hooks import SandboxHooks
 from syncengine.sandbox.import_routes import DueImportsMiddleware, import_hook_routes, import_routes
 from syncengine.sandbox.imports import ImportOperations
+from syncengine.sandbox.lookup_routes import lookup_routes
 from syncengine.sandbox.middleware import (
     AuthRateLimitMiddleware,
     FaultMiddleware,
@@ -37,6 +38,7 @@ def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> 
     routes = api_routes(ops) + address_routes(AddressOperations(ops, state))
     routes += query_routes(ops) + import_routes(imports)
     routes += collection_routes(CollectionOperations(ops, state))
+    routes += lookup_routes(ops, settings, state)
     if settings.test_hooks:
         routes += hook_routes(SandboxHooks(ops, state)) + import_hook_routes(imports)
     return Starlette(

@@ -22,6 +22,14 @@ from syncengine.sandbox.records import (
 )
 from syncengine.sandbox.timefmt import render_mdy, render_timestamp
 
+# Two read-only booleans of the Contact that real clients read and the schema does not
+# know: ``isCurrentUserFollowing`` (in a live response recorded in chrispymm/virtuouscrm,
+# typed in virtuous-ts) is about the calling user, and the API user follows no contact;
+# ``nameFieldsLocked`` (read beside the name fields by a public Fivetran connector) is a
+# record flag the sandbox has no behaviour behind. Writes ignore both (they are not in
+# the schema); a value a seed brings is served instead of the default.
+VIEWER_FIELDS: Mapping[str, Any] = {"isCurrentUserFollowing": False, "nameFieldsLocked": False}
+
 
 @dataclass(frozen=True)
 class View:
@@ -43,7 +51,10 @@ def render_contact(contact: Record, view: View) -> Record:
         ],
         CUSTOM_FIELDS: _custom_fields("Contact", contact, view),
     }
-    return _render("Contact", contact, derived)
+    rendered = _render("Contact", contact, derived)
+    for key, default in VIEWER_FIELDS.items():
+        rendered.setdefault(key, default)
+    return rendered
 
 
 def render_raw_contact(contact: Record, view: View) -> Record:

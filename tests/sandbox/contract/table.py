@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.sandbox.contract import rows_contact, rows_items, rows_query, rows_transport
+from tests.sandbox.contract import (
+    rows_contact,
+    rows_items,
+    rows_lookups,
+    rows_query,
+    rows_transport,
+)
 from tests.sandbox.contract.case import Auth, Case
 from tests.sandbox.contract.schemas import UNAUTHORISED
 
@@ -14,6 +20,7 @@ DOCUMENTED: list[Case] = [
     *rows_query.ROWS,
     *rows_items.ROWS,
     *rows_transport.ROWS,
+    *rows_lookups.ROWS,
 ]
 
 
