@@ -356,7 +356,7 @@ def open_app(
     secrets = read_secrets(environ)
     # The engine does not connect yet: the token is checked (build_crm) before the
     # database is created or migrated, so a refused command leaves no file behind.
-    database = make_engine(settings.database.url)
+    database = make_engine(settings.database.url, threads=settings.sync.concurrency)
     try:
         ledger = SqlBudgetLedger(database, organization=settings.organization) if paced else None
         crm = build_crm(settings, secrets, transport=transport, observe=observe, ledger=ledger)
