@@ -47,7 +47,7 @@ from syncengine.sandbox.import_body import (
 )
 from syncengine.sandbox.import_queue import ImportStatus, QueuedImport
 from syncengine.sandbox.operations import CrmOperations
-from syncengine.sandbox.records import ADDRESSES
+from syncengine.sandbox.records import ADDRESSES, primary_or_first
 from syncengine.sandbox.settings import PutSemantics, SandboxSettings
 from syncengine.sandbox.state import SandboxState
 from syncengine.sandbox.store import emails_of
@@ -194,8 +194,7 @@ def _matched_individual(contact: Record, email: str | None) -> Record | None:
         for method in individual["contactMethods"]:
             if wanted and is_email_type(method.get("type")) and method["value"].lower() == wanted:
                 return individual
-    primary = next((i for i in individuals if i.get("isPrimary")), None)
-    return primary or (individuals[0] if individuals else None)
+    return primary_or_first(individuals)
 
 
 def _new_methods(contact: Record, body: Mapping[str, Any]) -> list[Record]:
