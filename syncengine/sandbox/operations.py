@@ -107,12 +107,12 @@ class CrmOperations:
         """Exact lookup by email (case-insensitive) or by reference; the lowest id wins.
         Archived contacts are found (they still exist); merged-away ones are not."""
         with self._state.lock:
-            found = self.find_candidates(email, reference_source, reference_id)
+            found = self._find_candidates(email, reference_source, reference_id)
             if not found:
                 raise NotFoundError()
             return render_contact(found[0], self._state.view())
 
-    def find_candidates(
+    def _find_candidates(
         self, email: str | None, reference_source: str | None, reference_id: str | None
     ) -> list[Record]:
         """The stored contacts a Find matches, lowest id first: by email if given, else by
