@@ -40,7 +40,8 @@ def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> 
     routes += collection_routes(CollectionOperations(ops, state))
     routes += lookup_routes(ops, settings, state)
     if settings.test_hooks:
-        routes += hook_routes(SandboxHooks(ops, state)) + import_hook_routes(imports)
+        hooks = SandboxHooks(ops, state, imports)
+        routes += hook_routes(hooks) + import_hook_routes(hooks)
     return Starlette(
         routes=routes,
         middleware=[

@@ -10,7 +10,6 @@ each shape comes from.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from syncengine.domain.ports import Record
@@ -48,9 +47,11 @@ class ContactLookups:
         """The contact holding a reference with this id, whatever its source. Several
         contacts may (one per source): the lowest contact id wins, as in ``Find``, so a
         client that cares which source answered must ask ``/{source}/{id}``."""
-        return self._first_contact(
-            lambda contact: any(r.get("id") == reference_id for r in contact["contactReferences"])
-        )
+        with self._state.lock:
+            found = self._store.holding_reference(reference_id)
+            if not found:
+                raise NotFoundError()
+            return render_contact(found[0], self._state.view())
 
     def search(self, body: Any, skip: str | None, take: str | None) -> Record:
         skip_n, take_n = parse_paging(skip, take)
@@ -67,9 +68,7 @@ class ContactLookups:
             raise BadRequestError("Find needs an email.")
         lowered = email.lower()
         with self._state.lock:
-            for contact in self._store.live():
-                if lowered not in emails_of(contact):
-                    continue
+            for contact in self._store.holding_email(lowered):
                 owners = [i for i in contact["contactIndividuals"] if _owns(i, lowered)]
                 owner = min(owners, key=lambda i: int(i["id"]))
                 return render_individual(owner, contact["id"], self._state.view())
@@ -104,13 +103,6 @@ class ContactLookups:
                 "isAdmin": False,
             }
         ]
-
-    def _first_contact(self, wanted: Callable[[Record], bool]) -> Record:
-        with self._state.lock:
-            found = next((c for c in self._store.live() if wanted(c)), None)
-            if found is None:
-                raise NotFoundError()
-            return render_contact(found, self._state.view())
 
 
 def _owns(individual: Record, lowered: str) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,5 +163,13 @@ def _stored_value(key: str, field: Field | None, value: Any) -> Any:
 
 
 def primary_address(contact: Record) -> Record | None:
-    """The stored address flagged primary (the Contact's ``address``), or None."""
+    """The stored address flagged primary (the Contact's ``address``), or None: the one
+    lookup every reader of "the primary address" uses (GET, the Query parameters, the
+    abbreviated list item), so they can never disagree."""
     return next((a for a in contact[ADDRESSES] if a.get("isPrimary")), None)
+
+
+def primary_or_first(items: Sequence[Record]) -> Record | None:
+    """The item flagged primary, else the first, else None: which individual (or method)
+    stands for a contact where only one can (the list item, an import's merge)."""
+    return next((i for i in items if i.get("isPrimary")), items[0] if items else None)

@@ -19,6 +19,7 @@ from syncengine.sandbox.records import (
     INTERNAL_KEYS,
     CustomFieldDef,
     is_stored_date,
+    primary_address,
 )
 from syncengine.sandbox.timefmt import render_mdy, render_timestamp
 
@@ -41,7 +42,7 @@ class View:
 
 def render_contact(contact: Record, view: View) -> Record:
     """The GET /api/Contact/{id} body: ``address`` is the primary address only."""
-    primary = next((a for a in contact[ADDRESSES] if a.get("isPrimary")), None)
+    primary = primary_address(contact)
     derived: Record = {
         "address": None if primary is None else render_address(primary, contact["id"], True),
         **{key: template.format(id=contact["id"]) for key, template in CONTACT_URLS.items()},

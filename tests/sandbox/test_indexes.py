@@ -1,5 +1,6 @@
-"""The store's indexes (emails -> owners for the 409 check, nested item ids -> their
-contact for the sub-resource routes): exact after every kind of write, as a scan is."""
+"""The store's indexes (emails -> owners for the 409 check and every lookup by email,
+reference ids -> holders for the lookups by reference, nested item ids -> their contact
+for the sub-resource routes): exact after every kind of write, as a scan is."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.email_index import scan_owners
 from syncengine.sandbox.records import iter_items
+from syncengine.sandbox.store import reference_ids
 from tests.sandbox.helpers import (
     ARCHIVED_CONTACT,
     ELEANOR,
@@ -29,6 +31,11 @@ def assert_indexes_exact(server: SandboxServer) -> None:
     store = server.state.store
     with server.state.lock:
         assert store.email_owners() == scan_owners(store.all())
+        references: dict[str, set[int]] = {}
+        for stored in store.all():
+            for reference_id in reference_ids(stored):
+                references.setdefault(reference_id, set()).add(stored["id"])
+        assert store.reference_owners() == {k: frozenset(ids) for k, ids in references.items()}
         items: dict[tuple[str, int], set[int]] = {}
         for stored in store.all():
             for shape, item in iter_items(stored):
