@@ -167,7 +167,7 @@ class CrmOperations:
 
         with self._state.lock:
             contact, _ = self._store.locate("ContactIndividual", individual_id)
-            individual = self._write(contact["id"], change)
+            individual = self.write_contact(contact["id"], change)
             return render_individual(individual, contact["id"], self._state.view())
 
     # -- ContactAddress ------------------------------------------------------------------
@@ -224,18 +224,6 @@ class CrmOperations:
 
     # -- the one write path ----------------------------------------------------------------
 
-    def write_contact(
-        self,
-        contact_id: int,
-        change: Callable[[Record, WriteContext], Record],
-        *,
-        semantics: PutSemantics | None = None,
-        user: str | None = None,
-    ) -> Record:
-        """``_write`` for the modules beside this one (addresses, custom collections,
-        imports)."""
-        return self._write(contact_id, change, semantics=semantics, user=user)
-
     def _put_contact(
         self, contact_id: int, body: Record, semantics: PutSemantics, user: str
     ) -> Record:
@@ -244,10 +232,10 @@ class CrmOperations:
             return contact
 
         with self._state.lock:
-            contact = self._write(contact_id, change, semantics=semantics, user=user)
+            contact = self.write_contact(contact_id, change, semantics=semantics, user=user)
             return render_contact(contact, self._state.view())
 
-    def _write(
+    def write_contact(
         self,
         contact_id: int,
         change: Callable[[Record, WriteContext], Record],
@@ -256,7 +244,9 @@ class CrmOperations:
         user: str | None = None,
     ) -> Record:
         """Apply ``change`` to a copy of the contact and commit it; returns what ``change``
-        returned. The contact itself is stamped on every write."""
+        returned. The contact itself is stamped on every write. The one write path: the
+        modules beside this one (addresses, custom collections, imports) write through it
+        too."""
         with self._state.lock:
             stored = self._store.get(contact_id)
             draft = copy.deepcopy(stored)

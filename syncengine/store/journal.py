@@ -53,12 +53,7 @@ class SqlJournal(ClockedSqlRepository):
             outside=entry.outside,
             carried_at=None if entry.carried_at is None else as_utc(entry.carried_at),
         )
-        with transaction(self._engine) as session:
-            session.add(row)
-            session.flush()
-            if row.id is None:  # pragma: no cover - the database always assigns one
-                raise RuntimeError("the database assigned no journal id")
-            return row.id
+        return self._insert(row)
 
     def close(
         self,
@@ -213,12 +208,7 @@ class SqlJournal(ClockedSqlRepository):
             values={path: [before, after] for path, (before, after) in write.values.items()},
             started_at=as_utc(write.started_at or self._clock()),
         )
-        with transaction(self._engine) as session:
-            session.add(row)
-            session.flush()
-            if row.id is None:  # pragma: no cover - the database always assigns one
-                raise RuntimeError("the database assigned no platform write id")
-            return row.id
+        return self._insert(row)
 
     def platform_writes(self, contact_id: int | None = None) -> Sequence[PlatformWrite]:
         statement = select(PlatformWriteRow).where(
@@ -246,6 +236,15 @@ class SqlJournal(ClockedSqlRepository):
         return self._list(
             select(JournalRow).where(self._mine()).order_by(col(JournalRow.id).desc()).limit(limit)
         )
+
+    def _insert(self, row: JournalRow | PlatformWriteRow) -> int:
+        """Insert ``row`` in a transaction of its own; the id the database gave it."""
+        with transaction(self._engine) as session:
+            session.add(row)
+            session.flush()
+            if row.id is None:  # pragma: no cover - the database always assigns one
+                raise RuntimeError(f"the database assigned no id to a {type(row).__name__}")
+            return row.id
 
     def _list(self, statement: SelectOfScalar[JournalRow]) -> list[JournalEntry]:
         with transaction(self._engine) as session:
