@@ -172,9 +172,10 @@ class PlatformWrite:
 class Atomic(Protocol):
     """Runs the store calls made inside (in this thread) as one: all take effect or none,
     at one commit's cost. Never around a remote call or a platform write, since what must
-    be durable before one (a journal entry) would not be until the block ends."""
+    be durable before one (a journal entry) would not be until the block ends.
+    ``writing=False``: the block only reads (it never holds up writers)."""
 
-    def __call__(self) -> AbstractContextManager[None]: ...
+    def __call__(self, *, writing: bool = True) -> AbstractContextManager[None]: ...
 
 
 class Journal(Protocol):

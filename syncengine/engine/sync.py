@@ -28,7 +28,7 @@ the CRM's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -197,6 +197,11 @@ class _Plan:
     overridden: list[tuple[str, Any, Any, Any]]  # path, base, platform, CRM value
 
 
+def _not_atomic(*, writing: bool = True) -> AbstractContextManager[None]:
+    """Each store call on its own (stores without transactions: the in-memory twins)."""
+    return nullcontext()
+
+
 @dataclass(frozen=True)
 class RunKnowledge:
     """What a run's bulk reads say about every contact, for planning the whole run.
@@ -239,7 +244,7 @@ class ContactSync:
         clock: Clock,
         options: SyncOptions,
         *,
-        atomic: Atomic = nullcontext,
+        atomic: Atomic = _not_atomic,
     ) -> None:
         self._crm = crm
         self._mirror = mirror
@@ -301,7 +306,7 @@ class ContactSync:
 
         quiet = known is not None and known.quiet(contact_id)
         # The store's reads, in one transaction: one snapshot, one commit.
-        with self._atomic():
+        with self._atomic(writing=False):
             entry = None
             if first_sync:
                 pass

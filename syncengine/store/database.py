@@ -219,8 +219,14 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+# A connection's execution option (set by ``sessions.transaction``): BEGIN takes the
+# write lock up front.
+IMMEDIATE = "syncengine_immediate"
+
+
 def _begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------
