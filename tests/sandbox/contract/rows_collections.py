@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tests.sandbox.contract.case import BodyBuilder, Case, fixed, raw
+from tests.sandbox.contract.case import Case, fixed, raw
 from tests.sandbox.contract.rows_contact import MISSING
 from tests.sandbox.contract.schemas import (
     INT,
@@ -42,14 +42,24 @@ DEFINITION = record(
         "fields": array_of(record({"name": NON_EMPTY, "dataType": STRING}), min_items=1),
     }
 )
+FIELD_VALUE = record({"name": NON_EMPTY, "value": SCALAR})
 INSTANCE = record(
     {
         "customCollectionId": INT,
         "customCollectionName": NON_EMPTY,
         "collectionInstanceId": INT,
-        "fields": array_of(record({"name": NON_EMPTY, "value": SCALAR})),
+        "fields": array_of(FIELD_VALUE),
     }
 )
+
+
+def holding(instance: Schema, name: str, value: Any) -> Schema:
+    """``instance`` whose ``fields`` list ``name`` with ``value``: what the write sent."""
+    sent = {"properties": {"fields": {"contains": having(FIELD_VALUE, name=name, value=value)}}}
+    return {"allOf": [instance, sent]}
+
+
+ADDED_VALUE = "First Aid"  # what the rows' POST bodies (and ``add_one``) send
 # After a reset no instance exists, so the first one added gets id 1 (collection_defs).
 FIRST_INSTANCE = 1
 
@@ -70,7 +80,7 @@ class Owner:
         last = self.collection_id if segment is None else segment
         return f"/api/{self.shape}/{owner}/Collection/{last}"
 
-    def fields(self, value: Any = "First Aid") -> dict[str, Any]:
+    def fields(self, value: Any = ADDED_VALUE) -> dict[str, Any]:
         return {"fields": [{"name": self.field_name, "value": value}]}
 
     def add_one(self, client: httpx.Client) -> None:
@@ -88,9 +98,7 @@ def _rows(owner: Owner) -> list[Case]:
     name = owner.shape.lower()
     instance = owner.path(segment=FIRST_INSTANCE)
     first = having(INSTANCE, collectionInstanceId=FIRST_INSTANCE)
-
-    def body(**changes: Any) -> BodyBuilder:
-        return fixed({**owner.fields(), **changes})
+    added = fixed(owner.fields())  # a valid POST body
 
     return [
         # -- GET /api/{Owner}/CustomCollections ------------------------------------------------
@@ -114,12 +122,16 @@ def _rows(owner: Owner) -> list[Case]:
             "POST",
             owner.path(),
             200,
-            having(
-                INSTANCE,
-                customCollectionId=owner.collection_id,
-                customCollectionName=owner.collection_name,
+            holding(
+                having(
+                    INSTANCE,
+                    customCollectionId=owner.collection_id,
+                    customCollectionName=owner.collection_name,
+                ),
+                owner.field_name,
+                ADDED_VALUE,
             ),
-            body(),
+            added,
         ),
         Case(
             f"{name}-collection-add-no-fields",
@@ -159,7 +171,7 @@ def _rows(owner: Owner) -> list[Case]:
             owner.path(segment=owner.other_collection_id),
             422,
             validation_failed_on("customCollection.customCollectionId", "UnknownCustomCollection"),
-            body(),
+            added,
         ),
         Case(
             f"{name}-collection-add-unknown-field",
@@ -183,7 +195,7 @@ def _rows(owner: Owner) -> list[Case]:
             owner.path(owner_id=MISSING),
             404,
             None,
-            body(),
+            added,
         ),
         # -- PUT .../Collection/{collectionInstanceId} ---------------------------------------
         Case(
@@ -191,7 +203,9 @@ def _rows(owner: Owner) -> list[Case]:
             "PUT",
             instance,
             200,
-            having(first, customCollectionId=owner.collection_id),
+            holding(
+                having(first, customCollectionId=owner.collection_id), owner.field_name, "Lifeguard"
+            ),
             fixed(owner.fields("Lifeguard")),
             before=owner.add_one,
         ),
@@ -219,7 +233,7 @@ def _rows(owner: Owner) -> list[Case]:
             owner.path(segment=MISSING),
             404,
             None,
-            body(),
+            added,
         ),
         # -- DELETE .../Collection/{customCollectionId}?collectionInstanceId= ----------------
         Case(
