@@ -73,14 +73,26 @@ class CustomFieldDef:
     display_name: str
 
 
-def cleared_value(key: str, field: Field) -> Any:
-    """What a writable field holds once cleared (omitted under replace semantics)."""
+# Text fields the live API never serves as null: the reference ("state (code or free text
+# or "")", "country (full name or "")") and the recorded response show an unknown state
+# and country as "", while city and postal read null. Stored so, a new, cleared or
+# seeded-null one reads as live ones do.
+EMPTY_WHEN_UNSET: Mapping[str, frozenset[str]] = {
+    "ContactAddress": frozenset({"state", "country"}),
+}
+
+
+def cleared_value(shape: str, key: str, field: Field) -> Any:
+    """What a writable field of ``shape`` holds once cleared (omitted under replace
+    semantics, sent as null, or never set)."""
     if key == CUSTOM_FIELDS:
         return {}
     if field.kind is Kind.ARRAY:
         return []
     if field.kind is Kind.BOOL:
         return False
+    if key in EMPTY_WHEN_UNSET.get(shape, ()):
+        return ""
     return None
 
 
@@ -92,7 +104,7 @@ def blank(shape: str) -> Record:
         if key in derived:
             continue
         if field.writable:
-            record[key] = cleared_value(key, field)
+            record[key] = cleared_value(shape, key, field)
         else:
             default = False if field.kind is Kind.BOOL else None
             record[key] = copy.deepcopy(_READ_ONLY_DEFAULTS.get(key, default))
@@ -126,7 +138,7 @@ def from_wire(shape: str, wire: Mapping[str, Any]) -> Record:
     for key, value in wire.items():
         if key in DERIVED.get(shape, frozenset()) or key in INTERNAL_KEYS:
             continue
-        record[key] = _stored_value(key, fields.get(key), value)
+        record[key] = _stored_value(shape, key, fields.get(key), value)
     if shape == "Contact":
         addresses = wire.get(ADDRESSES)
         if addresses is None:
@@ -141,12 +153,13 @@ def from_wire(shape: str, wire: Mapping[str, Any]) -> Record:
     return record
 
 
-def _stored_value(key: str, field: Field | None, value: Any) -> Any:
+def _stored_value(shape: str, key: str, field: Field | None, value: Any) -> Any:
     if field is None:
         return copy.deepcopy(value)
     if value is None:
-        # A null array in captured data ("contactMethods": null) is stored empty.
-        return cleared_value(key, field) if field.writable else None
+        # A null array in captured data ("contactMethods": null) is stored empty; a null
+        # address state as "".
+        return cleared_value(shape, key, field) if field.writable else None
     if key == CUSTOM_FIELDS:
         # GET lists {name, value, displayName}; a create body maps name -> value.
         if isinstance(value, Mapping):

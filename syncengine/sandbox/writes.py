@@ -97,7 +97,7 @@ def apply_item(
             sent = [normalize_for_server(Kind.STRING, key, v) for v in value or []]
             item[key] = _union(item[key] if ctx.keeps_omitted else [], sent)
         else:
-            item[key] = _stored_scalar(key, spec, value)
+            item[key] = _stored_scalar(shape, key, spec, value)
     _normalise_text(shape, item)
     ctx.problems.extend(validate_item(shape, item, path, ctx.rules))
     return _own_fields(shape, item) != before
@@ -235,9 +235,9 @@ def _apply_custom_fields(
     return {name: value for name, value in values.items() if value is not None}
 
 
-def _stored_scalar(key: str, spec: Field, value: Any) -> Any:
+def _stored_scalar(shape: str, key: str, spec: Field, value: Any) -> Any:
     if value is None:
-        return cleared_value(key, spec)
+        return cleared_value(shape, key, spec)
     if spec.kind is Kind.DATE:
         return parse_iso_date(value).isoformat() if value else None
     return value

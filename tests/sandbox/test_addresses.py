@@ -1,5 +1,6 @@
 """ContactAddress writes: POST (create, setAsPrimary), PUT (setAsPrimary, the primary kept),
-Archive and Unarchive; one primary per contact, refused writes leave nothing."""
+Archive and Unarchive; one primary per contact, refused writes leave nothing; an unknown
+state or country reads "", never null."""
 
 from __future__ import annotations
 
@@ -299,3 +300,58 @@ def test_an_archived_address_survives_saving_and_loading_the_state(
     assert sandbox.hooks.raw_state() == saved
     assert list(listed(sandbox_client)) == [HOME_ADDRESS]
     assert address(sandbox_client, WINTER_ADDRESS)["canBePrimary"] is False
+
+
+# -- an unknown state or country reads "", never null ----------------------------------------
+
+# (city, state, postal, country) of an address never given them, as crmplus-api.md and the
+# recorded response (tests/data/contact.json) show it: "" for state and country, null for
+# city and postal. A client that reads null there has met a sandbox, not the live API.
+UNSET = (None, "", None, "")
+
+
+def location(address: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(address[key] for key in ("city", "state", "postal", "country"))
+
+
+def test_an_address_created_without_state_or_country_reads_them_as_empty_text(
+    sandbox_client: httpx.Client,
+) -> None:
+    created = ok(sandbox_client.post("/api/ContactAddress", json={"contactId": SHOWCASE}))
+    assert location(created) == UNSET
+    assert location(address(sandbox_client, created["id"])) == UNSET
+    assert location(listed(sandbox_client)[created["id"]]) == UNSET
+    # The create-only shape of POST /api/Contact, without stateCode or countryCode.
+    body = {"contactType": "Household", "name": "The Roes", "contactAddresses": [{}]}
+    assert location(ok(sandbox_client.post("/api/Contact", json=body))["address"]) == UNSET
+    # A Contact PUT whose ``address`` has no id creates a new primary one.
+    edited = {**contact(sandbox_client), "address": {"address1": "2 Side St"}}
+    answered = ok(put(sandbox_client, f"/api/Contact/{SHOWCASE}", edited))
+    assert location(answered["address"]) == UNSET
+
+
+def test_clearing_state_or_country_leaves_empty_text(sandbox_client: httpx.Client) -> None:
+    cleared = {"city": None, "state": None, "postal": None, "country": None}
+    body = {**address(sandbox_client, WINTER_ADDRESS), **cleared}
+    assert location(ok(put(sandbox_client, f"/api/ContactAddress/{WINTER_ADDRESS}", body))) == UNSET
+    assert location(address(sandbox_client, WINTER_ADDRESS)) == UNSET
+
+
+def test_a_replace_put_that_omits_state_and_country_leaves_empty_text(
+    replace_client: httpx.Client,
+) -> None:
+    path = f"/api/ContactAddress/{WINTER_ADDRESS}"
+    assert location(ok(put(replace_client, path, {"address1": "1 Pearl St"}))) == UNSET
+
+
+def test_a_seeded_null_state_or_country_reads_as_empty_text(
+    sandbox: SandboxServer, sandbox_client: httpx.Client
+) -> None:
+    state = sandbox.hooks.raw_state()
+    showcase = next(c for c in state["contacts"] if c["id"] == SHOWCASE)
+    for seeded in showcase["contactAddresses"]:
+        seeded.update(state=None, country=None)
+    sandbox.hooks.seed(state)
+    assert {(a["state"], a["country"]) for a in listed(sandbox_client).values()} == {("", "")}
+    primary = contact(sandbox_client)["address"]
+    assert (primary["state"], primary["country"]) == ("", "")

@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 
 from tests.sandbox.contract import (
+    rows_addresses,
+    rows_collections,
     rows_contact,
+    rows_imports,
     rows_items,
     rows_lookups,
     rows_query,
@@ -21,6 +24,9 @@ DOCUMENTED: list[Case] = [
     *rows_items.ROWS,
     *rows_transport.ROWS,
     *rows_lookups.ROWS,
+    *rows_addresses.ROWS,
+    *rows_imports.ROWS,
+    *rows_collections.ROWS,
 ]
 
 
