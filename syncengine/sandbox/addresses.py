@@ -27,7 +27,7 @@ from syncengine.domain.schema import CONTACT_ADDRESS, SHAPES, Field, Kind
 from syncengine.errors import FieldProblem
 from syncengine.sandbox.api_errors import INVALID_REQUEST, BadRequestError, NotFoundError
 from syncengine.sandbox.operations import ADDRESS_ROOT, CrmOperations
-from syncengine.sandbox.records import ADDRESSES, ARCHIVED_ADDRESSES
+from syncengine.sandbox.records import ADDRESSES, ARCHIVED_ADDRESSES, primary_address
 from syncengine.sandbox.render import render_address
 from syncengine.sandbox.state import SandboxState
 from syncengine.sandbox.typecheck import ShapeTable, check_types
@@ -63,7 +63,7 @@ class AddressOperations:
             raise BadRequestError(INVALID_REQUEST, required)
 
         def change(contact: Record, ctx: WriteContext) -> Record:
-            primary = promotes(checked) or not _has_primary(contact)
+            primary = promotes(checked) or primary_address(contact) is None
             return add_address(contact, checked, ctx, ADDRESS_ROOT, primary=primary)
 
         with self._state.lock:
@@ -115,7 +115,7 @@ class AddressOperations:
             )
             contact[source] = [a for a in contact[source] if a is not address]
             contact[target].append(address)
-            address["isPrimary"] = not archived and not _has_primary(contact)
+            address["isPrimary"] = not archived and primary_address(contact) is None
             address["canBePrimary"] = not archived and not address["isPrimary"]
             stamp_modified(address, ctx)
             return address
@@ -128,10 +128,6 @@ class AddressOperations:
         with self._state.lock:
             contact, _ = self._state.store.locate("ContactAddress", address_id)
             return render_address(self._ops.write_contact(contact["id"], change), contact["id"])
-
-
-def _has_primary(contact: Record) -> bool:
-    return any(a["isPrimary"] for a in contact[ADDRESSES])
 
 
 def _find(contact: Record, address_id: int) -> tuple[Record, bool]:

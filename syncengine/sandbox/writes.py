@@ -32,6 +32,7 @@ from syncengine.sandbox.records import (
     CustomFieldDef,
     blank,
     cleared_value,
+    primary_address,
 )
 from syncengine.sandbox.settings import PutSemantics
 from syncengine.sandbox.timefmt import parse_iso_date
@@ -147,7 +148,8 @@ def settle_primary(contact: Record, address: Record, ctx: WriteContext) -> None:
 def _apply_primary_address(contact: Record, value: Any, ctx: WriteContext, path: str) -> None:
     if value is None:
         # Omitted under REPLACE, or sent as null: the primary address is removed.
-        contact[ADDRESSES] = [a for a in contact[ADDRESSES] if not a["isPrimary"]]
+        primary = primary_address(contact)
+        contact[ADDRESSES] = [a for a in contact[ADDRESSES] if a is not primary]
         return
     if value.get("id") is None:
         add_address(contact, value, ctx, path, primary=True)
