@@ -280,7 +280,7 @@ class SyncSettings(_Section):
     # in order, never two at a time): overlapping contacts hides the round trips' latency.
     # 1: one contact after the other. The hourly request budget is shared by all of them.
     # The default, 8, and what 1, 8 and 16 do at 0 and 100 ms: docs/benchmarks.md.
-    concurrency: int = Field(8, ge=1, le=64)
+    concurrency: int = Field(16, ge=1, le=64)
 
     @field_validator("policies")
     @classmethod
