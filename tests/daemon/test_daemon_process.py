@@ -125,6 +125,11 @@ class DaemonHarness:
         self.process = None
         return code, time.monotonic() - started
 
+    def stops_cleanly(self) -> None:
+        """SIGTERM, then exit 0 within the wait; else the daemon's log says why."""
+        code, _ = self.stop()
+        assert code == 0, f"the daemon exited {code}; its log ends:\n{self.log()[-4000:]}"
+
     def log(self) -> str:
         path = self.workdir / "daemon.log"
         return path.read_text() if path.exists() else ""
@@ -228,7 +233,7 @@ def test_a_signed_webhook_syncs_its_contact_before_the_pull_comes_round(
         "the webhook's contact reached the platform",
         timeout=10,
     )
-    assert harness.stop()[0] == 0
+    harness.stops_cleanly()
 
 
 @pytest.mark.timeout(120)
@@ -254,7 +259,7 @@ def test_an_unsigned_or_badly_signed_webhook_gets_401_and_causes_no_request(
     assert harness.sandbox.hooks.requests() == []
     assert harness.status()["queue"]["depth"] == 0
     assert SECRET not in harness.log() and SECRET not in unsigned.text + forged.text
-    assert harness.stop()[0] == 0
+    harness.stops_cleanly()
 
 
 @pytest.mark.timeout(180)
@@ -340,7 +345,7 @@ def test_metrics_and_status_show_the_numbers(harness: DaemonHarness) -> None:
     assert status["workers"]
     assert status["jobs"]["reconcile"]["next_run"] is not None
     assert status["budget"]["remaining"] is not None
-    assert harness.stop()[0] == 0
+    harness.stops_cleanly()
     assert harness.status()["workers"] == [], "the stopped daemon gave its claims back"
 
 
@@ -376,7 +381,7 @@ def test_a_push_beside_a_running_daemon_is_carried_to_the_platform_never_reverte
     time.sleep(3)  # a few more push and pull rounds
     assert crm(harness)["informalName"] == "pushed"
     assert (harness.document(CONTACT) or {}).get("informalName") == "pushed"
-    assert harness.stop()[0] == 0
+    harness.stops_cleanly()
 
 
 @pytest.mark.timeout(120)
@@ -412,4 +417,4 @@ def test_enqueue_from_the_command_line_and_over_http_syncs_before_the_pull(
         "the contact enqueued over HTTP was synced",
         timeout=10,
     )
-    assert harness.stop()[0] == 0
+    harness.stops_cleanly()
