@@ -31,7 +31,9 @@ Daemon settings are the defaults scaled to the compressed hour where it matters:
 reserve is ``--reserve`` of ``--limit`` (250 of 5,000 by default in production: 5 %; 10 %
 here), ``crm.rate_limit.max_wait`` and ``daemon.low_budget`` the defaults' share of an
 hour (300 s of 3,600; 500 of 5,000), the push job every 30 s (the default: each look
-scans the whole folder), the pull job every 60 s (once a window), no reconciliation.
+scans the whole folder), the pull job every 20 s (three a window at the same moments of
+each, as the default's twelve an hour are; each costs a bulk page or more, a share of
+the compressed budget the real one's twelve are not), no reconciliation.
 
 Measured per organisation and per whole window, from inside each sandbox's process (its
 rate limiter and request log are watched there and handed back at the end: the log's
@@ -80,6 +82,7 @@ from scenario import (
 )
 from scratch_databases import scratch_database
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from syncengine.sandbox import SandboxServer, SandboxSettings
 from syncengine.sandbox.ratelimit import HOUR, RateLimiter, RateStatus
@@ -418,6 +421,40 @@ def database_state(url: str) -> tuple[dict[str, Counter[str]], dict[str, Counter
     return queued, runs
 
 
+class ConnectionWatch(threading.Thread):
+    """The connections open to the scratch database (``pg_stat_activity``), every few
+    seconds: four processes serving ten organisations each must stay well inside
+    PostgreSQL's ``max_connections`` (100 by default), beside everything else on it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(name="connections", daemon=True)
+        self._engine = create_engine(url, poolclass=NullPool)
+        self._name = url.rsplit("/", 1)[1]
+        self._halt = threading.Event()
+        self.peak = 0
+        self.peak_all = 0  # every database of the server, other users' too
+        self.limit = 0
+
+    def run(self) -> None:
+        query = text(
+            "SELECT count(*) FILTER (WHERE datname = :name), count(*), "
+            "current_setting('max_connections')::int FROM pg_stat_activity"
+        )
+        while not self._halt.wait(2.0):
+            try:
+                with self._engine.connect() as connection:
+                    mine, every, limit = connection.execute(query, {"name": self._name}).one()
+            except Exception:  # the server full: the workers' logs say so
+                continue
+            self.peak, self.peak_all = max(self.peak, mine), max(self.peak_all, every)
+            self.limit = limit
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(10)
+        self._engine.dispose()
+
+
 def plot(
     per_org: dict[str, dict[int, WindowFigures]],
     measured: list[int],
@@ -475,10 +512,14 @@ def main() -> int:
         "--ui-share", type=float, default=0.25, help="CRM+ UI edits, times the bound"
     )
     parser.add_argument("--push-interval", type=float, default=30.0, help="the default")
-    parser.add_argument("--pull-interval", type=float, default=60.0, help="one a window")
+    parser.add_argument(
+        "--pull-interval", type=float, default=20.0, help="three a window, as 300 s in an hour"
+    )
     parser.add_argument("--link-parallel", type=int, default=2, help="first syncs at once")
     parser.add_argument("--plot", type=Path, help="a PNG of each organisation's throughput")
-    parser.add_argument("--keep-logs", type=Path, help="copy the workers' logs here")
+    parser.add_argument(
+        "--keep-logs", type=Path, help="copy the workers' logs and the sandboxes' timelines here"
+    )
     args = parser.parse_args()
 
     bound = (args.limit - args.reserve) / 2
@@ -548,6 +589,8 @@ def main() -> int:
         logs = scratch / "logs"
         logs.mkdir()
         sandbox_cpu = {org.name: org.sandbox.cpu_seconds() for org in orgs if org.sandbox}
+        connections = ConnectionWatch(url)
+        connections.start()
         with workers(args.workers, config, environ, logs) as running:
             begun = time.time()
             editor.start()
@@ -567,6 +610,7 @@ def main() -> int:
                     print(f"! {len(dead)} worker(s) exited: {[w.log for w in dead]}")
                     break
             editor.stop()
+        connections.stop()
         for org in orgs:
             if org.sandbox:
                 sandbox_cpu[org.name] = org.sandbox.cpu_seconds() - sandbox_cpu[org.name]
@@ -579,11 +623,19 @@ def main() -> int:
         stack.close()  # stops the sandboxes: each writes its timeline
         per_org: dict[str, dict[int, WindowFigures]] = {}
         for org in orgs:
+            if args.keep_logs is not None:
+                (args.keep_logs / org.timeline_file.name).write_bytes(
+                    org.timeline_file.read_bytes()
+                )
             timeline = json.loads(org.timeline_file.read_text(encoding="utf-8"))
             per_org[org.name] = window_figures(timeline, synced.get(org.name, []), args.window)
 
     measured = list(range(first, first + args.windows))
     report(args, orgs, per_org, measured, bound, running, sandbox_cpu, editor)
+    print(
+        f"connections to PostgreSQL: peak {connections.peak} from the workers' database, "
+        f"{connections.peak_all} to the server in all (max_connections {connections.limit})"
+    )
     print("\nleft in the queues at the end:")
     for org in orgs:
         print(f"  {org.name}: {dict(queued.get(org.name, {}))}; runs {dict(runs[org.name])}")
@@ -645,7 +697,8 @@ def report(
     ]
     print(
         f"\nthroughput as a share of the bound: mean {statistics.mean(means.values()):.1%}, "
-        f"lowest organisation {low:.1%}, highest {high:.1%} (min/max {low / high:.2f}); "
+        f"lowest organisation {low:.1%}, highest {high:.1%} "
+        f"(min/max {low / high if high else 0:.2f}); "
         f"starved (below 80 % of the median): {', '.join(starved) or 'none'}"
     )
     total_puts = sum(per_org[o.name][n].puts for o in orgs for n in measured)
