@@ -58,6 +58,7 @@ from syncengine.store import (
     SqlSyncStateStore,
     SqlWorkQueue,
     make_engine,
+    one_transaction,
     prepare_database,
 )
 
@@ -310,6 +311,7 @@ class App:
                     reference_source=source,
                     max_value_size=settings.sync.max_value_size,
                 ),
+                atomic=partial(one_transaction, self.database),
             )
             creator = ContactCreator(
                 self.crm,
@@ -362,7 +364,11 @@ def open_app(
     owned = database is None
     # The engine does not connect yet: the token is checked (build_crm) before the
     # database is created or migrated, so a refused command leaves no file behind.
-    engine = make_engine(settings.database.url) if database is None else database
+    engine = (
+        make_engine(settings.database.url, threads=settings.sync.concurrency)
+        if database is None
+        else database
+    )
     try:
         ledger = SqlBudgetLedger(engine, organization=settings.organization) if paced else None
         crm = build_crm(settings, secrets, transport=transport, observe=observe, ledger=ledger)

@@ -39,6 +39,14 @@ from syncengine.config import ENV_TOKEN
     help="The rate limit's window: an hour; shorter only to compress time in a rehearsal.",
 )
 @click.option(
+    "--import-delay-seconds",
+    default=86_400.0,
+    show_default=True,
+    type=float,
+    help="How long an accepted import (Contact/Transaction, Batch) waits before it is "
+    "applied: a day, as CRM+'s nightly batch; 0 applies it on the next request.",
+)
+@click.option(
     "--test-hooks", is_flag=True, help="Enable /_sandbox/ hooks (seed, faults, request log...)."
 )
 @click.option(
@@ -54,6 +62,7 @@ def sandbox(
     put_semantics: str,
     hourly_limit: int,
     window_seconds: float,
+    import_delay_seconds: float,
     test_hooks: bool,
     seed_path: Path | None,
 ) -> None:
@@ -82,6 +91,7 @@ def sandbox(
             test_hooks,
             seed_path,
             window_seconds=window_seconds,
+            import_delay_seconds=import_delay_seconds,
         )
 
 

@@ -150,6 +150,34 @@ class JournalEntry:
     carried_at: datetime | None = None
 
 
+@dataclass
+class PlatformWrite:
+    """A write the sync is about to make to the platform, journaled before it is made.
+
+    The platform and the engine's database are two stores: a run can die after the
+    platform took the write and before the mirror (the merge base) or the journal
+    learnt of it. The contact's next sync reads the write back from here and, field by
+    field, from the platform itself: where the platform no longer holds ``before``, the
+    write landed (or a later edit superseded it), so the base takes ``after``, the value
+    both sides held, and an outside write carried there is not carried again.
+    """
+
+    contact_id: int
+    # path -> (the platform's value before the write, the value written)
+    values: Mapping[str, tuple[Any, Any]]
+    started_at: datetime | None = None
+    id: int | None = None
+
+
+class Atomic(Protocol):
+    """Runs the store calls made inside (in this thread) as one: all take effect or none,
+    at one commit's cost. Never around a remote call or a platform write, since what must
+    be durable before one (a journal entry) would not be until the block ends.
+    ``writing=False``: the block only reads (it never holds up writers)."""
+
+    def __call__(self, *, writing: bool = True) -> AbstractContextManager[None]: ...
+
+
 class Journal(Protocol):
     def open(self, entry: JournalEntry) -> int: ...
 
@@ -187,7 +215,26 @@ class Journal(Protocol):
         or MISMATCH), started after ``since``, oldest first."""
         ...
 
+    def last_applied(self) -> dict[int, datetime]:
+        """Per contact, when the latest of the sync's own writes (not outside ones) that
+        CRM+ applied (OK or MISMATCH) started: one read for a whole run's plan."""
+        ...
+
     def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None: ...
+
+    def open_platform_write(self, write: PlatformWrite) -> int:
+        """Journal a platform write before it is made; returns its id."""
+        ...
+
+    def platform_writes(self, contact_id: int | None = None) -> Sequence[PlatformWrite]:
+        """The platform writes not closed yet (a run died before its sync of the contact
+        ended), oldest first; of one contact, or all."""
+        ...
+
+    def close_platform_writes(self, contact_id: int, through: int) -> None:
+        """The contact's platform writes up to id ``through`` are settled: the mirror
+        and the journal have caught up with them."""
+        ...
 
 
 class Clock(Protocol):
@@ -376,6 +423,11 @@ class ConflictStore(Protocol):
 
     def page(self, query: ConflictQuery) -> ConflictPage:
         """One page of the conflicts ``query`` selects, and how many it selects in all."""
+        ...
+
+    def contacts_with(self, status: ConflictStatus, *, unapplied: bool = False) -> set[int]:
+        """The contacts with a conflict of ``status`` (``unapplied``: only those whose
+        decision no sync has applied yet), in one read."""
         ...
 
     def fields(self, *, status: ConflictStatus | None = ConflictStatus.OPEN) -> dict[str, int]:

@@ -29,6 +29,7 @@ import structlog
 
 from syncengine.domain.ports import (
     Clock,
+    ConflictStatus,
     ConflictStore,
     CrmPort,
     CursorStore,
@@ -51,7 +52,7 @@ from syncengine.engine.fresh_records import FreshRecords
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.scope import Scope, belongs, cursor_name
-from syncengine.engine.sync import ContactReport, ContactSync
+from syncengine.engine.sync import ContactReport, ContactSync, RunKnowledge
 from syncengine.engine.waiting import waiting_contacts
 from syncengine.errors import CrmBudgetExhausted, LocalDataError, SyncEngineError
 
@@ -169,6 +170,8 @@ class _Work:
     planned: dict[int, ContactReport] = field(default_factory=dict)
     # First syncs that would change nothing: linked in bulk (engine.first_links).
     agreeing: dict[int, Agreeing] = field(default_factory=dict)
+    # What the run's bulk reads say about every contact, for the plan (see RunKnowledge).
+    knowledge: RunKnowledge = field(default_factory=lambda: RunKnowledge(set(), set()))
 
 
 class SyncRunner:
@@ -433,6 +436,13 @@ class SyncRunner:
         self._refresh(work, stamps)
         on_platform: set[int] = set()
         work.waiting = waiting_contacts(self._journal, self._conflicts)
+        work.knowledge = RunKnowledge(
+            mirrored=stamps.keys(),
+            busy=work.waiting
+            | self._conflicts.contacts_with(ConflictStatus.OPEN)
+            | {write.contact_id for write in self._journal.platform_writes()},
+            last_applied=self._journal.last_applied(),
+        )
         # A contact with an open problem goes the long way: its sync resolves it.
         troubled = set() if dry_run else self._problems.open_contacts()
         for item in self._platform.scan():
@@ -501,17 +511,25 @@ class SyncRunner:
     ) -> ContactReport:
         """What syncing the contact would change, without one request: the CRM side is the
         bulk query's record where CRM+ changed, the mirror's otherwise."""
+        entry = self._mirror.get(contact_id) if contact_id in work.knowledge.mirrored else None
         crm = work.fresh.get(contact_id)
-        if crm is None:
-            entry = self._mirror.get(contact_id)
-            crm = entry.record if entry is not None else None
+        if crm is None and entry is not None:
+            crm = entry.record
         if crm is None:
             report = ContactReport(contact_id, outcome="unknown")
         else:
             report = self._guarded(
                 contact_id,
                 local.key if local is not None else None,
-                partial(self._contacts.sync, contact_id, dry_run=True, local=local, fresh=crm),
+                partial(
+                    self._contacts.sync,
+                    contact_id,
+                    dry_run=True,
+                    local=local,
+                    fresh=crm,
+                    known=work.knowledge,
+                    mirror_entry=entry,
+                ),
                 planning=True,
             )
         paths = [change.path for change in report.changes]

@@ -27,7 +27,8 @@ the CRM's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,7 @@ from syncengine.domain.paths import (
 )
 from syncengine.domain.policy import MergePolicy
 from syncengine.domain.ports import (
+    Atomic,
     Clock,
     ConflictRecord,
     ConflictStatus,
@@ -60,6 +62,7 @@ from syncengine.domain.ports import (
     LocalRecord,
     MirrorEntry,
     MirrorStore,
+    PlatformWrite,
     ProblemKind,
     Record,
     SyncState,
@@ -76,6 +79,7 @@ from syncengine.domain.syncplan import (
 from syncengine.domain.timestamps import parse_crm_timestamp
 from syncengine.domain.wellformed import shape_problems
 from syncengine.engine.claims import RunClaims, contact_subject
+from syncengine.engine.platform_writes import base_with_landed, landed_paths, write_of
 from syncengine.engine.push import ARCHIVE_FIELD, PushReport, SafeUpdater, jsonable, merged_into
 from syncengine.errors import (
     CoercionError,
@@ -193,6 +197,33 @@ class _Plan:
     overridden: list[tuple[str, Any, Any, Any]]  # path, base, platform, CRM value
 
 
+def _not_atomic(*, writing: bool = True) -> AbstractContextManager[None]:
+    """Each store call on its own (stores without transactions: the in-memory twins)."""
+    return nullcontext()
+
+
+@dataclass(frozen=True)
+class RunKnowledge:
+    """What a run's bulk reads say about every contact, for planning the whole run.
+
+    ``mirrored``: the contacts the mirror holds. ``busy``: the contacts with an open
+    conflict, a decision to apply, an outside write not carried yet, or a platform
+    write left open; any other contact has none of those, so its plan reads none."""
+
+    mirrored: Set[int]
+    busy: Set[int]
+    # Per contact, when the latest of the sync's own writes CRM+ applied started
+    # (``Journal.last_applied``): a mirror entry stored after it already holds them all.
+    last_applied: Mapping[int, datetime] = field(default_factory=dict)
+
+    def quiet(self, contact_id: int) -> bool:
+        return contact_id not in self.busy
+
+    def wrote_since(self, contact_id: int, since: datetime) -> bool:
+        latest = self.last_applied.get(contact_id)
+        return latest is not None and latest > since
+
+
 class ContactSync:
     """Syncs one contact at a time against the ports. Knows no concrete adapter.
 
@@ -212,6 +243,8 @@ class ContactSync:
         claims: RunClaims,
         clock: Clock,
         options: SyncOptions,
+        *,
+        atomic: Atomic = _not_atomic,
     ) -> None:
         self._crm = crm
         self._mirror = mirror
@@ -224,6 +257,8 @@ class ContactSync:
         self._clock = clock
         self._options = options
         self._policy = directed_policy(options.policy, options.fields)
+        # Groups a sync's consecutive store calls in one transaction (see ``sync``).
+        self._atomic = atomic
 
     # -- a linked contact ------------------------------------------------------------------
 
@@ -236,6 +271,8 @@ class ContactSync:
         fresh: Record | None = None,
         refetch_before_push: bool = False,
         first_sync: bool = False,
+        known: RunKnowledge | None = None,
+        mirror_entry: MirrorEntry | None = None,
     ) -> ContactReport:
         """Sync one contact. ``local``/``fresh``: already read by the caller (``--all``).
 
@@ -247,7 +284,15 @@ class ContactSync:
         ``first_sync``: merge without a base even if the mirror has the contact (a
         platform record just linked to an existing CRM contact: nothing was ever agreed
         between them, so differing fields go to the policy, never "platform changed").
+
+        ``known``: for a dry run only (the guard's plan of a whole run), what the run's
+        bulk reads already say about the contact, so that planning thousands of contacts
+        does not read the mirror, the journal and the conflicts once per contact. A real
+        sync always reads them itself, under the contact's claim. ``mirror_entry``: the
+        mirror's entry of the contact, read by the planning caller just before.
         """
+        if not dry_run:
+            known = mirror_entry = None
         report = ContactReport(contact_id, dry_run=dry_run)
         local = local if local is not None else self._platform.get(contact_id)
         if local is not None:
@@ -259,12 +304,23 @@ class ContactSync:
         if local is None:
             return self._first_to_platform(report, crm)
 
-        entry = None if first_sync else self._mirror.get(contact_id)
-        base = self._base_with_our_writes(contact_id, entry) if entry is not None else None
-        ours = platform_view(local, base if base is not None else crm)
-        self._check_records(contact_id, local, ours, crm)
-        carry = self._carry(contact_id)
-        plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry)
+        quiet = known is not None and known.quiet(contact_id)
+        # The store's reads, in one transaction: one snapshot, one commit.
+        with self._atomic(writing=False):
+            entry = None
+            if first_sync:
+                pass
+            elif mirror_entry is not None:
+                entry = mirror_entry
+            elif known is None or contact_id in known.mirrored:
+                entry = self._mirror.get(contact_id)
+            # Platform writes of a run that died before this contact's sync ended.
+            unsettled = () if quiet else self._journal.platform_writes(contact_id)
+            base = self._base(contact_id, entry, local, unsettled, known)
+            ours = platform_view(local, base if base is not None else crm)
+            self._check_records(contact_id, local, ours, crm)
+            carry = _Carry() if quiet else self._carry(contact_id, ours, unsettled)
+            plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry, quiet=quiet)
         if plan.to_crm and fresh is not None and refetch_before_push and not dry_run:
             try:
                 crm = self._current(contact_id, None)
@@ -274,34 +330,71 @@ class ContactSync:
         self._describe(report, plan)
         if dry_run:
             return report
-        self._record_conflicts(contact_id, plan, ours, crm, local)
 
         saved = local
-        held = apply_changes(ours, _without_archive(plan.to_platform))
+        written = _without_archive(plan.to_platform)
+        held = apply_changes(ours, written)
+        opened: list[int] = [w.id for w in unsettled if w.id is not None]
+        # The conflicts and the record of the platform write: durable before the write.
+        with self._atomic():
+            self._record_conflicts(contact_id, plan, ours, crm, local)
+            if plan.to_platform:
+                self._claims.check(contact_id)
+                opened.append(self._open_platform_write(contact_id, written))
         if plan.to_platform:
-            self._claims.check(contact_id)
             saved = self._platform.save(
                 contact_id, _with_archive(held, plan), expected_modified=local.modified_at
             )
         now = self._clock.now()
-        # The platform holds CRM+'s values at the outside writes' fields now.
-        self._journal.mark_carried(carry.ids, now)
         if plan.to_crm:
+            # The platform holds CRM+'s values at the outside writes' fields now.
+            self._journal.mark_carried(carry.ids, now)
             push = self._push(report, local, contact_id, crm, plan, ours, base)
             if push is None:
                 return report
             report.push = push
-            self._remember(contact_id, push.record_after or crm, archived=carry.archived)
+            self._remember(
+                contact_id, push.record_after or crm, archived=carry.archived, previous=entry
+            )
             if push.record_after is not None:
-                saved = self._echo(report, contact_id, saved, held, push.record_after, plan)
-        else:
-            self._remember(contact_id, crm, archived=carry.archived)
-        for decided in plan.decided:
-            if decided.id is not None:
-                self._conflicts.mark_applied(decided.id, now)
+                saved = self._echo(report, contact_id, saved, held, push.record_after, plan, opened)
         report.outcome = _outcome(plan, report)
-        self.remember_synced(contact_id, saved, report.outcome)
+        # What the sync did, recorded at once: all of it or (a crash) none, at one commit.
+        with self._atomic():
+            if not plan.to_crm:
+                self._journal.mark_carried(carry.ids, now)
+                self._remember(contact_id, crm, archived=carry.archived, previous=entry)
+            for decided in plan.decided:
+                if decided.id is not None:
+                    self._conflicts.mark_applied(decided.id, now)
+            self.remember_synced(contact_id, saved, report.outcome)
+            if opened:
+                # The mirror and the journal know everything these writes did.
+                self._journal.close_platform_writes(contact_id, through=max(opened))
         return report
+
+    def _base(
+        self,
+        contact_id: int,
+        entry: MirrorEntry | None,
+        local: LocalRecord,
+        unsettled: Sequence[PlatformWrite],
+        known: RunKnowledge | None = None,
+    ) -> Record | None:
+        """The merge base: the mirror's record, with this sync's own writes to either
+        side that landed after the mirror was stored (a run died before updating it)."""
+        if entry is None:
+            return None
+        if known is not None and not known.wrote_since(contact_id, entry.fetched_at):
+            base = entry.record
+        else:
+            base = self._base_with_our_writes(contact_id, entry)
+        if not unsettled:
+            return base
+        return base_with_landed(base, platform_view(local, base), unsettled, entry.fetched_at)
+
+    def _open_platform_write(self, contact_id: int, changes: Sequence[FieldChange]) -> int:
+        return self._journal.open_platform_write(write_of(contact_id, changes, self._clock.now()))
 
     def _echo(
         self,
@@ -311,6 +404,7 @@ class ContactSync:
         held: Record,
         after: Record,
         plan: _Plan,
+        opened: list[int],
     ) -> LocalRecord:
         """What the write made CRM+ hold beyond what was sent reaches the platform now: a
         companion change (marking a person deceased opts out their contact methods in the
@@ -328,6 +422,7 @@ class ContactSync:
         if not extra:
             return saved
         self._claims.check(contact_id)
+        opened.append(self._open_platform_write(contact_id, extra))
         echoed = self._platform.save(
             contact_id,
             _with_archive(apply_changes(held, extra), plan),
@@ -394,9 +489,12 @@ class ContactSync:
         crm: Record,
         platform_modified: datetime,
         carry: _Carry,
+        *,
+        quiet: bool = False,
     ) -> _Plan:
-        # One read of the contact's conflicts (two, one per status, were a tenth of a plan).
-        rows = self._conflicts.list(contact_id=contact_id)
+        # One read of the contact's conflicts (two, one per status, were a tenth of a plan);
+        # none when the run's bulk read found it has none.
+        rows = [] if quiet else self._conflicts.list(contact_id=contact_id)
         open_rows = [c for c in rows if c.status is ConflictStatus.OPEN]
         decided = [c for c in rows if c.status is ConflictStatus.RESOLVED and c.applied_at is None]
         held = {c.path for c in open_rows} | {c.path for c in decided}
@@ -448,9 +546,24 @@ class ContactSync:
             overridden,
         )
 
-    def _carry(self, contact_id: int) -> _Carry:
+    def _carry(
+        self,
+        contact_id: int,
+        ours: Record | None = None,
+        unsettled: Sequence[PlatformWrite] = (),
+    ) -> _Carry:
+        """The outside writes to carry to the platform (``ours``: the platform's record).
+
+        A field a later platform write already brought there, in a run that died before
+        marking the write carried, is not carried again: the platform may have edited it
+        since, and carrying it again would undo that edit."""
         carry = _Carry(entries=list(self._journal.uncarried(contact_id)))
         for entry in carry.entries:
+            landed = (
+                set()
+                if ours is None
+                else landed_paths(ours, [w for w in unsettled if _after(w, entry)])
+            )
             for path in entry.fields:
                 stored = entry.response_after.get(path, entry.after.get(path))
                 if path == ARCHIVE_FIELD:
@@ -458,7 +571,11 @@ class ContactSync:
                 elif not path.startswith("addresses["):
                     # Non-primary addresses are not part of the platform's Contact.
                     concrete = _concrete(path, stored)
-                    if concrete is not None and concrete not in carry.paths:
+                    if (
+                        concrete is not None
+                        and concrete not in carry.paths
+                        and concrete not in landed
+                    ):
                         carry.paths.append(concrete)
         return carry
 
@@ -887,8 +1004,14 @@ class ContactSync:
         *,
         archived: bool | None = None,
         merged_into: int | None = None,
+        previous: MirrorEntry | None = None,
     ) -> None:
-        known = self._mirror.get(contact_id)
+        """The mirror's entry := ``record``. ``archived`` None keeps the entry's flag
+        (``previous``: the entry as this sync read it, under the contact's claim, which
+        spares reading it again)."""
+        known = previous
+        if archived is None and known is None:
+            known = self._mirror.get(contact_id)
         self._mirror.put(
             MirrorEntry(
                 contact_id=contact_id,
@@ -906,6 +1029,15 @@ class ContactSync:
         self._states.put(
             SyncState(contact_id, saved.key, saved.modified_at, self._clock.now(), outcome)
         )
+
+
+def _after(write: PlatformWrite, entry: JournalEntry) -> bool:
+    """Was the platform write made after the outside write ``entry``?"""
+    return (
+        write.started_at is not None
+        and entry.started_at is not None
+        and write.started_at > entry.started_at
+    )
 
 
 def _holds(record: Record, path: str) -> bool:

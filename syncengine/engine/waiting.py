@@ -9,7 +9,4 @@ def waiting_contacts(journal: Journal, conflicts: ConflictStore) -> set[int]:
     """An outside write the platform has not been given yet, or a data manager's
     decision not applied yet: the contact's next sync has work even if nothing changed."""
     carried = {e.contact_id for e in journal.uncarried() if e.contact_id is not None}
-    decided = {
-        c.contact_id for c in conflicts.list(status=ConflictStatus.RESOLVED) if c.applied_at is None
-    }
-    return carried | decided
+    return carried | conflicts.contacts_with(ConflictStatus.RESOLVED, unapplied=True)

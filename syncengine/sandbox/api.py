@@ -69,9 +69,6 @@ def api_routes(ops: CrmOperations) -> list[BaseRoute]:
     async def get_address(request: Request) -> Response:
         return JSONResponse(ops.get_address(_id(request)))
 
-    async def put_address(request: Request) -> Response:
-        return JSONResponse(ops.put_address(_id(request), await read_json(request)))
-
     async def list_addresses(request: Request) -> Response:
         return JSONResponse(ops.list_addresses(_id(request)))
 
@@ -91,7 +88,6 @@ def api_routes(ops: CrmOperations) -> list[BaseRoute]:
         Route("/api/Contact", create_contact, methods=["POST"]),
         Route("/api/ContactAddress/ByContact/{id:int}", list_addresses, methods=["GET"]),
         Route("/api/ContactAddress/{id:int}", get_address, methods=["GET"]),
-        Route("/api/ContactAddress/{id:int}", put_address, methods=["PUT"]),
         Route("/api/ContactIndividual/{id:int}", get_individual, methods=["GET"]),
         Route("/api/ContactIndividual/{id:int}", put_individual, methods=["PUT"]),
     ]

@@ -8,6 +8,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from syncengine.sandbox.address_routes import address_routes
+from syncengine.sandbox.addresses import AddressOperations
 from syncengine.sandbox.api import api_routes
 from syncengine.sandbox.api_errors import ApiError, error_response
 from syncengine.sandbox.collection_routes import collection_routes
@@ -16,6 +18,7 @@ from syncengine.sandbox.hook_routes import hook_routes
 from syncengine.sandbox.hooks import SandboxHooks
 from syncengine.sandbox.import_routes import DueImportsMiddleware, import_hook_routes, import_routes
 from syncengine.sandbox.imports import ImportOperations
+from syncengine.sandbox.lookup_routes import lookup_routes
 from syncengine.sandbox.middleware import (
     AuthRateLimitMiddleware,
     FaultMiddleware,
@@ -32,10 +35,13 @@ def create_app(settings: SandboxSettings, state: SandboxState | None = None) -> 
     state = state if state is not None else SandboxState()
     ops = CrmOperations(settings, state)
     imports = ImportOperations(ops, state, settings)
-    routes = api_routes(ops) + query_routes(ops) + import_routes(imports)
+    routes = api_routes(ops) + address_routes(AddressOperations(ops, state))
+    routes += query_routes(ops) + import_routes(imports)
     routes += collection_routes(CollectionOperations(ops, state))
+    routes += lookup_routes(ops, settings, state)
     if settings.test_hooks:
-        routes += hook_routes(SandboxHooks(ops, state)) + import_hook_routes(imports)
+        hooks = SandboxHooks(ops, state, imports)
+        routes += hook_routes(hooks) + import_hook_routes(hooks)
     return Starlette(
         routes=routes,
         middleware=[

@@ -12,6 +12,8 @@ from typing import Any
 
 from syncengine.domain.ports import Record
 from syncengine.sandbox.faults import Fault
+from syncengine.sandbox.import_queue import QueuedImport
+from syncengine.sandbox.imports import ImportOperations
 from syncengine.sandbox.operations import CrmOperations, MergeMode
 from syncengine.sandbox.requestlog import LoggedRequest
 from syncengine.sandbox.seed import load_seed_file
@@ -19,9 +21,10 @@ from syncengine.sandbox.state import SandboxState
 
 
 class SandboxHooks:
-    def __init__(self, ops: CrmOperations, state: SandboxState) -> None:
+    def __init__(self, ops: CrmOperations, state: SandboxState, imports: ImportOperations) -> None:
         self._ops = ops
         self._state = state
+        self._imports = imports
 
     # -- data ------------------------------------------------------------------------------
 
@@ -68,6 +71,15 @@ class SandboxHooks:
     ) -> None:
         """Merge contact ``source_id`` into ``into_id``; see ``MergeMode`` for what A answers."""
         self._ops.merge(source_id, into_id, MergeMode(mode))
+
+    def imports(self) -> list[QueuedImport]:
+        """Every accepted import transaction, in acceptance order, with its fate so far."""
+        return self._imports.entries()
+
+    def apply_imports(self) -> list[QueuedImport]:
+        """Apply every pending import transaction now, due or not (the nightly batch run
+        early); returns those applied, each with its status, contact id and any error."""
+        return self._imports.apply_all()
 
     # -- conditions ------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from syncengine.sandbox.api import read_json
 from syncengine.sandbox.hook_routes import HOOKS_PREFIX
+from syncengine.sandbox.hooks import SandboxHooks
 from syncengine.sandbox.imports import ImportOperations
 from syncengine.sandbox.middleware import API_PREFIX
 
@@ -34,12 +35,13 @@ def import_routes(imports: ImportOperations) -> list[BaseRoute]:
     ]
 
 
-def import_hook_routes(imports: ImportOperations) -> list[BaseRoute]:
+def import_hook_routes(hooks: SandboxHooks) -> list[BaseRoute]:
+    # Through the hook API, as every /_sandbox route: HTTP and Python do the same thing.
     async def listed(request: Request) -> Response:
-        return JSONResponse([entry.to_json() for entry in imports.entries()])
+        return JSONResponse([entry.to_json() for entry in hooks.imports()])
 
     async def apply(request: Request) -> Response:
-        return JSONResponse([entry.to_json() for entry in imports.apply_all()])
+        return JSONResponse([entry.to_json() for entry in hooks.apply_imports()])
 
     return [
         Route(f"{HOOKS_PREFIX}/imports", listed, methods=["GET"]),

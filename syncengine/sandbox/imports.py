@@ -47,10 +47,9 @@ from syncengine.sandbox.import_body import (
 )
 from syncengine.sandbox.import_queue import ImportStatus, QueuedImport
 from syncengine.sandbox.operations import CrmOperations
-from syncengine.sandbox.records import ADDRESSES
+from syncengine.sandbox.records import ADDRESSES, primary_or_first
 from syncengine.sandbox.settings import PutSemantics, SandboxSettings
 from syncengine.sandbox.state import SandboxState
-from syncengine.sandbox.store import emails_of
 from syncengine.sandbox.timefmt import TICKS_PER_SECOND
 from syncengine.sandbox.validation import Rules
 from syncengine.sandbox.writes import WriteContext, add_address, apply_item
@@ -124,17 +123,17 @@ class ImportOperations:
 
     def _match(self, body: Mapping[str, Any]) -> tuple[str | None, int | None]:
         """(how, contact id) of the contact the transaction matches: by reference, then by
-        email; the lowest id wins, as in Find."""
-        reference, email = reference_of(body), (body.get("email") or "").lower()
-        tests: list[tuple[str, Callable[[Record], bool]]] = []
+        email; the lowest id wins, as in Find (the same index lookups, no scan)."""
+        reference, email = reference_of(body), body.get("email") or ""
+        found: list[tuple[str, list[Record]]] = []
         if reference is not None:
-            tests.append(("reference", lambda c: reference in c["contactReferences"]))
+            source, reference_id = reference["source"], reference["id"]
+            found.append(("reference", self._state.store.holding_reference(reference_id, source)))
         if email:
-            tests.append(("email", lambda c: email in emails_of(c)))
-        for how, matches in tests:
-            found = next((c for c in self._state.store.live() if matches(c)), None)
-            if found is not None:
-                return how, int(found["id"])
+            found.append(("email", self._state.store.holding_email(email)))
+        for how, contacts in found:
+            if contacts:
+                return how, int(contacts[0]["id"])
         return None, None
 
     def _merge(self, body: Mapping[str, Any]) -> Change:
@@ -194,8 +193,7 @@ def _matched_individual(contact: Record, email: str | None) -> Record | None:
         for method in individual["contactMethods"]:
             if wanted and is_email_type(method.get("type")) and method["value"].lower() == wanted:
                 return individual
-    primary = next((i for i in individuals if i.get("isPrimary")), None)
-    return primary or (individuals[0] if individuals else None)
+    return primary_or_first(individuals)
 
 
 def _new_methods(contact: Record, body: Mapping[str, Any]) -> list[Record]:

@@ -44,7 +44,6 @@ from syncengine.sandbox.writes import (
     add_address,
     apply_item,
     new_item,
-    settle_primary,
     stamp_modified,
 )
 
@@ -107,12 +106,22 @@ class CrmOperations:
     ) -> Record:
         """Exact lookup by email (case-insensitive) or by reference; the lowest id wins.
         Archived contacts are found (they still exist); merged-away ones are not."""
-        wanted = _finder(email, reference_source, reference_id)
         with self._state.lock:
-            found = next((c for c in self._store.live() if wanted(c)), None)
-            if found is None:
+            found = self._find_candidates(email, reference_source, reference_id)
+            if not found:
                 raise NotFoundError()
-            return render_contact(found, self._state.view())
+            return render_contact(found[0], self._state.view())
+
+    def _find_candidates(
+        self, email: str | None, reference_source: str | None, reference_id: str | None
+    ) -> list[Record]:
+        """The stored contacts a Find matches, lowest id first: by email if given, else by
+        reference (both parts). From the store's indexes: no request scans every contact."""
+        if email is not None:
+            return self._store.holding_email(email)
+        if reference_source is not None and reference_id is not None:
+            return self._store.holding_reference(reference_id, reference_source)
+        raise BadRequestError("Find needs either email, or referenceSource and referenceId.")
 
     def query_contacts(
         self, body: Any, skip: str | None, take: str | None, *, abbreviated: bool = False
@@ -158,7 +167,7 @@ class CrmOperations:
 
         with self._state.lock:
             contact, _ = self._store.locate("ContactIndividual", individual_id)
-            individual = self._write(contact["id"], change)
+            individual = self.write_contact(contact["id"], change)
             return render_individual(individual, contact["id"], self._state.view())
 
     # -- ContactAddress ------------------------------------------------------------------
@@ -172,20 +181,6 @@ class CrmOperations:
         with self._state.lock:
             contact = self._store.get(contact_id)
             return [render_address(a, contact_id) for a in contact[ADDRESSES]]
-
-    def put_address(self, address_id: int, body: Any) -> Record:
-        checked = check_types(body, "ContactAddress", SHAPES, ADDRESS_ROOT)
-
-        def change(contact: Record, ctx: WriteContext) -> Record:
-            address = _by_id(contact[ADDRESSES], address_id)
-            if apply_item("ContactAddress", address, checked, ctx, ADDRESS_ROOT):
-                stamp_modified(address, ctx)
-            settle_primary(contact, address, ctx)
-            return address
-
-        with self._state.lock:
-            contact, _ = self._store.locate("ContactAddress", address_id)
-            return render_address(self._write(contact["id"], change), contact["id"])
 
     # -- out-of-band changes (test hooks) --------------------------------------------------
 
@@ -229,17 +224,6 @@ class CrmOperations:
 
     # -- the one write path ----------------------------------------------------------------
 
-    def write_contact(
-        self,
-        contact_id: int,
-        change: Callable[[Record, WriteContext], Record],
-        *,
-        semantics: PutSemantics | None = None,
-        user: str | None = None,
-    ) -> Record:
-        """``_write`` for the modules beside this one (custom collections, imports)."""
-        return self._write(contact_id, change, semantics=semantics, user=user)
-
     def _put_contact(
         self, contact_id: int, body: Record, semantics: PutSemantics, user: str
     ) -> Record:
@@ -248,10 +232,10 @@ class CrmOperations:
             return contact
 
         with self._state.lock:
-            contact = self._write(contact_id, change, semantics=semantics, user=user)
+            contact = self.write_contact(contact_id, change, semantics=semantics, user=user)
             return render_contact(contact, self._state.view())
 
-    def _write(
+    def write_contact(
         self,
         contact_id: int,
         change: Callable[[Record, WriteContext], Record],
@@ -260,7 +244,9 @@ class CrmOperations:
         user: str | None = None,
     ) -> Record:
         """Apply ``change`` to a copy of the contact and commit it; returns what ``change``
-        returned. The contact itself is stamped on every write."""
+        returned. The contact itself is stamped on every write. The one write path: the
+        modules beside this one (addresses, custom collections, imports) write through it
+        too."""
         with self._state.lock:
             stored = self._store.get(contact_id)
             draft = copy.deepcopy(stored)
@@ -293,17 +279,6 @@ class CrmOperations:
             custom_fields=self._store.custom_fields,
             rules=self._rules,
         )
-
-
-def _finder(email: str | None, source: str | None, ref_id: str | None) -> Callable[[Record], bool]:
-    """The match of a Find request: by email if given, else by reference (both parts)."""
-    if email is not None:
-        lowered = email.lower()
-        return lambda contact: lowered in emails_of(contact)
-    if source is not None and ref_id is not None:
-        reference = {"source": source, "id": ref_id}
-        return lambda contact: reference in contact["contactReferences"]
-    raise BadRequestError("Find needs either email, or referenceSource and referenceId.")
 
 
 def _by_id(items: list[Record], item_id: int) -> Record:

@@ -2,8 +2,10 @@
 
 Stored records are plain dicts keyed like the GET shape, with four differences that make
 writes simple and reads exact:
-- a contact keeps EVERY address under ``contactAddresses`` (the GET shape shows only the
-  primary, as ``address``) and its archived flag under ``isArchived`` (never shown);
+- a contact keeps EVERY live address under ``contactAddresses`` (the GET shape shows only
+  the primary, as ``address``), its archived addresses apart under
+  ``archivedContactAddresses`` (so no list, primary or contact write can reach them by
+  mistake), and its archived flag under ``isArchived`` (never shown);
 - timestamps are .NET ticks (ints), writable dates are ISO "YYYY-MM-DD" strings;
 - custom field values are a ``{name: value}`` dict (the definitions belong to the org);
 - derived keys (``address``, ``birthDate``, ``approximateAge``, the ``...Url``s,
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +27,10 @@ from syncengine.domain.schema import ARRAY_IDENTITY, Field, Kind, shape_of
 from syncengine.sandbox.timefmt import parse_timestamp
 
 ADDRESSES = "contactAddresses"
+ARCHIVED_ADDRESSES = "archivedContactAddresses"
 ARCHIVED = "isArchived"
 CUSTOM_FIELDS = "customFields"
-INTERNAL_KEYS = frozenset({ADDRESSES, ARCHIVED})
+INTERNAL_KEYS = frozenset({ADDRESSES, ARCHIVED_ADDRESSES, ARCHIVED})
 
 CONTACT_URLS = {
     "contactGiftsUrl": "/api/Gift/ByContact/{id}",
@@ -70,14 +73,26 @@ class CustomFieldDef:
     display_name: str
 
 
-def cleared_value(key: str, field: Field) -> Any:
-    """What a writable field holds once cleared (omitted under replace semantics)."""
+# Text fields the live API never serves as null: the reference ("state (code or free text
+# or "")", "country (full name or "")") and the recorded response show an unknown state
+# and country as "", while city and postal read null. Stored so, a new, cleared or
+# seeded-null one reads as live ones do.
+EMPTY_WHEN_UNSET: Mapping[str, frozenset[str]] = {
+    "ContactAddress": frozenset({"state", "country"}),
+}
+
+
+def cleared_value(shape: str, key: str, field: Field) -> Any:
+    """What a writable field of ``shape`` holds once cleared (omitted under replace
+    semantics, sent as null, or never set)."""
     if key == CUSTOM_FIELDS:
         return {}
     if field.kind is Kind.ARRAY:
         return []
     if field.kind is Kind.BOOL:
         return False
+    if key in EMPTY_WHEN_UNSET.get(shape, ()):
+        return ""
     return None
 
 
@@ -89,12 +104,13 @@ def blank(shape: str) -> Record:
         if key in derived:
             continue
         if field.writable:
-            record[key] = cleared_value(key, field)
+            record[key] = cleared_value(shape, key, field)
         else:
             default = False if field.kind is Kind.BOOL else None
             record[key] = copy.deepcopy(_READ_ONLY_DEFAULTS.get(key, default))
     if shape == "Contact":
         record[ADDRESSES] = []
+        record[ARCHIVED_ADDRESSES] = []
         record[ARCHIVED] = False
     return record
 
@@ -110,7 +126,7 @@ def iter_items(contact: Record) -> Iterator[tuple[str, Record]]:
         yield "ContactIndividual", individual
         for method in individual["contactMethods"]:
             yield "ContactMethod", method
-    for address in contact[ADDRESSES]:
+    for address in (*contact[ADDRESSES], *contact[ARCHIVED_ADDRESSES]):
         yield "ContactAddress", address
 
 
@@ -122,22 +138,28 @@ def from_wire(shape: str, wire: Mapping[str, Any]) -> Record:
     for key, value in wire.items():
         if key in DERIVED.get(shape, frozenset()) or key in INTERNAL_KEYS:
             continue
-        record[key] = _stored_value(key, fields.get(key), value)
+        record[key] = _stored_value(shape, key, fields.get(key), value)
     if shape == "Contact":
         addresses = wire.get(ADDRESSES)
         if addresses is None:
             addresses = [wire["address"]] if wire.get("address") else []
         record[ADDRESSES] = [from_wire("ContactAddress", address) for address in addresses]
+        record[ARCHIVED_ADDRESSES] = [
+            # An archived address is never the primary, whatever the seed says.
+            {**from_wire("ContactAddress", address), "isPrimary": False, "canBePrimary": False}
+            for address in wire.get(ARCHIVED_ADDRESSES) or []
+        ]
         record[ARCHIVED] = bool(wire.get(ARCHIVED, False))
     return record
 
 
-def _stored_value(key: str, field: Field | None, value: Any) -> Any:
+def _stored_value(shape: str, key: str, field: Field | None, value: Any) -> Any:
     if field is None:
         return copy.deepcopy(value)
     if value is None:
-        # A null array in captured data ("contactMethods": null) is stored empty.
-        return cleared_value(key, field) if field.writable else None
+        # A null array in captured data ("contactMethods": null) is stored empty; a null
+        # address state as "".
+        return cleared_value(shape, key, field) if field.writable else None
     if key == CUSTOM_FIELDS:
         # GET lists {name, value, displayName}; a create body maps name -> value.
         if isinstance(value, Mapping):
@@ -154,5 +176,13 @@ def _stored_value(key: str, field: Field | None, value: Any) -> Any:
 
 
 def primary_address(contact: Record) -> Record | None:
-    """The stored address flagged primary (the Contact's ``address``), or None."""
+    """The stored address flagged primary (the Contact's ``address``), or None: the one
+    lookup every reader of "the primary address" uses (GET, the Query parameters, the
+    abbreviated list item), so they can never disagree."""
     return next((a for a in contact[ADDRESSES] if a.get("isPrimary")), None)
+
+
+def primary_or_first(items: Sequence[Record]) -> Record | None:
+    """The item flagged primary, else the first, else None: which individual (or method)
+    stands for a contact where only one can (the list item, an import's merge)."""
+    return next((i for i in items if i.get("isPrimary")), items[0] if items else None)

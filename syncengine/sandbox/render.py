@@ -13,13 +13,23 @@ from syncengine.domain.schema import Field, Kind, shape_of
 from syncengine.sandbox.records import (
     ADDRESSES,
     ARCHIVED,
+    ARCHIVED_ADDRESSES,
     CONTACT_URLS,
     CUSTOM_FIELDS,
     INTERNAL_KEYS,
     CustomFieldDef,
     is_stored_date,
+    primary_address,
 )
 from syncengine.sandbox.timefmt import render_mdy, render_timestamp
+
+# Two read-only booleans of the Contact that real clients read and the schema does not
+# know: ``isCurrentUserFollowing`` (in a live response recorded in chrispymm/virtuouscrm,
+# typed in virtuous-ts) is about the calling user, and the API user follows no contact;
+# ``nameFieldsLocked`` (read beside the name fields by a public Fivetran connector) is a
+# record flag the sandbox has no behaviour behind. Writes ignore both (they are not in
+# the schema); a value a seed brings is served instead of the default.
+VIEWER_FIELDS: Mapping[str, Any] = {"isCurrentUserFollowing": False, "nameFieldsLocked": False}
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class View:
 
 def render_contact(contact: Record, view: View) -> Record:
     """The GET /api/Contact/{id} body: ``address`` is the primary address only."""
-    primary = next((a for a in contact[ADDRESSES] if a.get("isPrimary")), None)
+    primary = primary_address(contact)
     derived: Record = {
         "address": None if primary is None else render_address(primary, contact["id"], True),
         **{key: template.format(id=contact["id"]) for key, template in CONTACT_URLS.items()},
@@ -42,15 +52,24 @@ def render_contact(contact: Record, view: View) -> Record:
         ],
         CUSTOM_FIELDS: _custom_fields("Contact", contact, view),
     }
-    return _render("Contact", contact, derived)
+    rendered = _render("Contact", contact, derived)
+    for key, default in VIEWER_FIELDS.items():
+        rendered.setdefault(key, default)
+    return rendered
 
 
 def render_raw_contact(contact: Record, view: View) -> Record:
-    """The GET shape plus what the API hides: the archived flag and every address.
-    This is also the seed format, so a raw state can be loaded back as it is."""
+    """The GET shape plus what the API hides: the archived flag and every address, the
+    archived ones apart (listed only if there are any, so the raw view of a contact that
+    never had one is as it always was). This is also the seed format: a raw state loads
+    back as it is."""
     raw = render_contact(contact, view)
     raw[ARCHIVED] = contact[ARCHIVED]
     raw[ADDRESSES] = [render_address(a, contact["id"]) for a in contact[ADDRESSES]]
+    if contact[ARCHIVED_ADDRESSES]:
+        raw[ARCHIVED_ADDRESSES] = [
+            render_address(a, contact["id"]) for a in contact[ARCHIVED_ADDRESSES]
+        ]
     return raw
 
 

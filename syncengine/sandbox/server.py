@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from syncengine.domain.ports import Clock
 from syncengine.sandbox.app import create_app
 from syncengine.sandbox.hooks import SandboxHooks
+from syncengine.sandbox.imports import ImportOperations
 from syncengine.sandbox.operations import CrmOperations
 from syncengine.sandbox.seed import load_seed_file
 from syncengine.sandbox.settings import PutSemantics, SandboxSettings
@@ -52,7 +53,9 @@ class SandboxServer:
         self.settings = settings or SandboxSettings(token=secrets.token_urlsafe(24))
         self.state = state or SandboxState(clock=clock, seed=seed)
         self._host = host
-        self._hooks = SandboxHooks(CrmOperations(self.settings, self.state), self.state)
+        ops = CrmOperations(self.settings, self.state)
+        imports = ImportOperations(ops, self.state, self.settings)
+        self._hooks = SandboxHooks(ops, self.state, imports)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -138,6 +141,7 @@ def serve(
     contact_subtypes: Sequence[str] = (),
     log_level: str = "info",
     window_seconds: float = 3600.0,
+    import_delay_seconds: float = 86_400.0,
 ) -> None:
     """Serve a sandbox in the foreground until interrupted (Ctrl-C): for ``syncengine sandbox``.
 
@@ -149,6 +153,7 @@ def serve(
         put_semantics=PutSemantics.parse(put_semantics),
         hourly_limit=hourly_limit,
         window_seconds=window_seconds,
+        import_delay_seconds=import_delay_seconds,
         test_hooks=test_hooks,
         max_skip=max_skip,
         contact_subtypes=tuple(contact_subtypes),

@@ -32,6 +32,7 @@ from syncengine.sandbox.records import (
     CustomFieldDef,
     blank,
     cleared_value,
+    primary_address,
 )
 from syncengine.sandbox.settings import PutSemantics
 from syncengine.sandbox.timefmt import parse_iso_date
@@ -97,7 +98,7 @@ def apply_item(
             sent = [normalize_for_server(Kind.STRING, key, v) for v in value or []]
             item[key] = _union(item[key] if ctx.keeps_omitted else [], sent)
         else:
-            item[key] = _stored_scalar(key, spec, value)
+            item[key] = _stored_scalar(shape, key, spec, value)
     _normalise_text(shape, item)
     ctx.problems.extend(validate_item(shape, item, path, ctx.rules))
     return _own_fields(shape, item) != before
@@ -110,31 +111,51 @@ def add_address(
     address = new_item("ContactAddress", ctx)
     apply_item("ContactAddress", address, body, ctx, path)
     address["isPrimary"] = primary
+    address["canBePrimary"] = not primary
     contact[ADDRESSES].append(address)
     settle_primary(contact, address, ctx)
     return address
 
 
+def promotes(body: Mapping[str, Any]) -> bool:
+    """True if a write body makes its address the primary: ``setAsPrimary: true`` (the
+    documented write form) or ``isPrimary: true`` (the read form, echoed from a GET)."""
+    return body.get("setAsPrimary") is True or body.get("isPrimary") is True
+
+
+def pinned_primary(address: Record, body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with the primary flag the address may take: it moves only TO primary.
+
+    Omitting the flag, or sending false, never demotes the primary (under replace
+    semantics too): that would leave the contact with addresses and no primary, and a
+    200. The primary moves by promoting another address."""
+    return {**body, "isPrimary": bool(address["isPrimary"]) or promotes(body)}
+
+
 def settle_primary(contact: Record, address: Record, ctx: WriteContext) -> None:
-    """Keep one primary address: if ``address`` is primary, the others stop being so."""
+    """Keep one primary address: if ``address`` is primary, the others stop being so.
+    ``canBePrimary`` is the negation, as every recorded response shows it."""
     if not address["isPrimary"]:
         return
+    address["canBePrimary"] = False
     for other in contact[ADDRESSES]:
         if other is not address and other["isPrimary"]:
             other["isPrimary"] = False
+            other["canBePrimary"] = True
             stamp_modified(other, ctx)
 
 
 def _apply_primary_address(contact: Record, value: Any, ctx: WriteContext, path: str) -> None:
     if value is None:
         # Omitted under REPLACE, or sent as null: the primary address is removed.
-        contact[ADDRESSES] = [a for a in contact[ADDRESSES] if not a["isPrimary"]]
+        primary = primary_address(contact)
+        contact[ADDRESSES] = [a for a in contact[ADDRESSES] if a is not primary]
         return
     if value.get("id") is None:
         add_address(contact, value, ctx, path, primary=True)
         return
     address = _owned_item(contact[ADDRESSES], value["id"], set(), "ContactAddress", path)
-    if apply_item("ContactAddress", address, value, ctx, path):
+    if apply_item("ContactAddress", address, pinned_primary(address, value), ctx, path):
         stamp_modified(address, ctx)
     settle_primary(contact, address, ctx)
 
@@ -216,9 +237,9 @@ def _apply_custom_fields(
     return {name: value for name, value in values.items() if value is not None}
 
 
-def _stored_scalar(key: str, spec: Field, value: Any) -> Any:
+def _stored_scalar(shape: str, key: str, spec: Field, value: Any) -> Any:
     if value is None:
-        return cleared_value(key, spec)
+        return cleared_value(shape, key, spec)
     if spec.kind is Kind.DATE:
         return parse_iso_date(value).isoformat() if value else None
     return value

@@ -49,6 +49,7 @@ from syncengine.store.migrate import (
 from syncengine.store.mirror import SqlMirrorStore
 from syncengine.store.problems import SqlProblemLog
 from syncengine.store.scripts import find_script_location, head_revision
+from syncengine.store.sessions import one_transaction
 from syncengine.store.sync_state import SqlSyncStateStore
 from syncengine.store.tables import DEFAULT_ORGANIZATION
 from syncengine.store.work_queue import SqlWorkQueue
@@ -85,6 +86,7 @@ __all__ = [
     "find_script_location",
     "head_revision",
     "make_engine",
+    "one_transaction",
     "parse_url",
     "prepare_database",
     "safe_url",

@@ -68,6 +68,17 @@ class SqlConflictStore(ClockedSqlRepository):
             row = self._find(session, conflict_id)
             return None if row is None else _to_record(row)
 
+    def contacts_with(self, status: ConflictStatus, *, unapplied: bool = False) -> set[int]:
+        statement = (
+            select(ConflictRow.contact_id)
+            .where(self._mine(col(ConflictRow.status) == ConflictStatus(status).value))
+            .distinct()
+        )
+        if unapplied:
+            statement = statement.where(col(ConflictRow.applied_at).is_(None))
+        with transaction(self._engine) as session:
+            return set(session.exec(statement).all())
+
     def list(
         self, *, status: ConflictStatus | None = None, contact_id: int | None = None
     ) -> Sequence[ConflictRecord]:

@@ -63,15 +63,20 @@ def safe_url(url: str | URL) -> str:
     return parsed.render_as_string(hide_password=True)
 
 
-def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` (``sqlite:///...`` or ``postgresql[+psycopg]://...``)."""
+def make_engine(url: str | URL, *, echo: bool = False, threads: int = 1) -> Engine:
+    """An engine for ``url`` (``sqlite:///...`` or ``postgresql[+psycopg]://...``).
+
+    ``threads``: how many threads of the process may use it at once (``sync.concurrency``
+    contacts, plus the claims' heartbeat and the main thread): the pool keeps that many
+    connections, so no contact waits for another's to come back."""
     parsed = parse_url(url)
     backend = parsed.get_backend_name()
+    pool = {"pool_size": max(_POOL_SIZE, threads + 2)}
     try:
         if backend == "sqlite":
-            return _sqlite_engine(parsed, echo=echo)
+            return _sqlite_engine(parsed, echo=echo, pool=pool)
         if backend == "postgresql":
-            return _postgres_engine(parsed, echo=echo)
+            return _postgres_engine(parsed, echo=echo, pool=pool)
     except ImportError as exc:
         raise StoreError(
             f"the database driver for {safe_url(parsed)} is not installed "
@@ -87,7 +92,11 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
 # -- SQLite -------------------------------------------------------------------------------
 
 
-def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
+# SQLAlchemy's own default pool size, kept for a single-threaded process.
+_POOL_SIZE = 5
+
+
+def _sqlite_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
     _create_parent_folder(url)
     if _sqlite_file(url) is None and not (url.database or "").startswith("file:"):
         # In-memory: every pooled connection would get a database of its own, so the
@@ -100,7 +109,7 @@ def _sqlite_engine(url: URL, *, echo: bool) -> Engine:
             connect_args={"check_same_thread": False},
         )
     else:
-        engine = create_engine(url, echo=echo)
+        engine = create_engine(url, echo=echo, **pool)
         path = _sqlite_file(url)
         if path is not None:
             # Before the driver opens (and so creates) the file: not at make_engine time,
@@ -210,17 +219,23 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+# A connection's execution option (set by ``sessions.transaction``): BEGIN takes the
+# write lock up front.
+IMMEDIATE = "syncengine_immediate"
+
+
 def _begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------
 
 
-def _postgres_engine(url: URL, *, echo: bool) -> Engine:
+def _postgres_engine(url: URL, *, echo: bool, pool: dict[str, int]) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
     # pre_ping: the scheduler keeps the process alive for days; a connection the server
     # or a firewall dropped meanwhile is replaced instead of failing the next sync.
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args, **pool)

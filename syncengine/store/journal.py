@@ -4,15 +4,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from syncengine.domain.ports import JournalEntry, Outcome
+from syncengine.domain.ports import JournalEntry, Outcome, PlatformWrite
 from syncengine.store.failures import MissingEntryError
 from syncengine.store.scoped import ClockedSqlRepository
 from syncengine.store.sessions import transaction
-from syncengine.store.tables import JournalRow
+from syncengine.store.tables import JournalRow, PlatformWriteRow
 from syncengine.store.timestamps import as_utc
 
 # Outcomes that leave it open whether the write happened: both must be settled by reading
@@ -53,12 +53,7 @@ class SqlJournal(ClockedSqlRepository):
             outside=entry.outside,
             carried_at=None if entry.carried_at is None else as_utc(entry.carried_at),
         )
-        with transaction(self._engine) as session:
-            session.add(row)
-            session.flush()
-            if row.id is None:  # pragma: no cover - the database always assigns one
-                raise RuntimeError("the database assigned no journal id")
-            return row.id
+        return self._insert(row)
 
     def close(
         self,
@@ -174,6 +169,25 @@ class SqlJournal(ClockedSqlRepository):
             .order_by(col(JournalRow.id))
         )
 
+    def last_applied(self) -> dict[int, datetime]:
+        statement = (
+            select(JournalRow.contact_id, func.max(JournalRow.started_at))
+            .where(
+                self._mine(
+                    col(JournalRow.contact_id).is_not(None),
+                    col(JournalRow.outside).is_(False),
+                    col(JournalRow.outcome).in_([o.value for o in CARRIED]),
+                )
+            )
+            .group_by(col(JournalRow.contact_id))
+        )
+        with transaction(self._engine) as session:
+            return {
+                contact_id: as_utc(started)
+                for contact_id, started in session.exec(statement).all()
+                if contact_id is not None and started is not None
+            }
+
     def mark_carried(self, entry_ids: Sequence[int], at: datetime) -> None:
         """The fields of these outside writes have reached the platform."""
         if not entry_ids:
@@ -187,6 +201,34 @@ class SqlJournal(ClockedSqlRepository):
         with transaction(self._engine) as session:
             session.exec(statement)
 
+    def open_platform_write(self, write: PlatformWrite) -> int:
+        row = PlatformWriteRow(
+            organization=self._organization,
+            contact_id=write.contact_id,
+            values={path: [before, after] for path, (before, after) in write.values.items()},
+            started_at=as_utc(write.started_at or self._clock()),
+        )
+        return self._insert(row)
+
+    def platform_writes(self, contact_id: int | None = None) -> Sequence[PlatformWrite]:
+        statement = select(PlatformWriteRow).where(
+            col(PlatformWriteRow.organization) == self._organization
+        )
+        if contact_id is not None:
+            statement = statement.where(col(PlatformWriteRow.contact_id) == contact_id)
+        statement = statement.order_by(col(PlatformWriteRow.id))
+        with transaction(self._engine) as session:
+            return [_to_platform_write(row) for row in session.exec(statement).all()]
+
+    def close_platform_writes(self, contact_id: int, through: int) -> None:
+        statement = delete(PlatformWriteRow).where(
+            col(PlatformWriteRow.organization) == self._organization,
+            col(PlatformWriteRow.contact_id) == contact_id,
+            col(PlatformWriteRow.id) <= through,
+        )
+        with transaction(self._engine) as session:
+            session.exec(statement)
+
     def recent(self, limit: int = 50) -> Sequence[JournalEntry]:
         """The latest ``limit`` entries, newest first (for listings)."""
         if limit < 0:
@@ -194,6 +236,15 @@ class SqlJournal(ClockedSqlRepository):
         return self._list(
             select(JournalRow).where(self._mine()).order_by(col(JournalRow.id).desc()).limit(limit)
         )
+
+    def _insert(self, row: JournalRow | PlatformWriteRow) -> int:
+        """Insert ``row`` in a transaction of its own; the id the database gave it."""
+        with transaction(self._engine) as session:
+            session.add(row)
+            session.flush()
+            if row.id is None:  # pragma: no cover - the database always assigns one
+                raise RuntimeError(f"the database assigned no id to a {type(row).__name__}")
+            return row.id
 
     def _list(self, statement: SelectOfScalar[JournalRow]) -> list[JournalEntry]:
         with transaction(self._engine) as session:
@@ -224,4 +275,13 @@ def _to_entry(row: JournalRow) -> JournalEntry:
         finished_at=row.finished_at,
         outside=row.outside,
         carried_at=row.carried_at,
+    )
+
+
+def _to_platform_write(row: PlatformWriteRow) -> PlatformWrite:
+    return PlatformWrite(
+        id=row.id,
+        contact_id=row.contact_id,
+        values={path: (pair[0], pair[1]) for path, pair in row.values.items()},
+        started_at=row.started_at,
     )

@@ -27,6 +27,7 @@ from syncengine.domain.ports import (
     JournalEntry,
     MirrorEntry,
     Outcome,
+    PlatformWrite,
     Problem,
     Record,
     SyncState,
@@ -152,6 +153,18 @@ def _copy_entry(entry: MirrorEntry) -> MirrorEntry:
 class MemoryJournal(_NumberedMemoryRepository[JournalEntry]):
     """``Journal`` in a list; safe to share between threads."""
 
+    def __init__(
+        self,
+        organization: str = DEFAULT_ORGANIZATION,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        super().__init__(organization, clock=clock)
+        # The platform writes live beside the entries, numbered on their own (a table
+        # of their own in SQL).
+        self._platform_writes: dict[int, PlatformWrite] = {}
+        self._last_platform_write = 0
+
     def open(self, entry: JournalEntry) -> int:
         stored = _copy_journal_entry(entry)
         stored.outcome = Outcome(entry.outcome)
@@ -226,6 +239,47 @@ class MemoryJournal(_NumberedMemoryRepository[JournalEntry]):
             )
         )
 
+    def open_platform_write(self, write: PlatformWrite) -> int:
+        stored = PlatformWrite(
+            contact_id=write.contact_id,
+            values=_copy_platform_values(write.values),
+            started_at=as_utc(write.started_at or self._clock()),
+        )
+        with self._lock:
+            self._last_platform_write += 1
+            stored.id = self._last_platform_write
+            self._platform_writes[stored.id] = stored
+            return stored.id
+
+    def platform_writes(self, contact_id: int | None = None) -> Sequence[PlatformWrite]:
+        with self._lock:
+            return [
+                replace(write, values=_copy_platform_values(write.values))
+                for _, write in sorted(self._platform_writes.items())
+                if contact_id in (None, write.contact_id)
+            ]
+
+    def close_platform_writes(self, contact_id: int, through: int) -> None:
+        with self._lock:
+            for write_id, write in list(self._platform_writes.items()):
+                if write.contact_id == contact_id and write_id <= through:
+                    del self._platform_writes[write_id]
+
+    def last_applied(self) -> dict[int, datetime]:
+        latest: dict[int, datetime] = {}
+        with self._lock:
+            for entry in self._items.values():
+                if (
+                    entry.contact_id is not None
+                    and not entry.outside
+                    and entry.outcome in CARRIED
+                    and entry.started_at is not None
+                ):
+                    started = as_utc(entry.started_at)
+                    if entry.contact_id not in latest or started > latest[entry.contact_id]:
+                        latest[entry.contact_id] = started
+        return latest
+
     def applied_since(self, contact_id: int, since: datetime) -> Sequence[JournalEntry]:
         after = as_utc(since)
         return self._select(
@@ -296,6 +350,15 @@ class MemoryConflictStore(_NumberedMemoryRepository[ConflictRecord]):
         with self._lock:
             conflict = self._items.get(conflict_id)
             return None if conflict is None else _copy_conflict(conflict)
+
+    def contacts_with(self, status: ConflictStatus, *, unapplied: bool = False) -> set[int]:
+        wanted = ConflictStatus(status)
+        with self._lock:
+            return {
+                c.contact_id
+                for c in self._items.values()
+                if c.status is wanted and not (unapplied and c.applied_at is not None)
+            }
 
     def list(
         self, *, status: ConflictStatus | None = None, contact_id: int | None = None
@@ -699,3 +762,9 @@ class MemoryBudgetLedger(OrganizationScoped):
                 self._updated_at = now
             if self._tokens is None or self._tokens > available:
                 self._tokens = max(available, 0.0)
+
+
+def _copy_platform_values(values: Mapping[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]]:
+    return {
+        path: (_json_copy(before), _json_copy(after)) for path, (before, after) in values.items()
+    }

@@ -169,6 +169,22 @@ class JournalRow(StoreModel, table=True):
     carried_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
+class PlatformWriteRow(StoreModel, table=True):
+    """A platform write journaled before it is made, until the contact's sync ends."""
+
+    __tablename__ = "platform_writes"
+    __table_args__ = (
+        Index("ix_platform_writes_organization_contact_id", "organization", "contact_id"),
+    )
+
+    id: int | None = _generated_id_field()
+    organization: str = _organization_field()
+    contact_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # {path: [the platform's value before, the value written]}
+    values: dict[str, Any] = _json_field()
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 CONFLICT_STATUS_VALUES = tuple(status.value for status in ConflictStatus)
 # The predicate of the partial unique index below, spelt identically in migration 0002.
 OPEN_CONFLICT = "status = 'open'"

@@ -114,6 +114,23 @@ def test_the_hook_runs_pending_imports_now(timed: httpx.Client) -> None:
     assert run_imports(timed) == []  # nothing is applied twice
 
 
+def test_the_python_hook_runs_pending_imports_now(
+    sandbox_factory: SandboxFactory, clock: ManualClock
+) -> None:
+    # A day's delay on a clock that never moves: only the hook can apply it.
+    server = sandbox_factory(clock=clock)
+    with client_for(server) as client:
+        submit(client, NEW_DONOR)
+        [pending] = server.hooks.imports()
+        assert pending.status.value == "pending" and pending.contact_id is None
+        [applied] = server.hooks.apply_imports()
+        assert applied.status.value == "created"
+        assert find(client, email=NEW_DONOR["email"]).json()["id"] == applied.contact_id
+        assert server.hooks.apply_imports() == []  # nothing is applied twice
+        # The HTTP hook lists the same entries the Python one does.
+        assert imports(client) == [e.to_json() for e in server.hooks.imports()]
+
+
 def test_an_unmatched_transaction_creates_the_contact_the_create_path_would(
     sandbox_client: httpx.Client,
 ) -> None:

@@ -448,3 +448,22 @@ def test_racing_records_of_one_field_leave_exactly_one_open_conflict(
     assert errors == []
     (only,) = conflicts.list()
     assert {result.id for result in results} == {only.id}
+
+
+def test_contacts_with_lists_each_contact_once_by_status_and_application(
+    conflicts: ConflictStore, backend: Backend
+) -> None:
+    conflicts.record(make_conflict(1, "name"))
+    conflicts.record(make_conflict(1, "website"))
+    decided = conflicts.record(make_conflict(2, "name"))
+    applied = conflicts.record(make_conflict(3, "name"))
+    for stored in (decided, applied):
+        assert stored.id is not None
+        conflicts.resolve(stored.id, "x", resolved_by="jane", at=RESOLVED_AT)
+    assert applied.id is not None
+    conflicts.mark_applied(applied.id, RESOLVED_AT)
+    backend.conflicts("elsewhere").record(make_conflict(4, "name"))
+
+    assert conflicts.contacts_with(ConflictStatus.OPEN) == {1}
+    assert conflicts.contacts_with(ConflictStatus.RESOLVED) == {2, 3}
+    assert conflicts.contacts_with(ConflictStatus.RESOLVED, unapplied=True) == {2}

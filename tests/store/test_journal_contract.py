@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from syncengine.domain.ports import Outcome
+from syncengine.domain.ports import Outcome, PlatformWrite
 from syncengine.store import MissingEntryError
 from tests.store.conftest import (
+    START,
     Backend,
     ListingJournal,
     StepClock,
@@ -368,3 +369,46 @@ def test_applied_since_lists_the_syncs_own_applied_writes_after_a_moment(
     # Any zone: the same moment written as +02:00.
     shifted = moment.astimezone(timezone(timedelta(hours=2)))
     assert [e.id for e in journal.applied_since(7, shifted)] == [applied, mismatch]
+    # The same writes, summed up per contact for a whole run's plan: the latest start.
+    assert journal.last_applied() == {
+        7: moment + timedelta(seconds=2),
+        8: moment + timedelta(seconds=5),
+    }
+
+
+def test_a_platform_write_stays_open_until_closed_and_keeps_its_values(
+    journal: ListingJournal, clock: StepClock
+) -> None:
+    item = {"id": 7, "type": "Home Email", "value": "a@example.org"}
+    values = {"website": ("old", "new"), "contactIndividuals[id=7]": (None, item)}
+    first = journal.open_platform_write(PlatformWrite(contact_id=4821, values=values))
+    second = journal.open_platform_write(
+        PlatformWrite(contact_id=4821, values={"name": ("A", "B")}, started_at=START)
+    )
+    journal.open_platform_write(PlatformWrite(contact_id=9, values={"name": ("C", "D")}))
+
+    listed = journal.platform_writes(4821)
+
+    assert [w.id for w in listed] == [first, second]
+    assert [w.contact_id for w in journal.platform_writes()] == [4821, 4821, 9], "all"
+    assert listed[0].values == values
+    stamped = listed[0].started_at
+    assert stamped is not None and START < stamped <= clock.now, "stamped by the clock"
+    assert listed[1].started_at == START
+    listed[0].values["contactIndividuals[id=7]"][1]["value"] = "changed"  # type: ignore[index]
+    assert journal.platform_writes(4821)[0].values == values, "a copy, never the stored one"
+
+    journal.close_platform_writes(4821, through=first)
+    assert [w.id for w in journal.platform_writes(4821)] == [second]
+    journal.close_platform_writes(4821, through=second)
+    assert journal.platform_writes(4821) == []
+    assert len(journal.platform_writes(9)) == 1, "another contact's writes stay open"
+
+
+def test_organisations_do_not_share_platform_writes(backend: Backend) -> None:
+    north, south = backend.journal("north"), backend.journal("south")
+    north.open_platform_write(PlatformWrite(contact_id=1, values={"name": ("a", "b")}))
+
+    assert south.platform_writes(1) == []
+    south.close_platform_writes(1, through=10**6)
+    assert len(north.platform_writes(1)) == 1

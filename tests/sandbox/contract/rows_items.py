@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncengine.sandbox import PutSemantics
 from tests.sandbox.contract.case import BodyBuilder, Case, changed, echo, fixed
-from tests.sandbox.contract.rows_contact import MISSING, NULL_STATE_COUNTRY, OTHER_CONTACTS_EMAIL
+from tests.sandbox.contract.rows_contact import MISSING, OTHER_CONTACTS_EMAIL
 from tests.sandbox.contract.schemas import (
     ADDRESS,
     INDIVIDUAL,
@@ -64,14 +63,12 @@ ROWS = [
         changed(ADDRESS_PATH, city="Vail", startMonth=11, endDay=15),
     ),
     Case(
-        "put-address-partial",
+        "put-address-partial",  # replace clears state and country to "", never null (ADDRESS)
         "PUT",
         ADDRESS_PATH,
         200,
         ADDRESS,
         fixed({"address1": "1 Pearl St", "city": "Naples"}),
-        deviation=NULL_STATE_COUNTRY,
-        deviation_under=(PutSemantics.REPLACE,),  # patch keeps the seeded "FL", "United States"
     ),
     Case(
         "put-address-int-as-string",

@@ -212,12 +212,13 @@ def exact(properties: Mapping[str, Schema]) -> Schema:
 MAX_TAKE = 1000  # "take at most 1,000" (the reference; not read from the sandbox)
 
 
-def page(*, total: int | None = None, max_items: int = MAX_TAKE) -> Schema:
-    """The Query answer ``{list, total}``; ``total`` pinned when the row knows it."""
+def page(*, total: int | None = None, max_items: int = MAX_TAKE, item: Schema = CONTACT) -> Schema:
+    """A Query answer ``{list, total}`` of ``item``s (full Contacts unless told);
+    ``total`` pinned when the row knows it."""
     total_schema: Schema = {"type": "integer", "minimum": 0}
     if total is not None:
         total_schema = {**total_schema, "const": total}
-    return exact({"list": array_of(CONTACT, max_items=max_items), "total": total_schema})
+    return exact({"list": array_of(item, max_items=max_items), "total": total_schema})
 
 
 NON_EMPTY = {"type": "string", "minLength": 1}
@@ -250,3 +251,25 @@ VALIDATION_FAILED = exact(
         )
     }
 )
+
+
+# -- what an error names: a row pins the field its request got wrong ----------------------
+
+
+def model_state_naming(*keys: str) -> Schema:
+    """MODEL_STATE whose ``modelState`` has (at least) these keys: a 400 for the right field."""
+    return {"allOf": [MODEL_STATE, {"properties": {"modelState": {"required": list(keys)}}}]}
+
+
+def validation_failed_on(field: str, code: str) -> Schema:
+    """VALIDATION_FAILED with a detail for ``field`` of code ``code`` among its details."""
+    detail = {
+        "properties": {"field": {"const": field}, "code": {"const": code}},
+        "required": ["code", "field"],
+    }
+    return {
+        "allOf": [
+            VALIDATION_FAILED,
+            {"properties": {"error": {"properties": {"details": {"contains": detail}}}}},
+        ]
+    }

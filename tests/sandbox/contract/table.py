@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.sandbox.contract import rows_contact, rows_items, rows_query, rows_transport
+from tests.sandbox.contract import (
+    rows_addresses,
+    rows_collections,
+    rows_contact,
+    rows_imports,
+    rows_items,
+    rows_lookups,
+    rows_query,
+    rows_transport,
+)
 from tests.sandbox.contract.case import Auth, Case
 from tests.sandbox.contract.schemas import UNAUTHORISED
 
@@ -14,6 +23,10 @@ DOCUMENTED: list[Case] = [
     *rows_query.ROWS,
     *rows_items.ROWS,
     *rows_transport.ROWS,
+    *rows_lookups.ROWS,
+    *rows_addresses.ROWS,
+    *rows_imports.ROWS,
+    *rows_collections.ROWS,
 ]
 
 

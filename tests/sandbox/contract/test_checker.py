@@ -27,7 +27,9 @@ from tests.sandbox.contract.schemas import (
     Schema,
     array_of,
     exactly_one,
+    model_state_naming,
     page,
+    validation_failed_on,
 )
 from tests.sandbox.contract.table import ROWS
 from tests.sandbox.helpers import load_fixture
@@ -189,6 +191,20 @@ GOOD_ANSWERS: list[Expected] = [
     ("denied-401", json_answer(401, DENIED), 401, UNAUTHORISED, ()),
     ("conflict-409", json_answer(409, {"message": "taken"}), 409, MESSAGE, ()),
     ("invalid-422", json_answer(422, INVALID), 422, VALIDATION_FAILED, ()),
+    (
+        "model-state-naming-its-key",
+        json_answer(400, MODEL),
+        400,
+        model_state_naming("contact.isPrivate"),
+        (),
+    ),
+    (
+        "invalid-422-on-its-field",
+        json_answer(422, INVALID),
+        422,
+        validation_failed_on("contact.name", "Required"),
+        (),
+    ),
     ("limited-429", json_answer(429, {}, **{"Retry-After": "60"}), 429, {}, ("Retry-After",)),
 ]
 BAD_ANSWERS: list[Expected] = [
@@ -239,6 +255,34 @@ BAD_ANSWERS: list[Expected] = [
     ),
     ("model-state-empty", json_answer(400, {**MODEL, "modelState": {}}), 400, MODEL_STATE, ()),
     ("422-old-shape", json_answer(422, {"message": "invalid"}), 422, VALIDATION_FAILED, ()),
+    (
+        "model-state-naming-another-key",
+        json_answer(400, MODEL),
+        400,
+        model_state_naming("contact.name"),
+        (),
+    ),
+    (
+        "model-state-naming-still-exact",  # pinning a key keeps the envelope exact
+        json_answer(400, {**MODEL, "code": 7}),
+        400,
+        model_state_naming("contact.isPrivate"),
+        (),
+    ),
+    (
+        "422-on-another-code",
+        json_answer(422, INVALID),
+        422,
+        validation_failed_on("contact.name", "OutOfRange"),
+        (),
+    ),
+    (
+        "422-on-another-field",
+        json_answer(422, INVALID),
+        422,
+        validation_failed_on("contact.contactType", "Required"),
+        (),
+    ),
     (
         "422-no-details",
         json_answer(422, {"error": {**INVALID["error"], "details": []}}),

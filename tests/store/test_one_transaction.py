@@ -1,0 +1,115 @@
+"""``one_transaction``: the store calls made inside run as one transaction, on SQLite and
+PostgreSQL: all of them take effect or none, and only for the thread that opened it."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from syncengine.domain.ports import MirrorEntry, SyncState
+from syncengine.store import SqlMirrorStore, SqlSyncStateStore, one_transaction
+from tests.fixtures.db import backend_params, fresh_database_url, migrated_engine
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+
+class Died(BaseException):
+    """A process dying inside the block (not an Exception: nothing catches it)."""
+
+
+@pytest.fixture(params=backend_params())
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    with fresh_database_url(request.param, tmp_path) as url, migrated_engine(url) as engine:
+        yield engine
+
+
+def entry(contact_id: int, name: str) -> MirrorEntry:
+    record = {"id": contact_id, "name": name, "modifiedDateTimeUtc": "2026-12-07T10:00:00"}
+    return MirrorEntry(contact_id, record, record["modifiedDateTimeUtc"], name, NOW)
+
+
+def test_the_calls_inside_take_effect_together(engine: Engine) -> None:
+    mirror, states = SqlMirrorStore(engine), SqlSyncStateStore(engine)
+    with one_transaction(engine):
+        mirror.put(entry(1, "Ada"))
+        states.put(SyncState(1, "1", NOW, NOW, "pushed"))
+        # Inside, the block's own writes are visible to its own reads.
+        got = mirror.get(1)
+        assert got is not None and got.record["name"] == "Ada"
+
+    got = mirror.get(1)
+    assert got is not None and got.record["name"] == "Ada"
+    assert states.get(1) is not None
+
+
+def test_a_crash_inside_leaves_none_of_the_calls(engine: Engine) -> None:
+    mirror, states = SqlMirrorStore(engine), SqlSyncStateStore(engine)
+    mirror.put(entry(1, "before"))
+    with pytest.raises(Died), one_transaction(engine):
+        mirror.put(entry(1, "after"))
+        states.put(SyncState(1, "1", NOW, NOW, "pushed"))
+        raise Died
+
+    got = mirror.get(1)
+    assert got is not None and got.record["name"] == "before"
+    assert states.get(1) is None
+
+
+def test_a_nested_block_joins_the_outer_one(engine: Engine) -> None:
+    mirror = SqlMirrorStore(engine)
+    with pytest.raises(Died), one_transaction(engine):
+        with one_transaction(engine):
+            mirror.put(entry(1, "inner"))
+        raise Died  # after the inner block ended: its write goes with the outer one
+
+    assert mirror.get(1) is None
+
+
+def test_another_thread_is_not_in_the_block(engine: Engine) -> None:
+    mirror = SqlMirrorStore(engine)
+    mirror.put(entry(1, "committed"))
+    seen: list[MirrorEntry | None] = []
+    with pytest.raises(Died), one_transaction(engine):
+        mirror.put(entry(1, "uncommitted"))
+        # Another thread reads in a transaction of its own (SQLite's WAL: a reader never
+        # waits for the writer), and never sees the block's uncommitted write. (A writer
+        # would wait for the block to end: SQLite has one writer at a time, which is why
+        # a block never spans a remote call.)
+        other = threading.Thread(target=lambda: seen.append(mirror.get(1)))
+        other.start()
+        other.join(timeout=30)
+        raise Died
+
+    assert [e.record["name"] if e else None for e in seen] == ["committed"]
+    got = mirror.get(1)
+    assert got is not None and got.record["name"] == "committed"
+
+
+@pytest.mark.parametrize("writing", [True, False])
+def test_on_sqlite_a_writing_block_takes_the_write_lock_at_once(
+    tmp_path: Path, writing: bool
+) -> None:
+    """A block that reads and then writes must not fail when another connection wrote in
+    between (SQLite cannot move a reader's snapshot forward): a writing block takes the
+    write lock at BEGIN, before its first read. A reading block never takes it."""
+    path = tmp_path / "lock.db"
+    with migrated_engine(f"sqlite:///{path}") as engine:
+        mirror = SqlMirrorStore(engine)
+        with one_transaction(engine, writing=writing):
+            mirror.get(1)  # only a read so far
+            other = sqlite3.connect(path, timeout=0.1)
+            try:
+                other.execute("CREATE TABLE probe (x INTEGER)")
+                other.commit()
+                wrote = True
+            except sqlite3.OperationalError as exc:
+                assert "locked" in str(exc)
+                wrote = False
+            finally:
+                other.close()
+    assert wrote is not writing
