@@ -263,6 +263,7 @@ class App:
                     self.claims,
                     self.clock,
                     self.crm,
+                    atomic=partial(one_transaction, self.database),
                 ),
                 CrmWatch(
                     self.crm,
@@ -272,6 +273,7 @@ class App:
                     queue,
                     self.clock,
                     scope=scope,
+                    atomic=partial(one_transaction, self.database),
                 ),
                 Reconciler(
                     self.crm,
