@@ -606,6 +606,10 @@ class WorkQueue(Protocol):
 
     def depth(self) -> int: ...
 
+    def queued(self) -> dict[int, int]:
+        """Every queued contact with its item's priority, in one read."""
+        ...
+
     def failing(self) -> list[WorkItem]:
         """Items with failed attempts, most attempts first (for ``status``)."""
         ...

@@ -126,9 +126,16 @@ class PlatformWatch:
             state = states.get(item.contact_id)
             if changed_on_platform(item, state) or item.contact_id in waiting:
                 changed.append(item.contact_id)
-        # Queued in one transaction, not one each: under a backlog every tick queues
-        # every contact still waiting again (hundreds: most of a worker's CPU at scale).
+        # A contact still queued at push priority is not queued again: under a backlog,
+        # every tick queued every waiting contact again, one commit each (most of a
+        # worker's CPU in the scale run), and pulled a deferred or failing one's due
+        # time back to now. The rest go in one transaction.
         # Not ``renew``: still changed because still queued; the sync reads it.
+        queued = self._queue.queued()
+        still = {c for c in changed if queued.get(c, Priority.PUSH + 1) <= Priority.PUSH}
+        if still:
+            counts["still_queued"] += len(still)
+        changed = [c for c in changed if c not in still]
         now = self._clock.now()
         with self._atomic():
             for contact_id in changed:
