@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -140,15 +140,20 @@ class RemoteSandbox:
 
     def cpu_seconds(self) -> float:
         """The sandbox process's CPU time so far (user and system; Linux's /proc)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.pid)
 
     def set_latency(self, seconds: float) -> None:
         self._hooks.put("/latency", json={"seconds": seconds}).raise_for_status()
 
     def close(self) -> None:
         self._hooks.close()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user and system; Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def _serve(settings: SandboxSettings, seed: Any, pipe: Connection) -> None:
@@ -158,23 +163,34 @@ def _serve(settings: SandboxSettings, seed: Any, pipe: Connection) -> None:
 
 
 @contextmanager
-def sandbox_process(contact_ids: Iterable[int], **options: Any) -> Iterator[RemoteSandbox]:
+def sandbox_process(
+    contact_ids: Iterable[int],
+    *,
+    token: str = TOKEN,
+    serve: Callable[..., None] = _serve,
+    serve_args: tuple[Any, ...] = (),
+    **options: Any,
+) -> Iterator[RemoteSandbox]:
     """A sandbox holding ``seed_contact`` of each id, with test hooks and (unless
     ``options`` say otherwise: ``SandboxSettings`` keywords) a budget no benchmark
-    reaches, in a child process for the block's length."""
+    reaches, in a child process for the block's length.
+
+    ``serve(settings, seed, pipe, *serve_args)`` runs in the child: ``_serve``'s protocol
+    (send the base URL, serve until a message or the pipe's end), for a benchmark that
+    watches the sandbox from inside its process (bench/scale.py)."""
     options.setdefault("hourly_limit", 10_000_000)
-    settings = SandboxSettings(token=TOKEN, test_hooks=True, **options)
+    settings = SandboxSettings(token=token, test_hooks=True, **options)
     seed = {"contacts": [seed_contact(i) for i in contact_ids]}
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    child = context.Process(target=_serve, args=(settings, seed, theirs), daemon=True)
+    child = context.Process(target=serve, args=(settings, seed, theirs, *serve_args), daemon=True)
     child.start()
     try:
         deadline = time.monotonic() + 60
         while not ours.poll(0.05):
             if not child.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the sandbox process did not start")
-        sandbox = RemoteSandbox(ours.recv(), TOKEN, child.pid)
+        sandbox = RemoteSandbox(ours.recv(), token, child.pid)
         try:
             yield sandbox
         finally:

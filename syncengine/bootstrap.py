@@ -191,6 +191,9 @@ class App:
     _platform: LocalPlatform | None = None
     _runner: SyncRunner | None = None
     _parts: _SyncParts | None = None
+    # False when the engine is shared with other apps of the process (``open_app``'s
+    # ``database``): whoever made it disposes of it.
+    _owns_database: bool = True
 
     def platform(self) -> LocalPlatform:
         """The local platform, built on first use (push and conflicts never need it)."""
@@ -260,6 +263,7 @@ class App:
                     self.claims,
                     self.clock,
                     self.crm,
+                    atomic=partial(one_transaction, self.database),
                 ),
                 CrmWatch(
                     self.crm,
@@ -269,6 +273,7 @@ class App:
                     queue,
                     self.clock,
                     scope=scope,
+                    atomic=partial(one_transaction, self.database),
                 ),
                 Reconciler(
                     self.crm,
@@ -334,7 +339,8 @@ class App:
             self.claims.close()
         finally:
             self.crm.close()
-            self.database.dispose()
+            if self._owns_database:
+                self.database.dispose()
 
 
 @contextmanager
@@ -346,29 +352,40 @@ def open_app(
     purpose: str | None = None,
     observe: RequestObserver | None = None,
     paced: bool = False,
+    database: Engine | None = None,
 ) -> Iterator[App]:
     """Everything a command needs; ``purpose`` says what this run does, in its claims
     (``status`` and "held by another run" messages show it); ``observe`` sees every CRM+
     request (the daemon's metrics); ``paced``: requests draw on the organisation's shared
-    budget ledger (the daemon's processes spend one budget between them)."""
+    budget ledger (the daemon's processes spend one budget between them); ``database``:
+    an engine for ``settings.database.url`` shared with the process's other apps (the
+    daemon's organisations: one connection pool, not one each), used and not disposed."""
     from syncengine.config import read_secrets
 
     secrets = read_secrets(environ)
+    owned = database is None
     # The engine does not connect yet: the token is checked (build_crm) before the
     # database is created or migrated, so a refused command leaves no file behind.
-    database = make_engine(settings.database.url, threads=settings.sync.concurrency)
+    engine = (
+        make_engine(settings.database.url, threads=settings.sync.concurrency)
+        if database is None
+        else database
+    )
     try:
-        ledger = SqlBudgetLedger(database, organization=settings.organization) if paced else None
+        ledger = SqlBudgetLedger(engine, organization=settings.organization) if paced else None
         crm = build_crm(settings, secrets, transport=transport, observe=observe, ledger=ledger)
     except BaseException:
-        database.dispose()
+        if owned:
+            engine.dispose()
         raise
     try:
-        prepare_database(database)
+        prepare_database(engine)
     except BaseException:
         crm.close()
-        database.dispose()
+        if owned:
+            engine.dispose()
         raise
+    database = engine
     zone = settings.crm.zone
     mirror = SqlMirrorStore(database, organization=settings.organization, timestamp_zone=zone)
     journal = SqlJournal(database, organization=settings.organization)
@@ -397,6 +414,7 @@ def open_app(
         updater=updater,
         manual=ManualWrites(updater, mirror, claims, crm),
         clock=clock,
+        _owns_database=owned,
     )
     try:
         yield app

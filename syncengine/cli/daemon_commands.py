@@ -43,10 +43,13 @@ def daemon(ctx: Context) -> None:
     contact in flight is finished, then exit 0. Exit 1 when CRM+ refuses the token or the
     database is lost; 2 on a configuration error.
     """
+    from sqlalchemy import Engine
+
     from syncengine.bootstrap import open_app
     from syncengine.config import organization_environ, read_webhook_secret
     from syncengine.daemon import Daemon, OrganizationDaemon
     from syncengine.metrics import Metrics
+    from syncengine.store.database import make_engine
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -62,11 +65,26 @@ def daemon(ctx: Context) -> None:
             ]
         metrics = Metrics()
         with ExitStack() as opened:
+            # One engine (one connection pool) per database for every organisation of the
+            # process, not one each: ten organisations in four processes would otherwise
+            # hold more connections than PostgreSQL's default max_connections (100).
+            engines: dict[str, Engine] = {}
             parts: list[OrganizationDaemon] = []
             for org_settings, environ in served:
+                url = org_settings.database.url
+                if url not in engines:
+                    engines[url] = make_engine(url)
+                    opened.callback(engines[url].dispose)
                 observe = metrics.crm_observer(org_settings.organization)
                 app = opened.enter_context(
-                    open_app(org_settings, environ, purpose="daemon", observe=observe, paced=True)
+                    open_app(
+                        org_settings,
+                        environ,
+                        purpose="daemon",
+                        observe=observe,
+                        paced=True,
+                        database=engines[url],
+                    )
                 )
                 secret = read_webhook_secret(environ)
                 parts.append(OrganizationDaemon(app, secret=secret, metrics=metrics, stop=stop))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -176,6 +176,12 @@ class Atomic(Protocol):
     ``writing=False``: the block only reads (it never holds up writers)."""
 
     def __call__(self, *, writing: bool = True) -> AbstractContextManager[None]: ...
+
+
+def not_atomic(*, writing: bool = True) -> AbstractContextManager[None]:
+    """``Atomic`` for stores without transactions (the in-memory twins): each call on its
+    own."""
+    return nullcontext()
 
 
 class Journal(Protocol):
@@ -599,6 +605,10 @@ class WorkQueue(Protocol):
         ...
 
     def depth(self) -> int: ...
+
+    def queued(self) -> dict[int, int]:
+        """Every queued contact with its item's priority, in one read."""
+        ...
 
     def failing(self) -> list[WorkItem]:
         """Items with failed attempts, most attempts first (for ``status``)."""

@@ -23,7 +23,7 @@ raises it: the daemon ends the tick as ``deferred``, and the cursor has not move
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ import structlog
 
 from syncengine.domain.diff import diff
 from syncengine.domain.ports import (
+    Atomic,
     Clock,
     ConflictStore,
     CrmPort,
@@ -41,9 +42,11 @@ from syncengine.domain.ports import (
     LocalRecord,
     MirrorStore,
     Priority,
+    Record,
     SyncState,
     SyncStateStore,
     WorkQueue,
+    not_atomic,
 )
 from syncengine.domain.syncplan import platform_view
 from syncengine.domain.timestamps import newer_stamp
@@ -85,8 +88,11 @@ class PlatformWatch:
         claims: RunClaims,
         clock: Clock,
         crm: CrmPort,
+        *,
+        atomic: Atomic = not_atomic,
     ) -> None:
         self._crm = crm
+        self._atomic = atomic
         self._platform = platform
         self._states = states
         self._queue = queue
@@ -101,6 +107,7 @@ class PlatformWatch:
         states = {s.contact_id: s for s in self._states.all()}
         waiting = waiting_contacts(self._journal, self._conflicts)
         budget_spent = False
+        changed: list[int] = []
         for item in self._platform.scan():
             if should_stop():
                 counts["stopped"] += 1
@@ -118,15 +125,25 @@ class PlatformWatch:
                 continue
             state = states.get(item.contact_id)
             if changed_on_platform(item, state) or item.contact_id in waiting:
-                # Not ``renew``: still changed because still queued; the sync reads it.
+                changed.append(item.contact_id)
+        # A contact still queued at push priority is not queued again: under a backlog,
+        # every tick queued every waiting contact again, one commit each (most of a
+        # worker's CPU in the scale run), and pulled a deferred or failing one's due
+        # time back to now. The rest go in one transaction.
+        # Not ``renew``: still changed because still queued; the sync reads it.
+        queued = self._queue.queued()
+        still = {c for c in changed if queued.get(c, Priority.PUSH + 1) <= Priority.PUSH}
+        if still:
+            counts["still_queued"] += len(still)
+        changed = [c for c in changed if c not in still]
+        now = self._clock.now()
+        with self._atomic():
+            for contact_id in changed:
                 self._queue.add(
-                    item.contact_id,
-                    reason="platform",
-                    priority=Priority.PUSH,
-                    now=self._clock.now(),
-                    renew=False,
+                    contact_id, reason="platform", priority=Priority.PUSH, now=now, renew=False
                 )
-                counts["queued"] += 1
+        if changed:
+            counts["queued"] += len(changed)
         return dict(counts)
 
     def _create(self, seen: LocalRecord) -> str:
@@ -167,8 +184,10 @@ class CrmWatch:
         clock: Clock,
         *,
         scope: Scope,
+        atomic: Atomic = not_atomic,
     ) -> None:
         self._crm = crm
+        self._atomic = atomic
         self._cursors = cursors
         self._mirror = mirror
         self._states = states
@@ -182,6 +201,17 @@ class CrmWatch:
         found, cursor = changed_since(self._crm, self._cursors.get(name), name)
         stamps = self._mirror.stamps()
         synced = {s.contact_id for s in self._states.all()}
+        # Every queued record in one transaction (see PlatformWatch.run).
+        with self._atomic():
+            counts += self._queue_found(found, stamps, synced)
+        # Only now: what the window held is in the queue, which survives a crash.
+        self._cursors.put(cursor)
+        return dict(counts)
+
+    def _queue_found(
+        self, found: Sequence[Record], stamps: Mapping[int, str | None], synced: set[int]
+    ) -> Counter[str]:
+        counts: Counter[str] = Counter()
         for record in found:
             contact_id = int(record["id"])
             counts["seen"] += 1
@@ -203,9 +233,7 @@ class CrmWatch:
                 renew=False,
             )
             counts["queued"] += 1
-        # Only now: what the window held is in the queue, which survives a crash.
-        self._cursors.put(cursor)
-        return dict(counts)
+        return counts
 
 
 @dataclass

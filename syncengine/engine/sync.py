@@ -28,7 +28,6 @@ the CRM's.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +66,7 @@ from syncengine.domain.ports import (
     Record,
     SyncState,
     SyncStateStore,
+    not_atomic,
 )
 from syncengine.domain.records import content_hash, copy_json
 from syncengine.domain.syncplan import (
@@ -197,11 +197,6 @@ class _Plan:
     overridden: list[tuple[str, Any, Any, Any]]  # path, base, platform, CRM value
 
 
-def _not_atomic(*, writing: bool = True) -> AbstractContextManager[None]:
-    """Each store call on its own (stores without transactions: the in-memory twins)."""
-    return nullcontext()
-
-
 @dataclass(frozen=True)
 class RunKnowledge:
     """What a run's bulk reads say about every contact, for planning the whole run.
@@ -244,7 +239,7 @@ class ContactSync:
         clock: Clock,
         options: SyncOptions,
         *,
-        atomic: Atomic = _not_atomic,
+        atomic: Atomic = not_atomic,
     ) -> None:
         self._crm = crm
         self._mirror = mirror

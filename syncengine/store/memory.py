@@ -644,6 +644,10 @@ class MemoryWorkQueue(_MemoryRepository[int, WorkItem]):
         with self._lock:
             return len(self._items)
 
+    def queued(self) -> dict[int, int]:
+        with self._lock:
+            return {item.contact_id: int(item.priority) for item in self._items.values()}
+
     def failing(self) -> list[WorkItem]:
         with self._lock:
             found = [replace(item) for item in self._items.values() if item.attempts > 0]

@@ -144,6 +144,11 @@ class SqlWorkQueue(SqlRepository):
         with transaction(self._engine) as session:
             return int(session.exec(statement).one())
 
+    def queued(self) -> dict[int, int]:
+        statement = select(WorkItemRow.contact_id, WorkItemRow.priority).where(self._mine())
+        with transaction(self._engine) as session:
+            return {contact_id: priority for contact_id, priority in session.exec(statement)}
+
     def failing(self) -> list[WorkItem]:
         statement = (
             select(WorkItemRow)

@@ -145,3 +145,15 @@ def test_a_job_that_finds_the_contact_still_queued_does_not_renew_it(queue: Work
     assert (current.generation, current.reason, current.priority) == (0, "crm", Priority.PUSH)
     queue.done(4821, picked.generation)
     assert queue.get(4821) is None, "the sync that was already due covers it"
+
+
+def test_queued_lists_every_contact_with_its_priority(queue: WorkQueue) -> None:
+    queue.add(1, reason="platform", priority=Priority.PUSH, now=START)
+    queue.add(2, reason="crm", priority=Priority.PULL, now=START)
+    queue.add(2, reason="platform", priority=Priority.PUSH, now=START)  # the more urgent kept
+    queue.add(3, reason="drift", priority=Priority.RECONCILE, now=START)
+    item = queue.get(1)
+    assert item is not None
+    queue.done(1, item.generation)
+
+    assert queue.queued() == {2: Priority.PUSH, 3: Priority.RECONCILE}
