@@ -71,9 +71,9 @@ def runs_in_child(settings: Settings, secrets: dict[str, str], repeat: int) -> t
         return run, (app.crm.requests_made - before) / repeat
 
 
-def with_memory(contacts: int, postgres: bool, repeat: int) -> None:
+def with_memory(contacts: int, postgres: bool, repeat: int, spread: bool) -> None:
     """One row: each side in a child process of its own, with its peak memory."""
-    with build_scenario(contacts, postgres=postgres) as scenario:
+    with build_scenario(contacts, postgres=postgres, spread_stamps=spread) as scenario:
         first = in_child(link, scenario.settings, scenario.secrets)
         scan = in_child(scan_in_child, scenario.folder, repeat)
         runs = in_child(runs_in_child, scenario.settings, scenario.secrets, repeat)
@@ -92,6 +92,12 @@ def main() -> int:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--memory", action="store_true", help="peak memory, in child processes")
+    parser.add_argument(
+        "--spread-stamps",
+        action="store_true",
+        help="contacts stamped an hour apart (a refresh window holds a day's), not all on "
+        "one day (every refresh reading every contact: the worst case)",
+    )
     args = parser.parse_args()
     configure_logging("WARNING", "console")
     if args.memory:
@@ -101,13 +107,15 @@ def main() -> int:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for contacts in args.contacts:
-            with_memory(contacts, args.postgres, args.repeat)
+            with_memory(contacts, args.postgres, args.repeat, args.spread_stamps)
         return 0
     if len(args.contacts) != 1:
         parser.error("several --contacts need --memory")
     contacts = args.contacts[0]
     with (
-        build_scenario(contacts, postgres=args.postgres) as scenario,
+        build_scenario(
+            contacts, postgres=args.postgres, spread_stamps=args.spread_stamps
+        ) as scenario,
         open_app(scenario.settings, scenario.secrets) as app,
     ):
         started = time.perf_counter()

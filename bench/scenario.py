@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -42,18 +43,32 @@ from syncengine.config import (
 from syncengine.sandbox import SandboxServer, SandboxSettings
 
 TOKEN = "bench-token-0123456789"
+SPREAD_FROM = datetime(2023, 1, 1, tzinfo=UTC)
 FIRST_ID = 100_000
 HOOKS = "/_sandbox"
 
 
-def seed_contact(contact_id: int) -> dict[str, Any]:
-    """A household with one person, one email and a primary address: every write route."""
+# Every contact's stamp by default: one day, so every bulk refresh's window (the day
+# before the newest stamp on) holds them all: the worst case, every run reading every
+# contact.
+SAME_DAY = "2024-05-01T10:00:00.5"
+
+
+def seed_contact(contact_id: int, *, spread: bool = False) -> dict[str, Any]:
+    """A household with one person, one email and a primary address: every write route.
+
+    ``spread``: stamped an hour apart from 2023-01-01 on (10,000 contacts span 14 months),
+    as an organisation's contacts are, so a refresh's window holds a day or two of them."""
+    stamp = SAME_DAY
+    if spread:
+        moment = SPREAD_FROM + timedelta(hours=contact_id - FIRST_ID)
+        stamp = moment.strftime("%Y-%m-%dT%H:%M:%S.5")
     return {
         "id": contact_id,
         "contactType": "Household",
         "name": f"The {contact_id} Household",
         "informalName": f"Household {contact_id}",
-        "modifiedDateTimeUtc": "2024-05-01T10:00:00.5",
+        "modifiedDateTimeUtc": stamp,
         "address": {
             "id": contact_id * 10 + 9,
             "address1": f"{contact_id} Main Street",
@@ -169,6 +184,7 @@ def sandbox_process(
     token: str = TOKEN,
     serve: Callable[..., None] = _serve,
     serve_args: tuple[Any, ...] = (),
+    spread_stamps: bool = False,
     **options: Any,
 ) -> Iterator[RemoteSandbox]:
     """A sandbox holding ``seed_contact`` of each id, with test hooks and (unless
@@ -180,7 +196,7 @@ def sandbox_process(
     watches the sandbox from inside its process (bench/scale.py)."""
     options.setdefault("hourly_limit", 10_000_000)
     settings = SandboxSettings(token=token, test_hooks=True, **options)
-    seed = {"contacts": [seed_contact(i) for i in contact_ids]}
+    seed = {"contacts": [seed_contact(i, spread=spread_stamps) for i in contact_ids]}
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     child = context.Process(target=serve, args=(settings, seed, theirs, *serve_args), daemon=True)
@@ -190,6 +206,7 @@ def sandbox_process(
         while not ours.poll(0.05):
             if not child.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the sandbox process did not start")
+        assert child.pid is not None  # started above
         sandbox = RemoteSandbox(ours.recv(), token, child.pid)
         try:
             yield sandbox
@@ -232,15 +249,19 @@ def write_document(folder: Path, document: dict[str, Any]) -> None:
 
 @contextmanager
 def build_scenario(
-    contacts: int, *, postgres: bool = False, sandbox_options: dict[str, Any] | None = None
+    contacts: int,
+    *,
+    postgres: bool = False,
+    sandbox_options: dict[str, Any] | None = None,
+    spread_stamps: bool = False,
 ) -> Iterator[Scenario]:
     """``contacts`` contacts in a sandbox process (``sandbox_options``: ``SandboxSettings``
-    keywords) and a platform folder, not yet linked; settings for a `files` platform over
-    a scratch database, with the guard off (a benchmark changes more than the guard
-    allows on purpose)."""
+    keywords; ``spread_stamps``: see ``seed_contact``) and a platform folder, not yet
+    linked; settings for a `files` platform over a scratch database, with the guard off
+    (a benchmark changes more than the guard allows on purpose)."""
     ids = range(FIRST_ID, FIRST_ID + contacts)
     with (
-        sandbox_process(ids, **(sandbox_options or {})) as sandbox,
+        sandbox_process(ids, spread_stamps=spread_stamps, **(sandbox_options or {})) as sandbox,
         tempfile.TemporaryDirectory() as scratch,
         scratch_database(postgres) as url,
     ):

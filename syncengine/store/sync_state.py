@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import select as sa_select
+from sqlmodel import col
 
 from syncengine.domain.ports import SyncState
 from syncengine.store.scoped import SqlRepository
@@ -41,10 +42,14 @@ class SqlSyncStateStore(SqlRepository):
             session.exec(insert_new(self._engine.dialect.name, _TABLE, rows, key=_KEY))
 
     def all(self) -> Sequence[SyncState]:
-        """Every contact's state in this organisation, by contact id."""
-        statement = select(SyncStateRow).where(self._mine()).order_by(col(SyncStateRow.contact_id))
+        """Every contact's state in this organisation, by contact id.
+
+        Read as plain columns, not ORM objects: a run reads every state, and building an
+        object per row was a fifth of a run that changed nothing."""
+        columns = [_TABLE.c[name] for name in (*_KEY[1:], *_DATA_COLUMNS)]
+        statement = sa_select(*columns).where(self._mine()).order_by(col(SyncStateRow.contact_id))
         with transaction(self._engine) as session:
-            return [_to_state(row) for row in session.exec(statement).all()]
+            return [SyncState(**row._mapping) for row in session.execute(statement)]
 
 
 def _values(state: SyncState) -> dict[str, Any]:
