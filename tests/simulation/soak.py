@@ -149,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         for future in as_completed(futures):
             tally.merge(future.result())
             elapsed = time.monotonic() - started
+            # The running figures too: a soak stopped early (a CI run needs the machine)
+            # still leaves its tally so far in its last line.
             print(
-                f"{tally.seeds}/{len(seeds)} seeds, {len(tally.failures)} failing, {elapsed:.0f}s",
+                f"{tally.seeds}/{len(seeds)} seeds, {len(tally.failures)} failing, "
+                f"{elapsed:.0f}s: {json.dumps(tally.figures)}",
                 file=sys.stderr,
                 flush=True,
             )
