@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.sandbox.api_errors import BadRequestError
 from syncengine.sandbox.operations import CrmOperations
 
@@ -19,11 +20,23 @@ async def read_json(request: Request) -> Any:
     if not raw.strip():
         raise BadRequestError("The request is invalid: the body is empty.")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        body = json.loads(raw, parse_constant=_reject_constant)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadRequestError(
             f"The request is invalid: the body is not valid JSON ({exc})."
         ) from exc
+    except RecursionError:
+        body = None
+        too_deep_body = True
+    else:
+        too_deep_body = too_deep(body)
+    if too_deep_body:
+        # Refused where it enters: the recursive checks behind would run out of stack
+        # (a 500), and no CRM+ body nests anywhere near this deep.
+        raise BadRequestError(
+            f"The request is invalid: the body nests more than {MAX_DEPTH} levels deep."
+        )
+    return body
 
 
 def _reject_constant(name: str) -> Any:

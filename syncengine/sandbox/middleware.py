@@ -227,5 +227,5 @@ def _parsed(body: bytes) -> Any:
         return None
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
         return body.decode("utf-8", errors="replace")

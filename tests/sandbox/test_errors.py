@@ -160,3 +160,15 @@ def test_an_unsupported_method_names_itself(sandbox_client: httpx.Client) -> Non
     response = sandbox_client.delete(CONTACT)
     assert response.status_code == 405
     assert "DELETE" in response.json()["message"]
+
+
+def test_a_body_nested_past_any_contact_is_a_400_not_a_500(sandbox_client: httpx.Client) -> None:
+    # Deep enough to exhaust the JSON parser's stack, and just past the engine's limit.
+    for depth in (5000, 40):
+        body = '{"search": ' + "[" * depth + "1" + "]" * depth + "}"
+        for method, path in (("POST", "/api/Contact/Search"), ("PUT", "/api/Contact/4821")):
+            response = sandbox_client.request(
+                method, path, content=body, headers={"Content-Type": "application/json"}
+            )
+            assert response.status_code == 400, (depth, path, response.text)
+            assert "nests more than" in response.json()["message"]
