@@ -52,6 +52,40 @@ def test_k_platform_edits_between_two_looks_cost_one_get_and_one_put(
     assert run(parts, "push") == {}, "nothing changed since: nothing queued"
 
 
+class ScanWhileAWorkerSyncs:
+    """The platform, whose scan lets a worker sync the queued contacts before it starts
+    handing out records: what a tick meets when its scan takes seconds."""
+
+    def __init__(self, inner: Any, parts: DaemonParts) -> None:
+        self.inner = inner
+        self.parts = parts
+
+    def scan(self) -> Any:
+        while self.parts.worker.work():
+            pass
+        yield from self.inner.scan()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_contact_synced_while_the_push_job_scans_is_not_queued_again(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    platform.edit(CONTACT, lambda d: d.update(description="edited"))
+    assert run(parts, "push") == {"queued": 1}
+    (push,) = [j for j in parts.jobs if j.name == "push"]
+    push._platform = ScanWhileAWorkerSyncs(push._platform, parts)  # type: ignore[attr-defined]
+    sandbox.hooks.clear_requests()
+
+    # The tick read the states before the worker synced the contact: by the end of its
+    # scan the contact is neither queued nor changed any more.
+    assert push.run(NEVER) == {"synced_meanwhile": 1}
+    assert parts.queue.depth() == 0
+    assert requests(sandbox) == [f"GET /api/Contact/{CONTACT}", f"PUT /api/Contact/{CONTACT}"]
+
+
 def test_the_pull_job_queues_crm_changes_with_their_record_and_the_worker_needs_no_get(
     app: App, platform: PlatformDriver, sandbox: SandboxServer
 ) -> None:
