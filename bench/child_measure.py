@@ -1,6 +1,6 @@
 """One measurement in a fresh child process: wall time, CPU time and peak memory.
 
-The peak is the child's ``ru_maxrss`` (the high-water mark of its resident memory), so
+The peak is the child's ``VmHWM`` (the high-water mark of its resident memory), so
 each measurement runs in a process of its own: what an earlier one held cannot hide a
 later one's peak. ``baseline_mb`` is the child's peak just before the measured call
 (the interpreter and the engine's imports), so ``peak_mb - baseline_mb`` is what the
@@ -14,6 +14,7 @@ import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -31,6 +32,20 @@ class Measured:
 
 
 def _peak_mb() -> float:
+    """The process's own high-water mark of resident memory, in MB.
+
+    ``VmHWM`` belongs to the process's memory map, which exec replaces: it counts this
+    process only. ``ru_maxrss`` does not do for a spawned child: Linux keeps it across
+    the fork and exec that start the child, so a child of a parent holding 300 MB
+    reported 300 MB before doing anything (the 100,000-contact rows of 2026-12-07).
+    """
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 

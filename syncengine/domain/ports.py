@@ -8,7 +8,7 @@ twins, or by a fault-injecting simulation without a rewrite.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -269,6 +269,27 @@ class LocalRecord:
     leaves: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class UnchangedRecord:
+    """A linked record a scan did not read whole, because its caller knew it as it is
+    (see ``LocalPlatform.scan_changed``): its key, contact id and modification time only.
+    """
+
+    key: str
+    contact_id: int
+    modified_at: datetime  # what a full read would report as ``LocalRecord.modified_at``
+
+
+# Whether the caller already knows the linked record ``contact_id`` as it is when the
+# platform says it was last modified at ``modified_at`` (aware UTC).
+UnchangedTest = Callable[[int, datetime], bool]
+
+
+def nothing_unchanged(contact_id: int, modified_at: datetime) -> bool:
+    """The ``UnchangedTest`` that reads every record whole: ``scan`` as ``scan_changed``."""
+    return False
+
+
 class LocalPlatform(Protocol):
     """The partner platform's side. Errors: ``LocalDataError`` for one malformed record
     (reported and skipped, never overwritten), ``LocalConflictError`` when the record
@@ -276,6 +297,17 @@ class LocalPlatform(Protocol):
 
     def scan(self) -> Iterator[LocalRecord | LocalDataError]:
         """Every record the platform holds, linked and new; malformed ones as errors."""
+        ...
+
+    def scan_changed(
+        self, unchanged: UnchangedTest
+    ) -> Iterator[LocalRecord | UnchangedRecord | LocalDataError]:
+        """``scan``, except that a linked record for which ``unchanged(contact_id,
+        modified_at)`` holds comes as an ``UnchangedRecord``, not read or checked whole:
+        a run over a platform it mostly left as it found it parses only what changed.
+        ``modified_at`` is the one a full read would report; a record whose contact id or
+        modification time cannot be read, or that another record shares, is read whole
+        (and reported as malformed as ``scan`` would)."""
         ...
 
     def get(self, contact_id: int) -> LocalRecord | None: ...

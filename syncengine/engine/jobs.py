@@ -54,7 +54,7 @@ from syncengine.engine.budget import CREATE_REQUESTS, DEFERRED
 from syncengine.engine.bulk import changed_since, pages
 from syncengine.engine.claims import ClaimHeld, RunClaims, new_record_subject
 from syncengine.engine.creates import ContactCreator
-from syncengine.engine.run_all import RUN_STOPPING_ERRORS
+from syncengine.engine.run_all import RUN_STOPPING_ERRORS, changed_since_sync
 from syncengine.engine.scope import Scope, belongs, cursor_name
 from syncengine.engine.waiting import waiting_contacts
 from syncengine.errors import CrmBudgetExhausted, LocalDataError, SyncEngineError
@@ -64,12 +64,8 @@ log = structlog.get_logger(__name__)
 StopCheck = Callable[[], bool]
 
 
-def changed_on_platform(record: LocalRecord, state: SyncState | None) -> bool:
-    return (
-        state is None
-        or state.platform_modified is None
-        or record.modified_at > state.platform_modified
-    )
+def changed_on_platform(modified_at: datetime, state: SyncState | None) -> bool:
+    return changed_since_sync(modified_at, None if state is None else state.platform_modified)
 
 
 class PlatformWatch:
@@ -108,7 +104,15 @@ class PlatformWatch:
         waiting = waiting_contacts(self._journal, self._conflicts)
         budget_spent = False
         looked_changed: list[LocalRecord] = []
-        for item in self._platform.scan():
+
+        def unchanged(contact_id: int, modified_at: datetime) -> bool:
+            # Neither changed here since its last sync nor waiting: its document is not
+            # read, only its status.
+            return not (
+                changed_on_platform(modified_at, states.get(contact_id)) or contact_id in waiting
+            )
+
+        for item in self._platform.scan_changed(unchanged):
             if should_stop():
                 counts["stopped"] += 1
                 break
@@ -123,8 +127,7 @@ class PlatformWatch:
                 budget_spent = outcome == DEFERRED
                 counts[outcome] += 1
                 continue
-            state = states.get(item.contact_id)
-            if changed_on_platform(item, state) or item.contact_id in waiting:
+            if isinstance(item, LocalRecord) and not unchanged(item.contact_id, item.modified_at):
                 looked_changed.append(item)
         if looked_changed:
             counts += self._queue_changed(looked_changed)
@@ -151,7 +154,9 @@ class PlatformWatch:
             assert contact_id is not None  # new records are created, not queued
             if queued.get(contact_id, Priority.PUSH + 1) <= Priority.PUSH:
                 counts["still_queued"] += 1
-            elif changed_on_platform(item, states.get(contact_id)) or contact_id in waiting:
+            elif contact_id in waiting or changed_on_platform(
+                item.modified_at, states.get(contact_id)
+            ):
                 to_queue.append(contact_id)
             else:
                 counts["synced_meanwhile"] += 1
@@ -356,7 +361,7 @@ class Reconciler:
             found.reasons.append("on the platform, never synced")
         elif stamps[contact_id] != stamp:
             found.reasons.append("CRM+ changed since the last sync")
-        if changed_on_platform(local, state):
+        if changed_on_platform(local.modified_at, state):
             found.reasons.append("the platform changed since the last sync")
         if not found.reasons:
             found.reasons += self._content_drift(contact_id, record, local)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -39,6 +40,7 @@ from syncengine.domain.ports import (
     MirrorStore,
     Record,
     SyncStateStore,
+    UnchangedRecord,
 )
 from syncengine.domain.syncplan import GuardVerdict, bulk_guard
 from syncengine.domain.timestamps import newer_stamp
@@ -172,6 +174,12 @@ class _Work:
     agreeing: dict[int, Agreeing] = field(default_factory=dict)
     # What the run's bulk reads say about every contact, for the plan (see RunKnowledge).
     knowledge: RunKnowledge = field(default_factory=lambda: RunKnowledge(set(), set()))
+
+
+def changed_since_sync(modified_at: datetime, synced_at: datetime | None) -> bool:
+    """Whether a platform record stamped ``modified_at`` changed since the sync that
+    recorded it as ``synced_at`` (None: never synced, or nothing recorded)."""
+    return synced_at is None or modified_at > synced_at
 
 
 class SyncRunner:
@@ -369,9 +377,9 @@ class SyncRunner:
         if fresh is not None or local is None:
             return True  # a CRM-side change, or a contact new to the platform
         state = self._states.get(contact_id)
-        if state is None or state.platform_modified is None:
-            return True
-        return local.modified_at > state.platform_modified
+        return changed_since_sync(
+            local.modified_at, None if state is None else state.platform_modified
+        )
 
     def _claimed_create(self, key: str) -> ContactReport:
         """Create or link a new platform record under its claim (skipped while another run
@@ -445,7 +453,17 @@ class SyncRunner:
         )
         # A contact with an open problem goes the long way: its sync resolves it.
         troubled = set() if dry_run else self._problems.open_contacts()
-        for item in self._platform.scan():
+
+        def unchanged(contact_id: int, modified_at: datetime) -> bool:
+            """Nothing to plan: not changed here since its last sync, nor in CRM+, nor
+            waiting. The scan then reads its status, not its document."""
+            return not (
+                changed_since_sync(modified_at, states.get(contact_id))
+                or contact_id in work.fresh
+                or contact_id in work.waiting
+            )
+
+        for item in self._platform.scan_changed(unchanged):
             if isinstance(item, LocalDataError):
                 work.broken.append(failed_report(None, item.where, item))
                 continue
@@ -453,9 +471,9 @@ class SyncRunner:
                 work.new.append(item.key)
                 continue
             on_platform.add(item.contact_id)
-            synced = states.get(item.contact_id)
-            changed_here = synced is None or item.modified_at > synced
-            if changed_here or item.contact_id in work.fresh or item.contact_id in work.waiting:
+            if isinstance(item, UnchangedRecord) or unchanged(item.contact_id, item.modified_at):
+                work.unchanged += 1
+            else:
                 report = self._plan(work, item.contact_id, item, dry_run=dry_run)
                 first = item.contact_id not in stamps and item.contact_id not in states
                 if (
@@ -472,8 +490,6 @@ class SyncRunner:
                 else:
                     work.linked[item.contact_id] = item.key
                     work.agreeing.pop(item.contact_id, None)
-            else:
-                work.unchanged += 1
         for contact_id in sorted(stamps.keys() - on_platform):
             if contact_id in states:
                 # Synced before and gone from the platform now: the platform removed it.

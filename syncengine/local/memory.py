@@ -24,7 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from syncengine.domain.ports import Clock, LocalRecord, Record
+from syncengine.domain.ports import (
+    Clock,
+    LocalRecord,
+    Record,
+    UnchangedRecord,
+    UnchangedTest,
+    nothing_unchanged,
+)
 from syncengine.errors import LocalConflictError, LocalDataError
 from syncengine.local.clock import ManualClock
 from syncengine.local.documents import id_problem
@@ -76,6 +83,13 @@ class MemoryPlatform:
     # -- the port ------------------------------------------------------------------------
 
     def scan(self) -> Iterator[LocalRecord | LocalDataError]:
+        for item in self.scan_changed(nothing_unchanged):
+            if not isinstance(item, UnchangedRecord):  # always: nothing is unchanged
+                yield item
+
+    def scan_changed(
+        self, unchanged: UnchangedTest
+    ) -> Iterator[LocalRecord | UnchangedRecord | LocalDataError]:
         # Snapshots of the keys: the engine may save or link while it iterates. The lock
         # is held per record, never across a yield.
         with self._lock:
@@ -83,7 +97,7 @@ class MemoryPlatform:
         for contact_id in linked:
             with self._lock:
                 entry = self._linked.get(contact_id)
-                found = None if entry is None else self._quietly(str(contact_id), entry)
+                found = None if entry is None else self._unless_known(entry, unchanged)
             if found is not None:
                 yield found
         for key in new:
@@ -92,6 +106,18 @@ class MemoryPlatform:
                 found = None if entry is None else self._quietly(key, entry)
             if found is not None:
                 yield found
+
+    def _unless_known(
+        self, entry: _Entry, unchanged: UnchangedTest
+    ) -> LocalRecord | UnchangedRecord | LocalDataError:
+        key = str(entry.contact_id)
+        if (
+            entry.contact_id is not None
+            and entry.problem is None
+            and unchanged(entry.contact_id, entry.modified_at)
+        ):
+            return UnchangedRecord(key, entry.contact_id, entry.modified_at)
+        return self._quietly(key, entry)
 
     @_locked
     def get(self, contact_id: int) -> LocalRecord | None:

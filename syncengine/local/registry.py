@@ -11,12 +11,12 @@ reads its own keys (``local.<option>``), ignoring the shared ones (``adapter``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Final, TypeAlias
 
-from syncengine.domain.ports import LocalPlatform
-from syncengine.errors import ConfigError
+from syncengine.domain.ports import LocalPlatform, LocalRecord, UnchangedTest
+from syncengine.errors import ConfigError, LocalDataError
 
 __all__ = ["BUILT_INS", "GROUP", "AdapterFactory", "installed_adapters", "load_platform"]
 
@@ -84,5 +84,23 @@ def load_platform(name: str, options: Mapping[str, Any]) -> LocalPlatform:
             f"adapter {name!r} ({entry.value}) did not build a local platform "
             f"(it lacks {', '.join(missing)})",
         )
+    if not callable(getattr(platform, "scan_changed", None)):
+        platform = WholeRecordScan(platform)
     platform_: LocalPlatform = platform
     return platform_
+
+
+class WholeRecordScan:
+    """An adapter written before ``scan_changed`` joined the port, with it added: every
+    record read whole (``scan``), which the port allows. Everything else is the
+    adapter's own."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def scan_changed(self, unchanged: UnchangedTest) -> Iterator[LocalRecord | LocalDataError]:
+        records: Iterator[LocalRecord | LocalDataError] = self._inner.scan()
+        return records
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

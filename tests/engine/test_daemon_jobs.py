@@ -65,6 +65,11 @@ class ScanWhileAWorkerSyncs:
             pass
         yield from self.inner.scan()
 
+    def scan_changed(self, unchanged: Any) -> Any:
+        while self.parts.worker.work():
+            pass
+        yield from self.inner.scan_changed(unchanged)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syncengine.domain.ports import LocalRecord
+from syncengine.domain.ports import LocalRecord, UnchangedRecord, nothing_unchanged
 from syncengine.errors import LocalConflictError, LocalDataError
 from tests.local.harness import MISSING, Harness, contact, tracked, view
 
@@ -81,6 +81,60 @@ def test_scan_and_get_agree(harness: Harness) -> None:
     (scanned,) = scan_records(harness)
 
     assert scanned == linked(harness, 1001)
+
+
+def test_scan_changed_hands_out_what_the_caller_knows_unread(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.put_linked(1002, contact(1002, name="Grace Hopper", first="Grace"))
+    key = harness.put_new("k1", contact(None, name="Alan Turing", first="Alan"))
+    known = {r.contact_id: r for r in scan_records(harness)}
+    asked: list[int] = []
+
+    def unchanged(contact_id: int, modified_at: datetime) -> bool:
+        asked.append(contact_id)
+        return contact_id == 1001 and modified_at == known[1001].modified_at
+
+    found = list(harness.platform.scan_changed(unchanged))
+
+    assert sorted(asked) == [1001, 1002], "only linked records are asked about"
+    (skipped,) = [item for item in found if isinstance(item, UnchangedRecord)]
+    assert skipped == UnchangedRecord(known[1001].key, 1001, known[1001].modified_at)
+    records = [item for item in found if isinstance(item, LocalRecord)]
+    assert [r for r in records if r.contact_id] == [known[1002]]
+    assert [r.key for r in records if r.contact_id is None] == [key]
+    assert view(records[0]) == tracked(contact(1002, name="Grace Hopper", first="Grace"))
+
+
+def test_scan_changed_reads_a_record_edited_since_whole(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    (before,) = scan_records(harness)
+
+    harness.put_linked(1001, contact(1001, city="Berlin"))
+
+    def unchanged(contact_id: int, modified_at: datetime) -> bool:
+        return modified_at <= before.modified_at  # what a run that synced `before` asks
+
+    (found,) = list(harness.platform.scan_changed(unchanged))
+    assert isinstance(found, LocalRecord)
+    assert view(found)["address.city"] == "Berlin"
+
+
+def test_scan_changed_still_reports_a_malformed_record(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.corrupt(1001)
+
+    def unchanged(contact_id: int, modified_at: datetime) -> bool:
+        return False
+
+    (found,) = list(harness.platform.scan_changed(unchanged))
+    assert isinstance(found, LocalDataError)
+
+
+def test_scan_changed_with_nothing_unchanged_is_scan(harness: Harness) -> None:
+    harness.put_linked(1001, contact(1001))
+    harness.put_new("k1", contact(None, name="Alan Turing", first="Alan"))
+
+    assert list(harness.platform.scan_changed(nothing_unchanged)) == list(harness.platform.scan())
 
 
 def test_a_platform_edit_changes_the_modification_time(harness: Harness) -> None:

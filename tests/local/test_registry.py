@@ -115,6 +115,19 @@ def test_a_partners_installed_adapter_is_found_by_name(
     assert (record.key, record.record) == ("from-partner", {"name": "hi"})
 
 
+def test_a_partners_adapter_without_scan_changed_reads_every_record_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install_partner_package(tmp_path, monkeypatch, "partner = partner_adapter:build\n")
+
+    platform = load_platform("partner", {"adapter": "partner", "partner": {"greeting": "hi"}})
+
+    # Written before the port had scan_changed: what the engine asks of it is scan's.
+    assert list(platform.scan_changed(lambda contact_id, modified_at: True)) == list(
+        platform.scan()
+    )
+
+
 def test_an_adapter_that_cannot_be_imported_is_a_config_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -27,7 +27,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from syncengine.domain.ports import LocalRecord, Record
+from syncengine.domain.ports import (
+    LocalRecord,
+    Record,
+    UnchangedRecord,
+    UnchangedTest,
+    nothing_unchanged,
+)
 from syncengine.errors import ConfigError, LocalConflictError, LocalDataError, LocalPlatformError
 from syncengine.local.documents import id_problem, parse_document, render_document
 from syncengine.local.files import atomic
@@ -106,19 +112,34 @@ class FilesPlatform:
     # -- the port ------------------------------------------------------------------------
 
     def scan(self) -> Iterator[LocalRecord | LocalDataError]:
-        linked: list[tuple[str, DocumentName]] = []
-        new: list[tuple[str, DocumentName]] = []
-        for file_name in self._list():
-            name = parse_name(file_name)
+        for item in self.scan_changed(nothing_unchanged):
+            if not isinstance(item, UnchangedRecord):  # always: nothing is unchanged
+                yield item
+
+    def scan_changed(
+        self, unchanged: UnchangedTest
+    ) -> Iterator[LocalRecord | UnchangedRecord | LocalDataError]:
+        linked: list[tuple[os.DirEntry[str], DocumentName]] = []
+        new: list[tuple[os.DirEntry[str], DocumentName]] = []
+        for entry in self._entries():
+            name = parse_name(entry.name)
             if name is None:
-                yield LocalDataError(self._where(file_name), BAD_NAME)
+                yield LocalDataError(self._where(entry.name), BAD_NAME)
             elif name.contact_id is None:
-                new.append((file_name, name))
+                new.append((entry, name))
             else:
-                linked.append((file_name, name))
+                linked.append((entry, name))
         linked_inodes: set[tuple[int, int]] = set()
-        for file_name, name in linked:
-            snapshot = self._read_quietly(file_name, name)
+        for entry, name in linked:
+            known = self._known_unchanged(entry, name, unchanged)
+            if known is not None:
+                # Only its status was read: one stat, where a full read opens, reads,
+                # hashes and parses the document.
+                record, inode = known
+                linked_inodes.add(inode)
+                yield record
+                continue
+            snapshot = self._read_quietly(entry.name, name)
             if snapshot is None:
                 continue  # removed since the listing: nothing to report
             if isinstance(snapshot, LocalDataError):
@@ -126,8 +147,8 @@ class FilesPlatform:
                 continue
             linked_inodes.add(snapshot.inode)
             yield self._hand_out_quietly(snapshot)
-        for file_name, name in new:
-            snapshot = self._read_quietly(file_name, name)
+        for entry, name in new:
+            snapshot = self._read_quietly(entry.name, name)
             if snapshot is None:
                 continue
             if isinstance(snapshot, LocalDataError):
@@ -138,6 +159,24 @@ class FilesPlatform:
                 # names. It is that linked contact; the next link() call finishes the job.
                 continue
             yield self._hand_out_quietly(snapshot)
+
+    def _known_unchanged(
+        self, entry: os.DirEntry[str], name: DocumentName, unchanged: UnchangedTest
+    ) -> tuple[UnchangedRecord, tuple[int, int]] | None:
+        """The document as an ``UnchangedRecord`` (and its inode) if the caller knows it
+        at its present mtime; None when it must be read whole (or cannot be stat-ed: the
+        read then says why)."""
+        if unchanged is nothing_unchanged or name.contact_id is None:
+            return None  # a stat would be wasted: the document is read anyway
+        try:
+            status = entry.stat()
+        except OSError:
+            return None
+        modified_at = from_ns(status.st_mtime_ns)
+        if not unchanged(name.contact_id, modified_at):
+            return None
+        record = UnchangedRecord(name.key, name.contact_id, modified_at)
+        return record, (status.st_dev, status.st_ino)
 
     def get(self, contact_id: int) -> LocalRecord | None:
         file_name = linked_name(contact_id)
@@ -353,13 +392,17 @@ class FilesPlatform:
     # -- reading -------------------------------------------------------------------------
 
     def _list(self) -> list[str]:
+        return [entry.name for entry in self._entries()]
+
+    def _entries(self) -> list[os.DirEntry[str]]:
+        """The folder's candidate document files, by name."""
         try:
             entries = sorted(os.scandir(self._folder), key=lambda e: e.name)
         except OSError as exc:
             raise LocalPlatformError(
                 str(self._folder), f"cannot list the folder: {exc.strerror or exc}"
             ) from exc
-        return [e.name for e in entries if is_candidate(e.name) and _is_file(e)]
+        return [e for e in entries if is_candidate(e.name) and _is_file(e)]
 
     def _read(self, file_name: str, name: DocumentName) -> _Snapshot | None:
         """The file's bytes and status, or None if it does not exist."""

@@ -33,7 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
-from syncengine.domain.ports import Clock, LocalRecord, Record
+from syncengine.domain.ports import (
+    Clock,
+    LocalRecord,
+    Record,
+    UnchangedRecord,
+    UnchangedTest,
+    nothing_unchanged,
+)
 from syncengine.errors import LocalConflictError, LocalDataError
 from syncengine.local.clock import SystemClock
 from syncengine.local.documents import id_problem
@@ -101,6 +108,13 @@ class SqlPlatform:
     # -- the port ------------------------------------------------------------------------
 
     def scan(self) -> Iterator[LocalRecord | LocalDataError]:
+        for item in self.scan_changed(nothing_unchanged):
+            if not isinstance(item, UnchangedRecord):  # always: nothing is unchanged
+                yield item
+
+    def scan_changed(
+        self, unchanged: UnchangedTest
+    ) -> Iterator[LocalRecord | UnchangedRecord | LocalDataError]:
         with translated(self._where, "read"), self._engine.connect() as conn:
             keyless = conn.execute(
                 select(func.count()).select_from(self._t.table).where(self._t.key.is_(None))
@@ -124,6 +138,10 @@ class SqlPlatform:
             with translated(self._where, "read"), self._engine.connect() as conn:
                 rows = conn.execute(query).all()
             for row in rows:
+                known = self._known_unchanged(row, unchanged, duplicates)
+                if known is not None:
+                    yield known  # its document and mapped columns are not read
+                    continue
                 local = self._to_local_quietly(row)
                 if isinstance(local, LocalRecord) and local.contact_id in duplicates:
                     yield LocalDataError(
@@ -465,6 +483,29 @@ class SqlPlatform:
             except (ValueError, TypeError) as exc:
                 raise LocalDataError(where, f"column {column.name!r}: {exc}") from None
         return LocalRecord(key, contact_id, {}, modified_at, leaves=leaves)
+
+    def _known_unchanged(
+        self, row: Row[Any], unchanged: UnchangedTest, duplicates: set[int]
+    ) -> UnchangedRecord | None:
+        """The row as an ``UnchangedRecord`` if the caller knows it at its present
+        modification time; None when it must be read whole (``_to_local`` then says what
+        is wrong with it, if anything)."""
+        if unchanged is nothing_unchanged:
+            return None
+        data = row._mapping
+        raw_modified = data[_MODIFIED]
+        if raw_modified is None:
+            return None
+        try:
+            contact_id = values.read_contact_id(data[_CONTACT_ID])
+            modified_at = as_utc(raw_modified)
+        except ValueError:
+            return None
+        if contact_id is None or contact_id in duplicates:
+            return None
+        if not unchanged(contact_id, modified_at):
+            return None
+        return UnchangedRecord(values.key_text(data[_KEY]), contact_id, modified_at)
 
     def _to_local_quietly(self, row: Row[Any]) -> LocalRecord | LocalDataError:
         try:
