@@ -500,6 +500,11 @@ class SyncStateStore(Protocol):
 
     def all(self) -> Sequence[SyncState]: ...
 
+    def platform_stamps(self) -> dict[int, datetime | None]:
+        """Each contact's ``platform_modified``, by contact id: all a run needs of every
+        state to tell which platform records changed since their last sync."""
+        ...
+
 
 @dataclass
 class Cursor:

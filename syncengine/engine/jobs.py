@@ -23,7 +23,7 @@ raises it: the daemon ends the tick as ``deferred``, and the cursor has not move
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,7 +43,6 @@ from syncengine.domain.ports import (
     MirrorStore,
     Priority,
     Record,
-    SyncState,
     SyncStateStore,
     WorkQueue,
     not_atomic,
@@ -62,10 +61,6 @@ from syncengine.errors import CrmBudgetExhausted, LocalDataError, SyncEngineErro
 log = structlog.get_logger(__name__)
 
 StopCheck = Callable[[], bool]
-
-
-def changed_on_platform(modified_at: datetime, state: SyncState | None) -> bool:
-    return changed_since_sync(modified_at, None if state is None else state.platform_modified)
 
 
 class PlatformWatch:
@@ -100,7 +95,7 @@ class PlatformWatch:
 
     def run(self, should_stop: StopCheck) -> dict[str, int]:
         counts: Counter[str] = Counter()
-        states = {s.contact_id: s for s in self._states.all()}
+        states = self._states.platform_stamps()
         waiting = waiting_contacts(self._journal, self._conflicts)
         budget_spent = False
         looked_changed: list[LocalRecord] = []
@@ -109,7 +104,7 @@ class PlatformWatch:
             # Neither changed here since its last sync nor waiting: its document is not
             # read, only its status.
             return not (
-                changed_on_platform(modified_at, states.get(contact_id)) or contact_id in waiting
+                changed_since_sync(modified_at, states.get(contact_id)) or contact_id in waiting
             )
 
         for item in self._platform.scan_changed(unchanged):
@@ -146,7 +141,7 @@ class PlatformWatch:
         in one transaction. Not ``renew``: still changed because still queued."""
         counts: Counter[str] = Counter()
         queued = self._queue.queued()
-        states = {s.contact_id: s for s in self._states.all()}
+        states = self._states.platform_stamps()
         waiting = waiting_contacts(self._journal, self._conflicts)
         to_queue: list[int] = []
         for item in looked_changed:
@@ -154,7 +149,7 @@ class PlatformWatch:
             assert contact_id is not None  # new records are created, not queued
             if queued.get(contact_id, Priority.PUSH + 1) <= Priority.PUSH:
                 counts["still_queued"] += 1
-            elif contact_id in waiting or changed_on_platform(
+            elif contact_id in waiting or changed_since_sync(
                 item.modified_at, states.get(contact_id)
             ):
                 to_queue.append(contact_id)
@@ -224,7 +219,7 @@ class CrmWatch:
         name = cursor_name(self._scope)
         found, cursor = changed_since(self._crm, self._cursors.get(name), name)
         stamps = self._mirror.stamps()
-        synced = {s.contact_id for s in self._states.all()}
+        synced = self._states.platform_stamps().keys()
         # Every queued record in one transaction (see PlatformWatch.run).
         with self._atomic():
             counts += self._queue_found(found, stamps, synced)
@@ -233,7 +228,7 @@ class CrmWatch:
         return dict(counts)
 
     def _queue_found(
-        self, found: Sequence[Record], stamps: Mapping[int, str | None], synced: set[int]
+        self, found: Sequence[Record], stamps: Mapping[int, str | None], synced: Collection[int]
     ) -> Counter[str]:
         counts: Counter[str] = Counter()
         for record in found:
@@ -296,7 +291,7 @@ class Reconciler:
 
     def run(self, should_stop: StopCheck) -> dict[str, int]:
         started = self._clock.now()
-        states = {s.contact_id: s for s in self._states.all()}
+        states = self._states.platform_stamps()
         held: dict[int, LocalRecord] = {}
         drift: list[Drift] = []
         malformed = 0
@@ -345,15 +340,14 @@ class Reconciler:
         record: dict[str, Any],
         local: LocalRecord | None,
         stamps: dict[int, str | None],
-        states: dict[int, SyncState],
+        states: dict[int, datetime | None],
     ) -> Drift:
         found = Drift(contact_id)
         if record.get("mergedIntoContactId") and local is not None:
             found.reasons.append(f"merged into {record['mergedIntoContactId']} in CRM+")
             return found
-        state = states.get(contact_id)
         if local is None:
-            if belongs(self._scope, on_platform=False, synced_before=state is not None):
+            if belongs(self._scope, on_platform=False, synced_before=contact_id in states):
                 found.reasons.append("in CRM+ and in scope, not on the platform")
             return found
         stamp = record.get("modifiedDateTimeUtc")
@@ -361,7 +355,7 @@ class Reconciler:
             found.reasons.append("on the platform, never synced")
         elif stamps[contact_id] != stamp:
             found.reasons.append("CRM+ changed since the last sync")
-        if changed_on_platform(local.modified_at, state):
+        if changed_since_sync(local.modified_at, states.get(contact_id)):
             found.reasons.append("the platform changed since the last sync")
         if not found.reasons:
             found.reasons += self._content_drift(contact_id, record, local)

@@ -440,7 +440,7 @@ class SyncRunner:
         # Two reads for the whole run, not two per contact: each contact's mirrored stamp
         # and sync state (one transaction per contact was 73 % of a no-change run).
         stamps = self._mirror.stamps()
-        states = {state.contact_id: state.platform_modified for state in self._states.all()}
+        states = self._states.platform_stamps()
         self._refresh(work, stamps)
         on_platform: set[int] = set()
         work.waiting = waiting_contacts(self._journal, self._conflicts)

@@ -514,6 +514,10 @@ class MemorySyncStateStore(_MemoryRepository[int, SyncState]):
         with self._lock:
             return [replace(self._items[key]) for key in sorted(self._items)]
 
+    def platform_stamps(self) -> dict[int, datetime | None]:
+        with self._lock:
+            return {key: state.platform_modified for key, state in self._items.items()}
+
 
 class MemoryCursorStore(_ClockedMemoryRepository[str, Cursor]):
     """``CursorStore`` in a dict; safe to share between threads. ``put`` stamps

@@ -106,7 +106,9 @@ class SqlMirrorStore(SqlRepository):
     def stamps(self) -> dict[int, str | None]:
         statement = select(MirrorRow.contact_id, MirrorRow.modified_raw).where(self._mine())
         with transaction(self._engine) as session:
-            return {contact_id: stamp for contact_id, stamp in session.exec(statement).all()}
+            # On the connection: the ORM's result handling was most of this read.
+            rows = session.connection().execute(statement)
+            return {contact_id: stamp for contact_id, stamp in rows}
 
     def _row(self, contact_id: int) -> ColumnElement[bool]:
         return self._mine(col(MirrorRow.contact_id) == contact_id)

@@ -1,6 +1,7 @@
 """Per-contact sync state in SQL: where each contact's sync stands with the platform."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -49,7 +50,15 @@ class SqlSyncStateStore(SqlRepository):
         columns = [_TABLE.c[name] for name in (*_KEY[1:], *_DATA_COLUMNS)]
         statement = sa_select(*columns).where(self._mine()).order_by(col(SyncStateRow.contact_id))
         with transaction(self._engine) as session:
-            return [SyncState(**row._mapping) for row in session.execute(statement)]
+            return [SyncState(**row._mapping) for row in session.connection().execute(statement)]
+
+    def platform_stamps(self) -> dict[int, datetime | None]:
+        """Two columns on the connection: no ORM result handling, no state objects (the
+        whole states were 40 % of a run that read no document)."""
+        statement = sa_select(_TABLE.c.contact_id, _TABLE.c.platform_modified).where(self._mine())
+        with transaction(self._engine) as session:
+            rows = session.connection().execute(statement)
+            return {contact_id: modified for contact_id, modified in rows}
 
 
 def _values(state: SyncState) -> dict[str, Any]:

@@ -87,6 +87,29 @@ def test_all_lists_every_contacts_state_by_contact_id(sync_states: SyncStateStor
     assert [state.contact_id for state in sync_states.all()] == [10, 30, 2**40]
 
 
+def test_platform_stamps_are_each_contacts_platform_modified_in_utc(
+    sync_states: SyncStateStore,
+) -> None:
+    east = timezone(timedelta(hours=3))
+    sync_states.put(make_state(10, platform_modified=datetime(2024, 5, 1, 15, 0, 1, 5, east)))
+    sync_states.put(make_state(2**40, platform_modified=None))
+
+    stamps = sync_states.platform_stamps()
+
+    assert stamps == {10: datetime(2024, 5, 1, 12, 0, 1, 5, tzinfo=UTC), 2**40: None}
+    stamp = stamps[10]
+    assert stamp is not None
+    assert stamp.utcoffset() == timedelta(0)
+
+
+def test_platform_stamps_are_one_organisations(backend: Backend) -> None:
+    north, south = backend.sync_states("north"), backend.sync_states("south")
+    north.put(make_state(1))
+    south.put(make_state(2))
+
+    assert south.platform_stamps().keys() == {2}
+
+
 def test_organisations_keep_separate_states(backend: Backend) -> None:
     north, south = backend.sync_states("north"), backend.sync_states("south")
     north.put(make_state(1, platform_key="north-1"))
