@@ -119,19 +119,20 @@ class FilesPlatform:
     def scan_changed(
         self, unchanged: UnchangedTest
     ) -> Iterator[LocalRecord | UnchangedRecord | LocalDataError]:
-        linked: list[tuple[os.DirEntry[str], DocumentName]] = []
-        new: list[tuple[os.DirEntry[str], DocumentName]] = []
-        for entry in self._entries():
-            name = parse_name(entry.name)
+        # Names, not directory entries: a run over 100,000 documents holds the list.
+        linked: list[tuple[str, DocumentName]] = []
+        new: list[tuple[str, DocumentName]] = []
+        for file_name in self._list():
+            name = parse_name(file_name)
             if name is None:
-                yield LocalDataError(self._where(entry.name), BAD_NAME)
+                yield LocalDataError(self._where(file_name), BAD_NAME)
             elif name.contact_id is None:
-                new.append((entry, name))
+                new.append((file_name, name))
             else:
-                linked.append((entry, name))
+                linked.append((file_name, name))
         linked_inodes: set[tuple[int, int]] = set()
-        for entry, name in linked:
-            known = self._known_unchanged(entry, name, unchanged)
+        for file_name, name in linked:
+            known = self._known_unchanged(file_name, name, unchanged)
             if known is not None:
                 # Only its status was read: one stat, where a full read opens, reads,
                 # hashes and parses the document.
@@ -139,7 +140,7 @@ class FilesPlatform:
                 linked_inodes.add(inode)
                 yield record
                 continue
-            snapshot = self._read_quietly(entry.name, name)
+            snapshot = self._read_quietly(file_name, name)
             if snapshot is None:
                 continue  # removed since the listing: nothing to report
             if isinstance(snapshot, LocalDataError):
@@ -147,8 +148,8 @@ class FilesPlatform:
                 continue
             linked_inodes.add(snapshot.inode)
             yield self._hand_out_quietly(snapshot)
-        for entry, name in new:
-            snapshot = self._read_quietly(entry.name, name)
+        for file_name, name in new:
+            snapshot = self._read_quietly(file_name, name)
             if snapshot is None:
                 continue
             if isinstance(snapshot, LocalDataError):
@@ -161,7 +162,7 @@ class FilesPlatform:
             yield self._hand_out_quietly(snapshot)
 
     def _known_unchanged(
-        self, entry: os.DirEntry[str], name: DocumentName, unchanged: UnchangedTest
+        self, file_name: str, name: DocumentName, unchanged: UnchangedTest
     ) -> tuple[UnchangedRecord, tuple[int, int]] | None:
         """The document as an ``UnchangedRecord`` (and its inode) if the caller knows it
         at its present mtime; None when it must be read whole (or cannot be stat-ed: the
@@ -169,7 +170,7 @@ class FilesPlatform:
         if unchanged is nothing_unchanged or name.contact_id is None:
             return None  # a stat would be wasted: the document is read anyway
         try:
-            status = entry.stat()
+            status = (self._folder / file_name).stat()
         except OSError:
             return None
         modified_at = from_ns(status.st_mtime_ns)
@@ -392,17 +393,13 @@ class FilesPlatform:
     # -- reading -------------------------------------------------------------------------
 
     def _list(self) -> list[str]:
-        return [entry.name for entry in self._entries()]
-
-    def _entries(self) -> list[os.DirEntry[str]]:
-        """The folder's candidate document files, by name."""
         try:
             entries = sorted(os.scandir(self._folder), key=lambda e: e.name)
         except OSError as exc:
             raise LocalPlatformError(
                 str(self._folder), f"cannot list the folder: {exc.strerror or exc}"
             ) from exc
-        return [e for e in entries if is_candidate(e.name) and _is_file(e)]
+        return [e.name for e in entries if is_candidate(e.name) and _is_file(e)]
 
     def _read(self, file_name: str, name: DocumentName) -> _Snapshot | None:
         """The file's bytes and status, or None if it does not exist."""
