@@ -40,7 +40,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Literal
@@ -158,15 +158,25 @@ class Slot:
     def path(self) -> str:
         return self.display.render()
 
-    def path_in(self, version: int) -> Path:
+    def path_in(self, version: int, renamed: Mapping[Slot, Item] | None = None) -> Path:
         """The path naming this slot in ``version``: its own one if it has the slot, else
-        where the slot would be once added (the parent's path there + this segment)."""
+        where the slot would be once added (the parent's path there + this segment).
+
+        ``renamed``: items that changes already made to ``version`` name otherwise now
+        (an item without an id is named by natural key, and a change set it), with their
+        new segment: it names them, and everything below them, from then on."""
         own = self.local[version]
-        if own is not None:
+        if own is not None and not (renamed and self.below(renamed)):
             return own
         if self.parent is None or self.segment is None:
             return Path()
-        return _child_path(self.parent.path_in(version), self.segment)
+        segment = (renamed or {}).get(self) or (own.last if own is not None else self.segment)
+        assert isinstance(segment, Key | Item)  # a slot's own segment, never ``[+]``
+        return _child_path(self.parent.path_in(version, renamed), segment)
+
+    def below(self, slots: Collection[Slot]) -> bool:
+        """Whether this slot is one of ``slots`` or inside one of them."""
+        return self in slots or any(a in slots for a in self.ancestors())
 
     def walk(self) -> Iterator[Slot]:
         """This slot and every slot below it, parents first, in document order."""
@@ -243,6 +253,16 @@ def _stamp_of(value: Any, inherited: str | None) -> str | None:
         if isinstance(own, str) and own.strip():
             return own
     return inherited
+
+
+# One item of one version, as ``fill_items`` matches them: the item, its segment (by id,
+# else by natural key), its normalised natural key, and whether it has its id.
+_Entry = tuple[dict[str, Any], Item, tuple[Any, ...] | None, bool]
+
+
+def _id_key(name: str, segment: Item) -> str:
+    """The match key of an item named by its id: ``id[id=7]``."""
+    return "id" + segment.render()[len(name) :]
 
 
 class _Aligner:
@@ -372,7 +392,7 @@ class _Aligner:
     def fill_items(self, container: Slot, name: str, shape: str) -> None:
         """Items of an array of objects, matched by identity across the versions."""
         identity_keys = ARRAY_IDENTITY.get(name, ("id",))
-        found: list[list[tuple[dict[str, Any], Item, tuple[Any, ...] | None, bool]]] = []
+        found: list[list[_Entry]] = []
         for version in range(self.count):
             entries = []
             for item in self.items_of(container, version):
@@ -391,14 +411,14 @@ class _Aligner:
             version_keys = [""] * len(entries)  # "" = ignored (a duplicate)
             for index, (_item, segment, _natural, has_id) in enumerate(entries):
                 if has_id:
-                    key = "id" + segment.render()[len(name) :]
+                    key = _id_key(name, segment)
                     # A duplicate id in one version: the first item wins, the copy is
                     # left out of the comparison (and so never written anywhere).
                     version_keys[index] = "" if key in taken else key
                     taken.add(key)
-            for index, (_item, _segment, natural, has_id) in enumerate(entries):
+            for index, (*_, has_id) in enumerate(entries):
                 if not has_id:
-                    key = self.adopt(found, version, natural, taken, name)
+                    key = self.adopt(found, version, index, taken, name)
                     # Two new items with one natural key: the first wins, as above.
                     version_keys[index] = "" if key in taken else key
                     taken.add(key)
@@ -427,12 +447,13 @@ class _Aligner:
 
     def adopt(
         self,
-        found: Sequence[Sequence[tuple[dict[str, Any], Item, tuple[Any, ...] | None, bool]]],
+        found: Sequence[Sequence[_Entry]],
         version: int,
-        natural: tuple[Any, ...] | None,
+        index: int,
         taken: set[str],
         name: str,
     ) -> str:
+        natural = found[version][index][2]
         if natural is not None:
             # The id of the one item that carries this natural key in the other versions.
             # A version where two items share the key (two people of one household with
@@ -446,17 +467,49 @@ class _Aligner:
                 if other == version:
                     continue
                 matches = [
-                    "id" + segment.render()[len(name) :]
+                    _id_key(name, segment)
                     for _item, segment, candidate, has_id in entries
                     if has_id and candidate == natural
                 ]
                 if len(matches) == 1:
                     unique[other] = matches[0]
             current = {key for other, key in unique.items() if other != 0}
-            candidates = current or ({unique[0]} if 0 in unique else set())
+            if current:
+                candidates = current
+            elif 0 in unique and self.named_after_renames(found, version, index, unique[0], name):
+                candidates = {unique[0]}
+            else:
+                candidates = set()
             if len(candidates) == 1 and not candidates <= taken:
                 return candidates.pop()
         return "nk:" + json.dumps(natural, default=str)
+
+    def named_after_renames(
+        self, found: Sequence[Sequence[_Entry]], version: int, index: int, key: str, name: str
+    ) -> bool:
+        """Whether the id-less item ``index`` of ``version``, matched to the base's item
+        ``key``, can still be told apart by natural key once it takes the one the current
+        versions gave that item since (the merge brings their rename to it).
+
+        Not when that key is empty, or another item of its version holds it, or another
+        item of the renaming version does: the item's path would name no item or two,
+        and the next run could not match it to ``key`` again. It stays new then, and the
+        base's item reads as removed in its version, which the merge never lets pass
+        silently (an item removed on one side and edited on the other is a conflict)."""
+        mine = [natural for i, (*_, natural, _id) in enumerate(found[version]) if i != index]
+        for other, entries in enumerate(found):
+            if other in (0, version):
+                continue
+            renamed = [
+                natural
+                for _i, seg, natural, has_id in entries
+                if has_id and _id_key(name, seg) == key
+            ]
+            for natural in renamed:
+                held = [n for *_, n, _id in entries if n == natural]
+                if natural is None or natural in mine or len(held) > 1:
+                    return False
+        return True
 
     def fill_map(self, container: Slot, name: str, shape: str) -> None:
         """Custom fields: entries keyed by ``name``, only ``value`` compared, never added

@@ -30,6 +30,7 @@ from enum import Enum
 from typing import Any, Final, Literal
 
 from syncengine.domain.diff import (
+    ChangeKind,
     FieldChange,
     Slot,
     SlotKind,
@@ -38,11 +39,11 @@ from syncengine.domain.diff import (
     is_managed,
     natural_key,
 )
-from syncengine.domain.paths import Path, get_value, parse_path
+from syncengine.domain.paths import Path, get_value, item_segment, parse_path
 from syncengine.domain.policy import MergePolicy, Rule
 from syncengine.domain.ports import Record
 from syncengine.domain.records import copy_json
-from syncengine.domain.schema import ARRAY_IDENTITY
+from syncengine.domain.schema import ARRAY_IDENTITY, NATURAL_KEY
 from syncengine.domain.timestamps import crm_ticks, parse_crm_timestamp
 
 __all__ = [
@@ -260,6 +261,10 @@ class _Merger:
         self.to_crm: list[FieldChange] = []
         self.crm_slots: list[Slot] = []  # the slot of each ``to_crm`` change
         self.to_platform: list[FieldChange] = []
+        # Per side, the items whose natural key the changes sent there so far have set,
+        # with the values of its parts they hold now: an item without an id is named by
+        # that key, so every later change at or below it names it by the new one.
+        self.renamed: dict[int, dict[Slot, dict[str, Any]]] = {C: {}, P: {}}
         self.resolutions: list[Resolution] = []
         self.conflicts: list[Conflict] = []
 
@@ -383,7 +388,7 @@ class _Merger:
             return
         in_base, in_crm, in_platform = slot.present[B], slot.present[C], slot.present[P]
 
-        if in_crm != in_platform and slot.path in self.held:
+        if in_crm != in_platform and _item_path(slot) in self.held:
             # One side has it, the other not, and a person has not decided yet: keep it
             # open (otherwise the next base would turn it into a plain add or remove).
             self.hold(
@@ -446,7 +451,7 @@ class _Merger:
         kept = slot.raw[C] if edited_side == "crm" else slot.raw[P]
         self.conflicts.append(
             Conflict(
-                path=slot.path,
+                path=_item_path(slot),
                 base=slot.raw[B],
                 platform=slot.raw[P] if slot.present[P] else None,
                 crm=slot.raw[C] if slot.present[C] else None,
@@ -461,7 +466,7 @@ class _Merger:
     def hold(self, slot: Slot, base: Any, platform: Any, crm: Any) -> None:
         self.conflicts.append(
             Conflict(
-                path=slot.path,
+                path=_item_path(slot) if slot.kind is SlotKind.ITEM else slot.path,
                 base=None if base is _NO_BASE else base,
                 platform=platform,
                 crm=crm,
@@ -504,7 +509,7 @@ class _Merger:
     def send_to_crm(
         self, slot: Slot, kind: Literal["set", "add", "remove"], old: Any, new: Any
     ) -> None:
-        self.to_crm.append(FieldChange(slot.path_in(C).render(), kind, old, new))
+        self.to_crm.append(FieldChange(self.path_on(C, slot, kind, new), kind, old, new))
         self.crm_slots.append(slot)
 
     def build_merged(self, crm: Record) -> Record:
@@ -560,7 +565,29 @@ class _Merger:
     def send_to_platform(
         self, slot: Slot, kind: Literal["set", "add", "remove"], old: Any, new: Any
     ) -> None:
-        self.to_platform.append(FieldChange(slot.path_in(P).render(), kind, old, new))
+        self.to_platform.append(FieldChange(self.path_on(P, slot, kind, new), kind, old, new))
+
+    def path_on(self, side: int, slot: Slot, kind: ChangeKind, new: Any) -> str:
+        """The path of a change sent to ``side``, as that side's record will stand when
+        the change is applied (after the changes sent there before it)."""
+        renamed = self.renamed[side]
+        names = {
+            item: item_segment(item.field_name, {**item.raw[side], **values})
+            for item, values in renamed.items()
+        }
+        path = slot.path_in(side, names).render()
+        item = slot.parent
+        if (
+            kind == "set"
+            and item is not None
+            and item.kind is SlotKind.ITEM
+            and item.present[side]
+            and slot.field_name in NATURAL_KEY.get(item.field_name, ())
+        ):
+            # A part of the item's natural key changes: if the item has no id there, the
+            # changes after this one name it by its new key (an id would name it still).
+            renamed.setdefault(item, {})[slot.field_name] = new
+        return path
 
 
 _RULE_OF_SIDE: Final[dict[Side, Rule]] = {"platform": Rule.PLATFORM, "crm": Rule.CRM}
@@ -574,6 +601,20 @@ def _newer_side(platform_at: datetime | None, crm_at: datetime | None) -> Side |
     if platform_ticks == crm_ticks_:
         return None
     return "platform" if platform_ticks > crm_ticks_ else "crm"
+
+
+def _item_path(slot: Slot) -> str:
+    """The path an item's conflict is opened and held at, the same from run to run.
+
+    An item one side lacks that the other holds without an id was matched to the base's
+    item by natural key: the next base (CRM+'s record as merged) lacks that id, so from
+    then on the item is named by the side's natural key. It is named so from the start.
+    """
+    for side, other in ((P, C), (C, P)):
+        own = slot.local[side]
+        if own is not None and not slot.present[other]:
+            return Path((*slot.display.segments[:-1], own.last)).render()
+    return slot.path
 
 
 def _inside(slot: Slot) -> Iterator[Slot]:
