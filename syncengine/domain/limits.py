@@ -8,6 +8,8 @@ larger one is reported, with the field, and left alone, on either side.
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +27,26 @@ class Oversized:
 
 def oversized_values(record: Any, limit: int) -> list[Oversized]:
     """Every string (and key) in ``record`` whose UTF-8 size exceeds ``limit``."""
+    if _json_size(record) <= limit:
+        return []  # no string in it can be larger than the whole
     return list(_walk(record, "", limit))
+
+
+def _json_size(record: Any) -> float:
+    """An upper bound of the UTF-8 size of every string and key in ``record``: the length
+    of its ASCII JSON (infinite if it is not plain JSON), one call at C speed where the
+    walk below visits each value in Python (two thirds of the checks of a first sync's
+    plan, at 2,000 contacts).
+
+    With ``ensure_ascii`` every character of a string or key is written as itself (one
+    byte: an ASCII one, its UTF-8 size) or as an escape at least as long as its UTF-8
+    size (``\\uXXXX``, six bytes, for what UTF-8 spells in two or three; two of them for
+    what it spells in four); a key that is not a string is written as long as its
+    ``str`` (numbers alike, ``true``/``True``, ``null``/``None``)."""
+    try:
+        return len(json.dumps(record, ensure_ascii=True))
+    except (TypeError, ValueError, RecursionError):
+        return math.inf
 
 
 def _walk(value: Any, where: str, limit: int) -> Iterator[Oversized]:

@@ -121,7 +121,7 @@ class Conflict:
     has_base: bool = True
 
 
-@dataclass
+@dataclass(eq=False)
 class MergeResult:
     """What a merge decided.
 
@@ -131,11 +131,36 @@ class MergeResult:
     platform's own terms (an item it holds without an id is named by natural key).
     """
 
-    merged: Record
+    # The merged record as the full merge built it; None: the two sides agreed, and
+    # ``merged`` is a copy of ``agreed`` (the CRM record), made when first read.
+    built: Record | None = field(default=None, repr=False)
     to_crm: list[FieldChange] = field(default_factory=list)
     to_platform: list[FieldChange] = field(default_factory=list)
     resolutions: list[Resolution] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    agreed: Record | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def merged(self) -> Record:
+        """The merged record. Of two sides that agree, a copy of the CRM record made now,
+        not by the merge: no sync reads it (it plans from ``to_crm`` and ``to_platform``)
+        and copying every agreeing contact's record was half of a first sync's merging.
+        The records a sync merges are never changed in place (every change is made on a
+        copy), so the copy is the same then as now."""
+        if self.built is None:
+            assert self.agreed is not None, "a merge result holds its record or the agreed one"
+            self.built = copy_json(self.agreed)
+        return self.built
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MergeResult):
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like any dataclass with eq
+
+    def _compared(self) -> tuple[Any, ...]:
+        return self.merged, self.to_crm, self.to_platform, self.resolutions, self.conflicts
 
     @property
     def in_sync(self) -> bool:
@@ -171,7 +196,7 @@ def merge3(
         # is nothing to write either way and nothing to decide (a held conflict whose
         # sides agree is simply gone). Most contacts of a first sync, and of a run's plan,
         # are this: a comparison at C speed instead of aligning three versions.
-        return MergeResult(merged=copy_json(crm))
+        return MergeResult(agreed=crm)
     return merge_all(base, platform, crm, policy, platform_modified, open_conflicts)
 
 
@@ -191,7 +216,7 @@ def merge_all(
     merger.walk(merger.root, base_exists=base is not None)
     merged = merger.build_merged(crm)
     return MergeResult(
-        merged=merged,
+        built=merged,
         to_crm=merger.to_crm,
         to_platform=merger.to_platform,
         resolutions=merger.resolutions,

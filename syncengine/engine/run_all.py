@@ -51,6 +51,7 @@ from syncengine.engine.claims import ClaimHeld, RunClaims, contact_subject, new_
 from syncengine.engine.creates import ContactCreator
 from syncengine.engine.first_links import Agreeing, agrees, link_agreeing
 from syncengine.engine.fresh_records import FreshRecords
+from syncengine.engine.heap import collecting_the_run_alone
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.scope import Scope, belongs, cursor_name
@@ -257,15 +258,17 @@ class SyncRunner:
     def run_all(
         self, *, dry_run: bool = False, force: bool = False, progress: Progress | None = None
     ) -> RunSummary:
-        start = self._crm.requests_made
-        summary = RunSummary(dry_run)
-        if not dry_run:
-            summary.recovered = self._recovery.recover().resolved
-        work = self._collect(dry_run=dry_run)
-        try:
-            return self._run_collected(work, summary, start, dry_run, force, progress)
-        finally:
-            work.fresh.close()
+        # The run's garbage collections leave out the process's own machinery (engine.heap).
+        with collecting_the_run_alone():
+            start = self._crm.requests_made
+            summary = RunSummary(dry_run)
+            if not dry_run:
+                summary.recovered = self._recovery.recover().resolved
+            work = self._collect(dry_run=dry_run)
+            try:
+                return self._run_collected(work, summary, start, dry_run, force, progress)
+            finally:
+                work.fresh.close()
 
     def _run_collected(
         self,

@@ -300,8 +300,15 @@ class ContactSync:
             return self._first_to_platform(report, crm)
 
         quiet = known is not None and known.quiet(contact_id)
+        # A plan the run's bulk reads say all about (no mirror entry to read, nothing in
+        # the journal or the conflicts) reads nothing: no transaction is opened for it (a
+        # pooled connection's checkout, ping and rollback for each contact of a first sync).
+        reads_nothing = quiet and (
+            first_sync
+            or (mirror_entry is None and known is not None and contact_id not in known.mirrored)
+        )
         # The store's reads, in one transaction: one snapshot, one commit.
-        with self._atomic(writing=False):
+        with not_atomic() if reads_nothing else self._atomic(writing=False):
             entry = None
             if first_sync:
                 pass
@@ -458,13 +465,17 @@ class ContactSync:
         the sync relies on its shape, or holds a value over ``sync.max_value_size``."""
         limit = self._options.max_value_size
         if local is not None and ours is not None:
-            where = self._platform.location(local.key)
             problems = shape_problems(ours)
             if problems:
-                raise LocalDataError(where, "malformed contact: " + "; ".join(problems[:5]))
+                raise LocalDataError(
+                    self._platform.location(local.key),
+                    "malformed contact: " + "; ".join(problems[:5]),
+                )
             found = oversized_values(ours, limit)
             if found:
-                raise LocalDataError(where, describe_oversized(found, limit))
+                raise LocalDataError(
+                    self._platform.location(local.key), describe_oversized(found, limit)
+                )
         problems = shape_problems(crm)
         if problems:
             raise CrmBadAnswer(
@@ -507,7 +518,7 @@ class ContactSync:
             for c in carried
             if c.kind == "set" and base is not None and c.old != _value(base, c.path)
         ]
-        caught_up = apply_changes(ours, carried)
+        caught_up = apply_changes(ours, carried) if carried else ours
         result = merge3(
             base,
             caught_up,

@@ -64,9 +64,9 @@ class SqlMirrorStore(SqlRepository):
         if not entries:
             return set()
         rows = [{"organization": self._organization, **self._values(e)} for e in entries]
-        statement = insert_new(self._engine.dialect.name, _TABLE, rows, key=_KEY)
+        statement = insert_new(self._engine.dialect.name, _TABLE, key=_KEY)
         with transaction(self._engine) as session:
-            inserted = session.exec(statement.returning(_TABLE.c.contact_id)).all()
+            inserted = session.execute(statement.returning(_TABLE.c.contact_id), rows).all()
         return {contact_id for (contact_id,) in inserted}
 
     def _values(self, entry: MirrorEntry) -> dict[str, Any]:

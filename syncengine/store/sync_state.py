@@ -40,7 +40,7 @@ class SqlSyncStateStore(SqlRepository):
             return
         rows = [{"organization": self._organization, **_values(s)} for s in states]
         with transaction(self._engine) as session:
-            session.exec(insert_new(self._engine.dialect.name, _TABLE, rows, key=_KEY))
+            session.execute(insert_new(self._engine.dialect.name, _TABLE, key=_KEY), rows)
 
     def all(self) -> Sequence[SyncState]:
         """Every contact's state in this organisation, by contact id.

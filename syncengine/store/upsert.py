@@ -54,18 +54,16 @@ def _changes(
     return changes
 
 
-def insert_new(
-    dialect_name: str, table: Table, rows: Sequence[Mapping[str, Any]], *, key: Sequence[str]
-) -> Insert:
-    """Insert ``rows`` in one statement, each only if no row holds its ``key`` yet."""
+def insert_new(dialect_name: str, table: Table, *, key: Sequence[str]) -> Insert:
+    """An insert of a row only if no row holds its ``key`` yet, to be executed with a list
+    of rows (an ``executemany``).
+
+    The statement holds no values: it compiles once and is cached, and SQLAlchemy sends
+    the rows in multi-row batches ("insertmanyvalues", with ``RETURNING`` too). A
+    statement with every row's values bound in it compiled anew for each call: 500 rows
+    of 8 columns were 4,000 bound parameters to build, a third of a first sync's time."""
     if dialect_name == "postgresql":
-        return (
-            postgresql.insert(table)
-            .values(list(rows))
-            .on_conflict_do_nothing(index_elements=list(key))
-        )
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
     if dialect_name == "sqlite":
-        return (
-            sqlite.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=list(key))
-        )
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
     raise NotImplementedError(f"no insert-if-absent for the {dialect_name!r} dialect")

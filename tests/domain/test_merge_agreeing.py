@@ -52,6 +52,18 @@ def test_sides_that_agree_need_nothing_whatever_the_base(
     full = merge_all(base, platform, crm, policy, AFTER_ALL, ())
     assert quick.in_sync and full.in_sync, (full.to_crm, full.to_platform, full.conflicts)
     assert quick.merged == full.merged == crm
+    assert quick == full
+
+
+def test_the_merged_record_of_sides_that_agree_is_a_copy() -> None:
+    """Made when first read (no sync reads it), it is still the merge's own record."""
+    crm = {"id": 1, "name": "The Lee Household", "tags": ["Donor"]}
+    result = merge3(None, {"name": "The Lee Household"}, crm)
+    assert result.in_sync
+    merged = result.merged
+    assert merged == crm and merged is not crm and merged["tags"] is not crm["tags"]
+    merged["tags"].append("Volunteer")
+    assert crm["tags"] == ["Donor"] and result.merged is merged
 
 
 @PROPERTY

@@ -90,3 +90,33 @@ def test_fresh_records_are_read_from_several_threads_at_once() -> None:
         thread.join()
     fresh.close()
     assert wrong == []
+
+
+# Whatever ``read_json`` can hand over: JSON's values, any text (lone surrogates too, from
+# a "\ud800" escape), numbers beyond 64 bits, floats JSON cannot spell but Python parses.
+_JSON_VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.integers(-(10**40), 10**40),
+        st.floats(allow_nan=False),
+        st.text(st.characters(codec=None, categories=None), max_size=8),
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=12,
+)
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=4), _JSON_VALUES, max_size=4), max_size=5))
+def test_fresh_records_read_back_exactly_what_was_kept(values: list[dict[str, Any]]) -> None:
+    kept = [{**value, "id": i} for i, value in enumerate(values, start=1)]
+    fresh = FreshRecords()
+    try:
+        fresh.add(kept)
+        for record in kept:
+            back = fresh.get(record["id"])
+            assert back == record and back is not record
+            assert repr(back) == repr(record), "the same types, floats alike (1.0 is not 1)"
+    finally:
+        fresh.close()
