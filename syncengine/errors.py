@@ -5,6 +5,7 @@
     +-- UsageError                       abort the command, exit 2: the user must fix input
     |   +-- ConfigError                  bad config file / setting (names the key)
     |   +-- PathError                    a change path that does not parse or resolve
+    |   |   +-- AmbiguousPath            it resolves to several items (none is guessed)
     |   +-- CoercionError                a value that cannot become the field's natural type
     |   +-- ForbiddenChange              a change that must go elsewhere (e.g. isArchived)
     |
@@ -79,6 +80,11 @@ class PathError(UsageError):
         self.path = path
         self.problem = problem
         super().__init__(f"path '{path}': {problem}")
+
+
+class AmbiguousPath(PathError):
+    """A path names several items of one array (two id-less people named alike): which
+    one is meant cannot be told, so nothing is read or written there."""
 
 
 class CoercionError(UsageError):

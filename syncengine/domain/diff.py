@@ -9,6 +9,11 @@ How a diff is computed, and why each step is there:
    references by ``source``+``id``, tags and groups as sets. An item without an id yet
    (created on the platform) is matched by its natural key (method ``type``+``value``)
    to an item that has one, so the server's id assignment is not a remove-and-add.
+   A version holding one item twice (one id twice, or two id-less items with one
+   natural key: two new people named "Jo Smith") cannot say which of the two a path
+   or the other versions mean: the first is compared, the copy gets a slot of its own
+   (``Slot.repeats``) that no diff compares and that the merge turns into a conflict,
+   so that it is never dropped silently nor written anywhere.
 2. NORMALISE each leaf (``normalize.normalize_value``): whitespace, state-code case,
    natural types, "" vs null. Server-side normalisation must not look like an edit.
 3. COMPARE the two versions slot by slot: a slot one version lacks is an add or a
@@ -153,6 +158,10 @@ class Slot:
     # Held with the same compared values by every version, so not walked (``align`` with
     # ``prune=True``): it has no children, and nothing below it differs.
     pruned: bool = False
+    # An item its one version holds twice (see the module docstring): the slot of the
+    # first one, which this copy repeats. The copy has no children and is compared with
+    # nothing: its path names both items in its version, so nothing may be written at it.
+    repeats: Slot | None = None
 
     @property
     def path(self) -> str:
@@ -405,31 +414,50 @@ class _Aligner:
         # takes the id of an item with the same natural key in another version (base
         # first), unless that id is already taken in its own version: a platform's new
         # email and the id the CRM gave it on the last push are one item.
-        keys: list[list[str]] = []
+        # A key taken already in its version is a copy: see ``Slot.repeats``.
+        keys: list[list[tuple[str, bool]]] = []
         for version, entries in enumerate(found):
             taken: set[str] = set()
-            version_keys = [""] * len(entries)  # "" = ignored (a duplicate)
+            version_keys = [("", False)] * len(entries)
             for index, (_item, segment, _natural, has_id) in enumerate(entries):
                 if has_id:
+                    # A duplicate id in one version: the first item is the one compared.
                     key = _id_key(name, segment)
-                    # A duplicate id in one version: the first item wins, the copy is
-                    # left out of the comparison (and so never written anywhere).
-                    version_keys[index] = "" if key in taken else key
+                    version_keys[index] = (key, key in taken)
                     taken.add(key)
-            for index, (*_, has_id) in enumerate(entries):
-                if not has_id:
-                    key = self.adopt(found, version, index, taken, name)
-                    # Two new items with one natural key: the first wins, as above.
-                    version_keys[index] = "" if key in taken else key
-                    taken.add(key)
+            first_of: dict[tuple[Any, ...], str] = {}
+            for index, (_item, _segment, natural, has_id) in enumerate(entries):
+                if has_id:
+                    continue
+                if natural is not None and natural in first_of:
+                    # Two items without an id and with one natural key: the first is
+                    # compared, as above, whatever it was matched to (a run after the
+                    # first gave it CRM+'s id, so the copy is seen as one on every run).
+                    version_keys[index] = (first_of[natural], True)
+                    continue
+                key = self.adopt(found, version, index, taken, name)
+                version_keys[index] = (key, key in taken)
+                taken.add(key)
+                if natural is not None:
+                    first_of[natural] = key
             keys.append(version_keys)
 
         # One slot per match key, created in document order (versions in priority order).
         # The display segment prefers a version where the item has an id: an id names the
         # item forever; a natural key is only a stand-in until the server assigns one.
         for version, entries in enumerate(found):
-            for (item, segment, _natural, has_id), key in zip(entries, keys[version], strict=True):
-                if not key:
+            for index, ((item, segment, _natural, has_id), (key, repeated)) in enumerate(
+                zip(entries, keys[version], strict=True)
+            ):
+                if repeated:
+                    # The first item of this key came earlier in this version's own list,
+                    # so its slot exists. The copy's key only has to be unique here: the
+                    # merge names the copy by its own segment, which is stable.
+                    copy = self.new_slot(
+                        SlotKind.ITEM, f"{key}#{version}.{index}", segment, name, None, container
+                    )
+                    copy.repeats = container.children[key]
+                    self.place(copy, version, item, container.raw[version], segment)
                     continue
                 slot = container.children.get(key)
                 if slot is None:
@@ -439,7 +467,8 @@ class _Aligner:
                     slot.display = _child_path(container.display, segment)
                 self.place(slot, version, item, container.raw[version], segment)
         for slot in container.children.values():
-            self.fill_shape(slot, shape, skip=identity_keys)
+            if slot.repeats is None:  # a copy is compared with nothing: no fields
+                self.fill_shape(slot, shape, skip=identity_keys)
 
     def shown_by_id(self, slot: Slot, identity_keys: tuple[str, ...]) -> bool:
         assert isinstance(slot.segment, Item)
@@ -751,6 +780,8 @@ class _Differ:
 
     def added(self, slot: Slot) -> None:
         """``slot`` is in the new version only: what that means depends on its kind."""
+        if slot.repeats is not None:
+            return  # a copy of an item the version holds twice: compared with nothing
         if slot.kind in (SlotKind.ITEM, SlotKind.MEMBER):
             self.found.append((slot, FieldChange(slot.path, "add", None, slot.raw[self.new])))
         elif slot.kind is SlotKind.LEAF:
@@ -764,6 +795,8 @@ class _Differ:
 
     def removed(self, slot: Slot) -> None:
         """``slot`` is in the old version only."""
+        if slot.repeats is not None:
+            return  # a copy of an item the version holds twice: compared with nothing
         parent = slot.parent
         if (
             slot.kind in (SlotKind.ITEM, SlotKind.MEMBER)

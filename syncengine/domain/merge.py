@@ -61,7 +61,8 @@ Side = Literal["platform", "crm"]
 # an item was removed on one side and edited on the other; or the conflict was already
 # open from an earlier run and the sides still differ ("held"); or an item added on the
 # platform has the natural key of another CRM item, so that it could not be told apart
-# from that one once written ("duplicate-natural-key").
+# from that one once written, or one side holds an item twice (two id-less items with
+# one natural key, or one id twice) so that a path names both ("duplicate-natural-key").
 ConflictRule = Literal["manual", "newest", "removed-vs-edited", "held", "duplicate-natural-key"]
 REMOVED_VS_EDITED: Final = "removed-vs-edited"
 HELD: Final = "held"
@@ -411,6 +412,10 @@ class _Merger:
             # The platform's record has no such array, or the item is outside what the
             # platform manages: the CRM keeps what it has, the platform is told nothing.
             return
+        if slot.repeats is not None:
+            # A copy of an item its side holds twice: see ``repeated``.
+            self.repeated(slot, slot.repeats)
+            return
         in_base, in_crm, in_platform = slot.present[B], slot.present[C], slot.present[P]
 
         if in_crm != in_platform and _item_path(slot) in self.held:
@@ -439,6 +444,10 @@ class _Merger:
             if self.edited(slot, C):
                 # Removed on the platform, edited in the CRM: never a silent loss.
                 self.removed_vs_edited(slot, edited_side="crm")
+            elif self.namesake(slot, P) is not None:
+                # Not matched on the platform, where an item without an id holds its
+                # name: perhaps this very one (see ``namesake``). No removal on a guess.
+                self.ambiguous_absence(slot, side=P)
             else:
                 # Removed on the platform, untouched in the CRM: remove it there.
                 self.send_to_crm(slot, "remove", old=slot.raw[C], new=None)
@@ -446,6 +455,9 @@ class _Merger:
             if self.edited(slot, P):
                 # Removed in the CRM, edited on the platform: never a silent loss.
                 self.removed_vs_edited(slot, edited_side="platform")
+            elif self.namesake(slot, C) is not None:
+                # The same, the other way round.
+                self.ambiguous_absence(slot, side=C)
             else:
                 # Removed in the CRM, untouched on the platform: remove it there.
                 self.send_to_platform(slot, "remove", old=slot.raw[P], new=None)
@@ -488,8 +500,94 @@ class _Merger:
             )
         )
 
+    def repeated(self, copy: Slot, first: Slot) -> None:
+        """``copy`` is a second item its side holds under the identity of ``first`` (two
+        new people named "Jo Smith", a method typed twice, an id twice): which of the two
+        a path means cannot be told there, nor which one the other side's item is.
+
+        The first goes on as if alone; the copy is written nowhere (the other side is
+        not given an ambiguous pair, nor its own item overwritten by the copy) and stays
+        on its side, since that side is only ever written changes at other paths. It is
+        a conflict at the path naming both, which the next runs hold while the side
+        still holds both: once someone renames one of them, each is its own item again.
+        The conflict shows the copy on its side and, on the other, the item the first one
+        is there (or will be once added), so the reviewer sees both."""
+        side = next((s for s in (P, C) if copy.present[s]), None)
+        if side is None:
+            return  # a copy in the base only: the past, on neither side now
+        other = C if side == P else P
+        values = {side: copy.raw[side], other: first.raw[other if first.present[other] else side]}
+        path = _item_path(copy)
+        if path in self.held:
+            self.hold(copy, _NO_BASE, values[P], values[C])
+            return
+        self.open(
+            Conflict(
+                path=path,
+                base=None,
+                platform=values[P],
+                crm=values[C],
+                platform_modified=self.platform_modified,
+                crm_modified=self.crm_modified(first),
+                suggestion=None,
+                rule=DUPLICATE_NATURAL_KEY,
+                has_base=False,
+            )
+        )
+
+    def namesake(self, slot: Slot, side: int) -> Any:
+        """An item without an id that ``side`` holds under the natural key ``slot`` has
+        (in the base or the other side), or None.
+
+        ``slot`` is absent from ``side``, so that item was not matched to it: its key
+        names several items (two people named "Jo Smith" on a platform that keeps no
+        ids), or it could not take the id. It may well be this item, so ``slot``'s
+        absence is no sign that ``side`` removed it."""
+        container = slot.parent
+        assert container is not None
+        name = slot.field_name
+        identity = ARRAY_IDENTITY.get(name, ("id",))
+        keys = {
+            natural_key(name, slot.raw[v])
+            for v in (B, C, P)
+            if v != side and slot.present[v] and isinstance(slot.raw[v], Mapping)
+        } - {None}
+        for item in container.raw[side] or ():
+            if (
+                isinstance(item, Mapping)
+                and any(item.get(k) is None for k in identity)
+                and natural_key(name, item) in keys
+            ):
+                return item
+        return None
+
+    def ambiguous_absence(self, slot: Slot, *, side: int) -> None:
+        """``slot`` is absent from ``side`` which holds a ``namesake`` of it: a conflict
+        at the item, written nowhere, that the next runs hold (``_item_path``)."""
+        other = C if side == P else P
+        values = {side: self.namesake(slot, side), other: slot.raw[other]}
+        self.open(
+            Conflict(
+                path=_item_path(slot),
+                base=slot.raw[B],
+                platform=values[P],
+                crm=values[C],
+                platform_modified=self.platform_modified,
+                crm_modified=self.crm_modified(slot),
+                suggestion=None,
+                rule=DUPLICATE_NATURAL_KEY,
+            )
+        )
+
+    def open(self, conflict: Conflict) -> None:
+        """Report ``conflict``, unless one is open at its path already: a copy and the
+        first item it repeats may both be named by one natural key, and each path is
+        one decision."""
+        if all(known.path != conflict.path for known in self.conflicts):
+            self.conflicts.append(conflict)
+
     def hold(self, slot: Slot, base: Any, platform: Any, crm: Any) -> None:
-        self.conflicts.append(
+        self.open(
             Conflict(
                 path=_item_path(slot) if slot.kind is SlotKind.ITEM else slot.path,
                 base=None if base is _NO_BASE else base,
@@ -548,7 +646,7 @@ class _Merger:
                 # A new platform item whose natural key a different CRM item holds (the
                 # platform renamed that one and reused its name, say): written, the two
                 # could not be told apart, and paths refuse to try. A person decides.
-                self.conflicts.append(
+                self.open(
                     Conflict(
                         path=slot.path,
                         base=None,

@@ -40,7 +40,7 @@ from typing import Any, Final, TypeAlias
 from syncengine.domain.ports import Record
 from syncengine.domain.records import copy_json
 from syncengine.domain.schema import ARRAY_IDENTITY, NATURAL_KEY, SET, SHAPES, Field, Kind
-from syncengine.errors import ForbiddenChange, PathError
+from syncengine.errors import AmbiguousPath, ForbiddenChange, PathError
 
 __all__ = [
     "REMOVE",
@@ -657,7 +657,7 @@ def _unique_match(text: str, seg: Item, items: Sequence[Any]) -> int:
         present = ", ".join(_label(seg.name, it) for it in items) or "none"
         raise PathError(text, f"no item of '{seg.name}' matches {selector} (items: {present})")
     listed = ", ".join(_label(seg.name, items[i]) for i in hits)
-    raise PathError(text, f"{len(hits)} items of '{seg.name}' match {selector}: {listed}")
+    raise AmbiguousPath(text, f"{len(hits)} items of '{seg.name}' match {selector}: {listed}")
 
 
 def _label(array_name: str, item: Any) -> str:

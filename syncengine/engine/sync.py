@@ -82,6 +82,7 @@ from syncengine.engine.claims import RunClaims, contact_subject
 from syncengine.engine.platform_writes import base_with_landed, landed_paths, write_of
 from syncengine.engine.push import ARCHIVE_FIELD, PushReport, SafeUpdater, jsonable, merged_into
 from syncengine.errors import (
+    AmbiguousPath,
     CoercionError,
     CrmBadAnswer,
     CrmDuplicateValue,
@@ -531,8 +532,8 @@ class ContactSync:
         to_platform = carried + flowing(result.to_platform, self._options.fields, to_platform=True)
         # A data manager's decision goes to both sides, whatever the merge would do.
         for choice in decided:
-            to_crm += _decision(choice, crm)
-            to_platform += _decision(choice, ours)
+            to_crm += _decision(choice, crm, "CRM+")
+            to_platform += _decision(choice, ours, "platform")
         if (
             carry.archived is not None
             and self._options.fields.flows_to_platform(ARCHIVE_FIELD)
@@ -1080,9 +1081,22 @@ def _outcome(plan: _Plan, report: ContactReport) -> str:
     return "unchanged"
 
 
-def _decision(choice: ConflictRecord, record: Record) -> list[FieldChange]:
-    """The change that brings ``record`` to a data manager's chosen value. A path that no
-    longer resolves on the record (its item is gone) has nothing left to change."""
+def _decision(choice: ConflictRecord, record: Record, side: str) -> list[FieldChange]:
+    """The change that brings ``record`` (``side``'s) to a data manager's chosen value. A
+    path that no longer resolves on the record (its item is gone) has nothing left to
+    change. A path naming several items there (a conflict opened because one side holds
+    two people named alike) is refused, loudly, before anything is written: writing the
+    value over one of them would be a guess, and over both a loss."""
+    try:
+        get_value(record, choice.path)
+    except AmbiguousPath as exc:
+        raise LocalDataError(
+            f"the decision of conflict {choice.id} at {choice.path}",
+            f"cannot be applied: on the {side} record, {exc.problem}. Tell them apart there "
+            "(rename one), then sync again",
+        ) from exc
+    except PathError:
+        pass  # gone, or not there yet: as below
     if not _resolves_above(record, choice.path):
         return []
     current = _value(record, choice.path)

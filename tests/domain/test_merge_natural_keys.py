@@ -12,7 +12,8 @@ from syncengine.domain.diff import FieldChange, apply_changes
 from syncengine.domain.merge import MergeResult, merge3
 from syncengine.domain.policy import Rule
 from syncengine.domain.ports import Record
-from tests.domain.test_merge import AFTER_ALL, only, three
+from syncengine.domain.records import copy_json
+from tests.domain.test_merge import AFTER_ALL, method, methods, only, three
 
 PERSON = "contactIndividuals[id=2]"
 
@@ -147,3 +148,96 @@ def test_an_id_less_platform_item_whose_crm_item_was_removed_is_held_under_its_o
         ("contactIndividuals[firstName=Test,lastName=Individual]", "removed-vs-edited")
     ]
     assert result.to_crm == [] and result.to_platform == []
+
+
+# -- two id-less items of one version with one natural key ---------------------------------
+
+JO = "contactIndividuals[firstName=Jo,lastName=Smith]"
+
+
+def jo_smith(email: str) -> dict[str, Any]:
+    """A person added on the platform: no id yet, named Jo Smith."""
+    return {
+        "firstName": "Jo",
+        "lastName": "Smith",
+        "isDeceased": False,
+        "contactMethods": [{"type": "Home Email", "value": email, "isOptedIn": True}],
+    }
+
+
+def test_two_new_platform_people_with_one_name_the_second_is_a_conflict_not_dropped() -> None:
+    base, platform, crm = three()
+    first, second = jo_smith("jo@example.org"), jo_smith("jo.junior@example.org")
+    platform["contactIndividuals"] += [first, second]
+    result = merge_then_merge_again(base, platform, crm)
+    # The first goes to CRM+ as before; the second could not be told from it there (nor
+    # on the platform, where a path by name would name both): a person decides.
+    assert [(c.path, c.kind, c.new) for c in result.to_crm] == [(JO, "add", first)]
+    assert [(c.path, c.rule, c.platform, c.crm) for c in result.conflicts] == [
+        (JO, "duplicate-natural-key", second, first)
+    ]
+    assert result.to_platform == []
+    assert [p.get("firstName") for p in result.merged["contactIndividuals"]] == ["Test", "Jo"]
+
+
+def test_two_new_platform_methods_with_one_type_and_value_the_second_is_a_conflict() -> None:
+    base, platform, crm = three()
+    new = {"type": "Home Email", "value": "jo@example.org", "isOptedIn": True}
+    copy = {**new, "isOptedIn": False}  # typed twice, once opted out
+    methods(platform).extend([new, copy])
+    result = merge_then_merge_again(base, platform, crm)
+    path = f"{PERSON}.contactMethods[type=Home Email,value=jo@example.org]"
+    assert [(c.path, c.kind) for c in result.to_crm] == [(path, "add")]
+    assert [(c.path, c.rule, c.platform, c.crm) for c in result.conflicts] == [
+        (path, "duplicate-natural-key", copy, new)
+    ]
+    assert result.to_platform == []
+
+
+def test_a_duplicate_id_on_the_platform_is_a_conflict_not_dropped() -> None:
+    base, platform, crm = three()
+    copy = {**method(platform, 2081), "value": "other@test.com"}
+    methods(platform).append(copy)
+    result = merge_then_merge_again(base, platform, crm)
+    path = f"{PERSON}.contactMethods[id=2081]"
+    assert result.to_crm == [] and result.to_platform == []
+    assert [(c.path, c.rule, c.platform, c.crm) for c in result.conflicts] == [
+        (path, "duplicate-natural-key", copy, method(crm, 2081))
+    ]
+
+
+def test_a_second_person_named_like_one_crm_holds_is_held_under_the_same_path() -> None:
+    # The run after the first: CRM+ holds the first Jo Smith (with an id), the platform
+    # still both without one. The conflict stays open under its path, nothing written.
+    base, platform, crm = three()
+    first, second = jo_smith("jo@example.org"), jo_smith("jo.junior@example.org")
+    platform["contactIndividuals"] += [first, second]
+    created = {**first, "id": 9}
+    for record in (base, crm):
+        record["contactIndividuals"].append(copy_json(created))
+    result = merge3(
+        base, platform, crm, only(Rule.NEWEST), platform_modified=AFTER_ALL, open_conflicts=[JO]
+    )
+    assert result.to_crm == [] and result.to_platform == []
+    # Seen as the copy of the person CRM+ holds now, and shown beside it.
+    assert [(c.path, c.rule, c.platform, c.crm) for c in result.conflicts] == [
+        (JO, "held", second, created)
+    ]
+
+
+def test_two_crm_people_with_one_name_held_without_ids_are_neither_removed_nor_re_added() -> None:
+    # A platform that keeps no ids holds CRM+'s two Jo Smiths: which is which cannot be
+    # told, so neither is matched. That is no removal: before, both were removed from
+    # CRM+ and one re-added as new. Now each waits for a person; nothing is written.
+    base, platform, crm = three()
+    people = [{**jo_smith("jo@example.org"), "id": 8}, {**jo_smith("jo.jr@example.org"), "id": 9}]
+    for record in (base, crm):
+        record["contactIndividuals"] += copy_json(people)
+    platform["contactIndividuals"] += [without_id(p) for p in people]
+    result = merge_then_merge_again(base, platform, crm)
+    assert result.to_crm == [] and result.to_platform == []
+    assert [(c.path, c.rule) for c in result.conflicts] == [
+        ("contactIndividuals[id=8]", "duplicate-natural-key"),
+        ("contactIndividuals[id=9]", "duplicate-natural-key"),
+        (JO, "duplicate-natural-key"),
+    ]
