@@ -369,6 +369,13 @@ def _equivalent(path: Path, intended: Any, found: Any, view: Record) -> bool:
             for k, v in intended.items()
             if k in found or v is not None
         )
+    if (
+        isinstance(intended, list)
+        and isinstance(found, list)
+        and intended
+        and all(isinstance(item, Mapping) for item in intended)
+    ):
+        return _items_equivalent(path, intended, found, view)
     located = find_schema_field(path)
     kind = located[2].kind if located else Kind.OPAQUE
     name = located[1] if located else path.last.name
@@ -376,6 +383,26 @@ def _equivalent(path: Path, intended: Any, found: Any, view: Record) -> bool:
     return values_equivalent(
         kind, name, intended, found, context if isinstance(context, Mapping) else None
     )
+
+
+def _items_equivalent(
+    path: Path, intended: list[Mapping[str, Any]], found: list[Any], view: Record
+) -> bool:
+    """The items of an array sent whole inside a new item (a new person's contact
+    methods): each is found by its identity -- its id, or, since the server gives ids
+    only now, its natural key -- and holds what was sent; nothing else is there."""
+    if len(found) != len(intended):
+        return False
+    array = path.last.name
+    for item in intended:
+        item_path = path.parent + Path((item_segment(array, item),))
+        try:
+            found_item = get_value(view, item_path)
+        except PathError:
+            return False  # not there, or not told apart from another
+        if not _equivalent(item_path, item, found_item, view):
+            return False
+    return True
 
 
 def touches_high_stakes(changes: Iterable[ResolvedChange], high_stakes: frozenset[str]) -> bool:

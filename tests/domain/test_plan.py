@@ -278,6 +278,44 @@ def test_a_removal_is_verified_by_absence(contact: dict[str, Any]) -> None:
     assert p.verify_changes(resolved, contact)[0] != []
 
 
+def _new_person_with_email(contact: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A person appended with a method of their own, and the server's answer: ids and
+    audit fields on the person and on the method."""
+    person = {
+        "firstName": "Jo",
+        "lastName": "Smith",
+        "contactMethods": [{"type": "Home Email", "value": "jo@example.org", "isPrimary": True}],
+    }
+    resolved = p.resolve_changes(
+        contact, [p.Change("contactIndividuals[+]", json.loads(json.dumps(person)))], RULES
+    )
+    (group,) = p.group_writes(1, contact, resolved)
+    answer = copy.deepcopy(p.build_body(group, contact))
+    stored = answer["contactIndividuals"][-1]
+    stored.update({"id": 9001, "isPrimary": False, "createdByUser": "API"})
+    stored["contactMethods"][0].update({"id": 90011, "isOptedIn": False})
+    return resolved, answer
+
+
+def test_a_new_persons_methods_are_verified_by_their_natural_key(contact: dict[str, Any]) -> None:
+    resolved, answer = _new_person_with_email(contact)
+
+    assert p.verify_changes(resolved, answer)[0] == []
+
+
+def test_a_new_persons_method_stored_otherwise_or_joined_by_another_is_a_mismatch(
+    contact: dict[str, Any],
+) -> None:
+    resolved, answer = _new_person_with_email(contact)
+    methods = answer["contactIndividuals"][-1]["contactMethods"]
+    methods[0]["isPrimary"] = False
+    assert p.verify_changes(resolved, answer)[0] != []
+
+    methods[0]["isPrimary"] = True
+    methods.append({"id": 90012, "type": "Work Email", "value": "other@example.org"})
+    assert p.verify_changes(resolved, answer)[0] != []
+
+
 def test_high_stakes_fields_are_detected(contact: dict[str, Any]) -> None:
     resolved = p.resolve_changes(
         contact, changes("contactIndividuals[id=2].isDeceased=true"), RULES

@@ -22,8 +22,8 @@ JO = "contactIndividuals[firstName=Jo,lastName=Smith]"
 
 
 def jo_smith(nickname: str) -> dict[str, Any]:
-    # No contact methods: a new person with an id-less method fails the push's
-    # read-back (a separate finding, docs/testing.md), which is not what this tests.
+    # No contact methods: not what this tests (a new person with one: see
+    # test_new_person_with_method_e2e.py).
     return {"firstName": "Jo", "lastName": "Smith", "nickname": nickname}
 
 
