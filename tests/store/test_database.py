@@ -1,10 +1,12 @@
 """Engines from URLs, and connection failures that never show a password."""
 
+import sqlite3
 import traceback
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from syncengine.errors import DatabaseUnavailable, StoreError
 from syncengine.store import SqlMirrorStore, make_engine, parse_url, safe_url
@@ -147,3 +149,56 @@ def test_in_memory_sqlite_keeps_its_tables_between_operations() -> None:
         assert SqlMirrorStore(engine).all_ids() == []
     finally:
         engine.dispose()
+
+
+def _failing_first_connects(engine: Any, failures: int, code: int) -> list[int]:
+    """The driver's connect fails ``failures`` times with an SQLite error of ``code`` (as
+    the sqlite3 module raises it), then works; returns the count of tries made."""
+    tries: list[int] = []
+
+    @event.listens_for(engine, "do_connect")
+    def _fail(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> None:
+        tries.append(1)
+        if len(tries) <= failures:
+            error = sqlite3.OperationalError("disk I/O error")
+            error.sqlite_errorcode = code  # type: ignore[attr-defined]
+            raise error
+
+    return tries
+
+
+def test_a_passing_sqlite_io_error_while_connecting_is_tried_again(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/mirror.db")
+    prepare_database(engine)
+    engine.dispose()
+    tries = _failing_first_connects(engine, failures=2, code=10 | (13 << 8))  # IOERR_FSTAT
+
+    try:
+        assert SqlMirrorStore(engine).all_ids() == []
+    finally:
+        engine.dispose()
+    assert len(tries) == 3
+
+
+def test_a_lasting_sqlite_io_error_is_database_unavailable(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/mirror.db")
+    tries = _failing_first_connects(engine, failures=99, code=10)
+
+    try:
+        with pytest.raises(DatabaseUnavailable, match="cannot connect"):
+            SqlMirrorStore(engine).all_ids()
+    finally:
+        engine.dispose()
+    assert len(tries) == 4
+
+
+def test_another_sqlite_error_while_connecting_is_not_tried_again(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/mirror.db")
+    tries = _failing_first_connects(engine, failures=99, code=14)  # SQLITE_CANTOPEN
+
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            SqlMirrorStore(engine).all_ids()
+    finally:
+        engine.dispose()
+    assert len(tries) == 1
