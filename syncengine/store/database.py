@@ -160,15 +160,30 @@ def ensure_owner_only(path: Path, url: URL | None = None) -> None:
     used as it is, with the warning that says so.
     """
     try:
-        # O_CREAT without O_EXCL: another process creating it meanwhile is fine. The
-        # mode is applied only when the file is created, and a umask can only take bits
-        # away from 0o600, never add any.
-        fd = os.open(path, os.O_RDONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), SQLITE_FILE_MODE)
+        # O_EXCL: an existing file is never opened here. Closing any descriptor of a file
+        # drops every POSIX lock the process holds on it, so opening and closing the
+        # database beside this process's other connections (a new pooled connection,
+        # while other threads of a run or the daemon write) took their locks away: SQLite
+        # then met "disk I/O error", and two writers could have thought the write lock
+        # theirs (SQLite's docs, "How To Corrupt An SQLite Database File", 2.2). A file
+        # created here is new: nobody holds a lock on it. The mode is applied only at
+        # creation, and a umask can only take bits away from 0o600, never add any.
+        fd = os.open(
+            path,
+            os.O_RDONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+            SQLITE_FILE_MODE,
+        )
+    except FileExistsError:
+        # Another process's or an earlier connection's: only its mode is checked. Not
+        # a file (a folder at that name): the driver says so, and nothing is chmod-ed.
+        if not path.is_file():
+            return
     except OSError:
         # Let the driver report it (read-only folder, a directory at that name...): its
         # error is translated into DatabaseUnavailable where the transaction opens.
         return
-    os.close(fd)
+    else:
+        os.close(fd)
     for file in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_COMPANIONS)):
         _tighten(file, url)
 

@@ -1,8 +1,6 @@
 """Short transactions with translated errors: how every repository touches the database."""
 
-import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,36 +12,13 @@ from sqlmodel import Session
 from syncengine.store.database import IMMEDIATE
 from syncengine.store.failures import failed, unavailable
 
-# SQLite's "disk I/O error" (SQLITE_IOERR and its extended codes) while a new connection
-# sets itself up: seen twice under load on a busy machine, a daemon's worker opening a
-# connection beside another process's, and fatal to the daemon (a lost database stops
-# it). Opening a connection has no side effect, so a few tries come first.
-_SQLITE_IOERR = 10
-_CONNECT_TRIES = 4
-_CONNECT_PAUSE_S = 0.1  # doubled after each try: 0.1 + 0.2 + 0.4 s in all
-
 
 def connect(engine: Engine) -> Connection:
-    """A connection from ``engine``; failing to get one raises ``DatabaseUnavailable``
-    (after a few tries when SQLite reports an I/O error while setting it up)."""
-    for attempt in range(_CONNECT_TRIES):
-        try:
-            return engine.connect()
-        except SQLAlchemyError as exc:
-            if attempt + 1 == _CONNECT_TRIES or not _transient_sqlite_io_error(exc):
-                raise unavailable(exc, engine.url) from exc
-            time.sleep(_CONNECT_PAUSE_S * 2**attempt)
-    raise AssertionError("unreachable: the last try returns or raises")  # pragma: no cover
-
-
-def _transient_sqlite_io_error(exc: SQLAlchemyError) -> bool:
-    original = getattr(exc, "orig", None)
-    code = getattr(original, "sqlite_errorcode", None)
-    return (
-        isinstance(original, sqlite3.OperationalError)
-        and isinstance(code, int)
-        and (code & 0xFF == _SQLITE_IOERR)
-    )
+    """A connection from ``engine``; failing to get one raises ``DatabaseUnavailable``."""
+    try:
+        return engine.connect()
+    except SQLAlchemyError as exc:
+        raise unavailable(exc, engine.url) from exc
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Engines from URLs, and connection failures that never show a password."""
 
-import sqlite3
+import subprocess
+import sys
 import traceback
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from syncengine.errors import DatabaseUnavailable, StoreError
 from syncengine.store import SqlMirrorStore, make_engine, parse_url, safe_url
@@ -151,54 +151,36 @@ def test_in_memory_sqlite_keeps_its_tables_between_operations() -> None:
         engine.dispose()
 
 
-def _failing_first_connects(engine: Any, failures: int, code: int) -> list[int]:
-    """The driver's connect fails ``failures`` times with an SQLite error of ``code`` (as
-    the sqlite3 module raises it), then works; returns the count of tries made."""
-    tries: list[int] = []
-
-    @event.listens_for(engine, "do_connect")
-    def _fail(dialect: Any, conn_rec: Any, cargs: Any, cparams: Any) -> None:
-        tries.append(1)
-        if len(tries) <= failures:
-            error = sqlite3.OperationalError("disk I/O error")
-            error.sqlite_errorcode = code  # type: ignore[attr-defined]
-            raise error
-
-    return tries
+_OPEN_WRITE_CLOSE = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+db.execute("CREATE TABLE IF NOT EXISTS probe (n INTEGER)")
+db.execute("INSERT INTO probe VALUES (1)")
+db.close()
+"""
 
 
-def test_a_passing_sqlite_io_error_while_connecting_is_tried_again(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/mirror.db")
+def test_a_new_connection_leaves_the_other_connections_locks_alone(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops every POSIX lock the process holds on it. A
+    new connection that opened and closed the database file beside the process's others
+    took their shared locks away: the next process to close its last connection then
+    thought itself the last of all and removed the WAL under them ("disk I/O error",
+    or worse). The WAL must outlive that process while this one is connected."""
+    path = tmp_path / "mirror.db"
+    wal = tmp_path / "mirror.db-wal"
+    engine = make_engine(f"sqlite:///{path}")
     prepare_database(engine)
-    engine.dispose()
-    tries = _failing_first_connects(engine, failures=2, code=10 | (13 << 8))  # IOERR_FSTAT
-
     try:
-        assert SqlMirrorStore(engine).all_ids() == []
+        with engine.connect() as holder:
+            holder.exec_driver_sql("SELECT 1").all()
+            with engine.connect() as newcomer:  # a second pooled connection opens
+                newcomer.exec_driver_sql("SELECT 1").all()
+                subprocess.run(
+                    [sys.executable, "-c", _OPEN_WRITE_CLOSE, str(path)],
+                    check=True,
+                    timeout=60,
+                )
+                assert wal.exists(), "another process removed the WAL under open connections"
+                assert newcomer.exec_driver_sql("SELECT count(*) FROM probe").scalar() == 1
     finally:
         engine.dispose()
-    assert len(tries) == 3
-
-
-def test_a_lasting_sqlite_io_error_is_database_unavailable(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/mirror.db")
-    tries = _failing_first_connects(engine, failures=99, code=10)
-
-    try:
-        with pytest.raises(DatabaseUnavailable, match="cannot connect"):
-            SqlMirrorStore(engine).all_ids()
-    finally:
-        engine.dispose()
-    assert len(tries) == 4
-
-
-def test_another_sqlite_error_while_connecting_is_not_tried_again(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path}/mirror.db")
-    tries = _failing_first_connects(engine, failures=99, code=14)  # SQLITE_CANTOPEN
-
-    try:
-        with pytest.raises(DatabaseUnavailable):
-            SqlMirrorStore(engine).all_ids()
-    finally:
-        engine.dispose()
-    assert len(tries) == 1
