@@ -25,6 +25,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from syncengine.domain.diff import FieldChange, diff
@@ -493,3 +494,15 @@ def change_sets(contact: Record, *, side: str = "platform") -> st.SearchStrategy
     """The ``FieldChange`` lists that turn ``contact`` into one of its edits (``diff``'s
     output: canonical paths, document order), e.g. for property tests of a push."""
     return edited_contacts(contact, side=side).map(lambda edited: diff(contact, edited))
+
+
+# The suite's pace: 60 examples a property. A profile asking for more (``soak``: 2,000) is
+# a search on purpose, and gets them: an explicit ``max_examples`` would cap it.
+SUITE_EXAMPLES = 60
+
+
+def property_examples() -> int:
+    """Examples per property: the suite's 60, or the loaded profile's if it asks for more
+    than the profiles' common parent (``syncengine``, Hypothesis's default) does."""
+    asked = settings().max_examples
+    return asked if asked > settings.get_profile("syncengine").max_examples else SUITE_EXAMPLES

@@ -16,11 +16,13 @@ from syncengine.domain.paths import REMOVE, parse_path, resolve
 from syncengine.domain.policy import glob_match
 from syncengine.domain.ports import Record
 from syncengine.errors import PathError
-from tests.domain.strategies import change_sets, contacts, edited_contacts
+from tests.domain.strategies import change_sets, contacts, edited_contacts, property_examples
 
 DATA = FsPath(__file__).resolve().parent.parent / "data"
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=property_examples(), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def fixture_contact() -> Record:

@@ -16,11 +16,13 @@ from syncengine.domain.diff import FieldChange, apply_changes, diff, leaf_values
 from syncengine.domain.merge import Conflict, Resolution, Side, merge3
 from syncengine.domain.policy import FieldRule, MergePolicy, Rule, policy_from_mapping
 from syncengine.domain.ports import Record
-from tests.domain.strategies import contacts, edited_contacts, merge_scenarios
+from tests.domain.strategies import contacts, edited_contacts, merge_scenarios, property_examples
 
 DATA = FsPath(__file__).resolve().parent.parent / "data"
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=property_examples(), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 METHOD = "contactIndividuals[id=2].contactMethods[id=2081]"
 PHONE = "contactIndividuals[id=2].contactMethods[id=2082]"
