@@ -290,6 +290,17 @@ def nothing_unchanged(contact_id: int, modified_at: datetime) -> bool:
     return False
 
 
+def whole_records(
+    scan_changed: Callable[
+        [UnchangedTest], Iterator[LocalRecord | UnchangedRecord | LocalDataError]
+    ],
+) -> Iterator[LocalRecord | LocalDataError]:
+    """``scan`` from an adapter's ``scan_changed``: every record read whole."""
+    for item in scan_changed(nothing_unchanged):
+        if not isinstance(item, UnchangedRecord):  # always: nothing is unchanged
+            yield item
+
+
 class LocalPlatform(Protocol):
     """The partner platform's side. Errors: ``LocalDataError`` for one malformed record
     (reported and skipped, never overwritten), ``LocalConflictError`` when the record

@@ -63,6 +63,17 @@ log = structlog.get_logger(__name__)
 StopCheck = Callable[[], bool]
 
 
+def _looks_changed(
+    contact_id: int,
+    modified_at: datetime,
+    states: Mapping[int, datetime | None],
+    waiting: Collection[int],
+) -> bool:
+    """Whether the push job queues a linked record: changed on the platform since its last
+    sync, or with something waiting to be carried or applied."""
+    return contact_id in waiting or changed_since_sync(modified_at, states.get(contact_id))
+
+
 class PlatformWatch:
     """The push job."""
 
@@ -101,11 +112,8 @@ class PlatformWatch:
         looked_changed: list[LocalRecord] = []
 
         def unchanged(contact_id: int, modified_at: datetime) -> bool:
-            # Neither changed here since its last sync nor waiting: its document is not
-            # read, only its status.
-            return not (
-                changed_since_sync(modified_at, states.get(contact_id)) or contact_id in waiting
-            )
+            # Its document is not read, only its status.
+            return not _looks_changed(contact_id, modified_at, states, waiting)
 
         for item in self._platform.scan_changed(unchanged):
             if should_stop():
@@ -149,9 +157,7 @@ class PlatformWatch:
             assert contact_id is not None  # new records are created, not queued
             if queued.get(contact_id, Priority.PUSH + 1) <= Priority.PUSH:
                 counts["still_queued"] += 1
-            elif contact_id in waiting or changed_since_sync(
-                item.modified_at, states.get(contact_id)
-            ):
+            elif _looks_changed(contact_id, item.modified_at, states, waiting):
                 to_queue.append(contact_id)
             else:
                 counts["synced_meanwhile"] += 1

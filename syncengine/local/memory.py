@@ -30,7 +30,7 @@ from syncengine.domain.ports import (
     Record,
     UnchangedRecord,
     UnchangedTest,
-    nothing_unchanged,
+    whole_records,
 )
 from syncengine.errors import LocalConflictError, LocalDataError
 from syncengine.local.clock import ManualClock
@@ -83,9 +83,7 @@ class MemoryPlatform:
     # -- the port ------------------------------------------------------------------------
 
     def scan(self) -> Iterator[LocalRecord | LocalDataError]:
-        for item in self.scan_changed(nothing_unchanged):
-            if not isinstance(item, UnchangedRecord):  # always: nothing is unchanged
-                yield item
+        return whole_records(self.scan_changed)
 
     def scan_changed(
         self, unchanged: UnchangedTest

@@ -33,6 +33,7 @@ from syncengine.domain.ports import (
     UnchangedRecord,
     UnchangedTest,
     nothing_unchanged,
+    whole_records,
 )
 from syncengine.errors import ConfigError, LocalConflictError, LocalDataError, LocalPlatformError
 from syncengine.local.documents import id_problem, parse_document, render_document
@@ -112,9 +113,7 @@ class FilesPlatform:
     # -- the port ------------------------------------------------------------------------
 
     def scan(self) -> Iterator[LocalRecord | LocalDataError]:
-        for item in self.scan_changed(nothing_unchanged):
-            if not isinstance(item, UnchangedRecord):  # always: nothing is unchanged
-                yield item
+        return whole_records(self.scan_changed)
 
     def scan_changed(
         self, unchanged: UnchangedTest
