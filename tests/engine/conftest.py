@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path as FsPath
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from syncengine.bootstrap import App, open_app
 from syncengine.config import (
     CrmSettings,
     DatabaseSettings,
+    LocalSettings,
     RateLimitSettings,
     RetrySettings,
     Settings,
@@ -35,6 +37,13 @@ def engine_settings(base_url: str, database_url: str, **crm: Any) -> Settings:
             **crm,
         ),
         database=DatabaseSettings(url=database_url),
+    )
+
+
+def files_engine_settings(base_url: str, database_url: str, folder: FsPath) -> Settings:
+    """``engine_settings`` over a ``files`` platform: the documents in ``folder``."""
+    return engine_settings(base_url, database_url).model_copy(
+        update={"local": LocalSettings(adapter="files", path=str(folder))}
     )
 
 

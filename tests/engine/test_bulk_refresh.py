@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import open_app
-from syncengine.config import LocalSettings
 from syncengine.store import SqlCursorStore
-from tests.engine.conftest import engine_settings
+from tests.engine.conftest import files_engine_settings
 from tests.fixtures.sandbox import SandboxFactory
 
 TOTAL = 2_345
@@ -29,9 +28,8 @@ def test_all_pages_through_every_contact_by_keyset_then_overlaps_a_day(
 ) -> None:
     sandbox = sandbox_factory(seed={"contacts": [_contact(i) for i in range(1, TOTAL + 1)]})
     (tmp_path / "platform").mkdir()
-    settings = engine_settings(sandbox.base_url, f"sqlite:///{tmp_path}/mirror.db")
-    settings = settings.model_copy(
-        update={"local": LocalSettings(adapter="files", path=str(tmp_path / "platform"))}
+    settings = files_engine_settings(
+        sandbox.base_url, f"sqlite:///{tmp_path}/mirror.db", tmp_path / "platform"
     )
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         app.runner().run_all()

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import open_app
-from syncengine.config import LocalSettings
 from syncengine.store import SqlSyncStateStore
-from tests.engine.conftest import engine_settings
+from tests.engine.conftest import files_engine_settings
 from tests.fixtures.sandbox import SandboxFactory
 
 IDS = range(501, 531)
@@ -44,9 +43,7 @@ def test_agreeing_contacts_are_linked_in_bulk_and_later_edits_flow_both_ways(
     for contact_id in IDS:
         _document(folder, contact_id)
     _document(folder, DIFFERS, informalName="Renamed on the platform")
-    settings = engine_settings(sandbox.base_url, database_url).model_copy(
-        update={"local": LocalSettings(adapter="files", path=str(folder))}
-    )
+    settings = files_engine_settings(sandbox.base_url, database_url, folder)
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         first = app.runner().run_all(force=True)
 

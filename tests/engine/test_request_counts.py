@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import open_app
-from syncengine.config import LocalSettings
 from syncengine.sandbox import LoggedRequest, SandboxServer
-from tests.engine.conftest import engine_settings
+from tests.engine.conftest import files_engine_settings
 from tests.fixtures.sandbox import SandboxFactory
 
 CONTACTS = range(501, 521)  # 20: the guard's minimum, so the run is a real --all
@@ -132,10 +131,7 @@ def test_a_pushed_contact_costs_its_get_and_its_put_on_every_route(
 ) -> None:
     folder = tmp_path / "platform"
     sandbox = _linked(sandbox_factory, folder)
-    settings = engine_settings(sandbox.base_url, f"sqlite:///{tmp_path}/mirror.db")
-    settings = settings.model_copy(
-        update={"local": LocalSettings(adapter="files", path=str(folder))}
-    )
+    settings = files_engine_settings(sandbox.base_url, f"sqlite:///{tmp_path}/mirror.db", folder)
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         first = app.runner().run_all(force=True)
         assert not first.failed, first.to_json()

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import open_app
-from syncengine.config import LocalSettings
-from tests.engine.conftest import engine_settings
+from tests.engine.conftest import files_engine_settings
 from tests.fixtures.sandbox import SandboxFactory
 
 CONTACTS = range(701, 721)  # 20: the guard's minimum, so the run is a real --all
@@ -70,10 +69,7 @@ def test_a_run_opens_only_the_documents_that_changed(
     for contact_id in CONTACTS:
         (folder / f"{contact_id}.json").write_text(json.dumps(_contact(contact_id)))
     sandbox = sandbox_factory(seed={"contacts": [_contact(i) for i in CONTACTS]})
-    settings = engine_settings(sandbox.base_url, f"sqlite:///{tmp_path}/mirror.db")
-    settings = settings.model_copy(
-        update={"local": LocalSettings(adapter="files", path=str(folder))}
-    )
+    settings = files_engine_settings(sandbox.base_url, f"sqlite:///{tmp_path}/mirror.db", folder)
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         with opened_in(folder) as first_opens:
             first = app.runner().run_all(force=True)
