@@ -267,6 +267,12 @@ class LocalRecord:
     # the engine places them on the base record, resolving selectors there. ``record`` is
     # then empty.
     leaves: Mapping[str, Any] | None = None
+    # False when ``modified_at`` cannot yet tell this version from a later one: it is
+    # within the platform's timestamp resolution of now (a file written in the same tick
+    # of a coarse clock as a later edit carries the same mtime). The engine then records
+    # no stamp for it, so the next run looks at the record again instead of trusting its
+    # time (git's "racily clean" entries). Platforms with exact stamps leave it True.
+    settled: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True)

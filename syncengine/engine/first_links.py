@@ -43,7 +43,9 @@ def agrees(report: ContactReport) -> bool:
 @dataclass(frozen=True)
 class Agreeing:
     key: str  # the platform record's
-    modified_at: datetime  # the platform record's, as the scan read it
+    # The platform record's, as the scan read it; None when not settled yet (see
+    # ``LocalRecord.settled``): the next run then looks at the record once more.
+    modified_at: datetime | None
 
 
 def link_agreeing(

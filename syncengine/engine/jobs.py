@@ -267,6 +267,10 @@ class Drift:
     reasons: list[str] = field(default_factory=list)
 
 
+_PLATFORM_CHANGED = "the platform changed since the last sync"
+_PLATFORM_DIFFERS = "the platform differs from the last agreed state, unmodified"
+
+
 class Reconciler:
     """The reconcile job: a full comparison, the repairs queued, a drift report written."""
 
@@ -361,10 +365,20 @@ class Reconciler:
             found.reasons.append("on the platform, never synced")
         elif stamps[contact_id] != stamp:
             found.reasons.append("CRM+ changed since the last sync")
-        if changed_since_sync(local.modified_at, states.get(contact_id)):
-            found.reasons.append("the platform changed since the last sync")
+        if contact_id in states and states[contact_id] is None:
+            # Synced while its time was not settled (``LocalRecord.settled``): no stamp
+            # tells whether it changed since, so its content does (below).
+            unsettled = True
+        else:
+            unsettled = False
+            if changed_since_sync(local.modified_at, states.get(contact_id)):
+                found.reasons.append(_PLATFORM_CHANGED)
         if not found.reasons:
-            found.reasons += self._content_drift(contact_id, record, local)
+            found.reasons += [
+                # Without a settled stamp, a platform record that differs was edited.
+                _PLATFORM_CHANGED if unsettled and reason == _PLATFORM_DIFFERS else reason
+                for reason in self._content_drift(contact_id, record, local)
+            ]
         return found
 
     def _content_drift(
@@ -382,7 +396,7 @@ class Reconciler:
         except LocalDataError as exc:
             return [*reasons, f"the platform record is malformed: {exc.problem}"]
         if diff(entry.record, ours):
-            reasons.append("the platform differs from the last agreed state, unmodified")
+            reasons.append(_PLATFORM_DIFFERS)
         return reasons
 
     def _write_report(self, started: datetime, checked: int, drift: list[Drift]) -> None:

@@ -315,6 +315,7 @@ class SyncRunner:
                     key is not None,
                     work.fresh,
                     waiting=contact_id in work.waiting,
+                    planned_nothing=contact_id not in work.changing,
                 ),
                 f"contact {contact_id}",
                 CONTACT_REQUESTS,
@@ -355,11 +356,22 @@ class SyncRunner:
         return summary
 
     def _claimed_sync(
-        self, contact_id: int, on_platform: bool, pulled: FreshRecords, *, waiting: bool
+        self,
+        contact_id: int,
+        on_platform: bool,
+        pulled: FreshRecords,
+        *,
+        waiting: bool,
+        planned_nothing: bool,
     ) -> ContactReport:
         """Sync a contact under its claim, skipping it if another run holds it. What the
         scan and the bulk query saw may be stale by now (another run may have synced the
-        contact meanwhile): inside the claim it is read again."""
+        contact meanwhile): inside the claim it is read again.
+
+        ``planned_nothing``: the guard's plan found nothing to do. If the bulk query has
+        nothing newer either, the sync plans against the mirror first and makes no
+        request unless that plan does something (a record looked at once more because
+        its time was not settled, or touched without an edit, costs none)."""
         with self._claims.holding_if_free(contact_subject(contact_id)) as blocker:
             if blocker is not None:
                 return _skipped(ContactReport(contact_id), blocker.owner)
@@ -373,7 +385,11 @@ class SyncRunner:
             if not waiting and not self._needs_sync(contact_id, local, fresh):
                 return ContactReport(contact_id)
             return self._contacts.sync(
-                contact_id, local=local, fresh=fresh, refetch_before_push=True
+                contact_id,
+                local=local,
+                fresh=fresh,
+                refetch_before_push=True,
+                crm_unchanged=planned_nothing and fresh is None,
             )
 
     def _needs_sync(self, contact_id: int, local: LocalRecord | None, fresh: Record | None) -> bool:
@@ -488,7 +504,9 @@ class SyncRunner:
                     and item.contact_id in work.fresh
                     and not work.fresh.survivor(item.contact_id)
                 ):
-                    work.agreeing[item.contact_id] = Agreeing(item.key, item.modified_at)
+                    work.agreeing[item.contact_id] = Agreeing(
+                        item.key, item.modified_at if item.settled else None
+                    )
                     work.linked.pop(item.contact_id, None)
                 else:
                     work.linked[item.contact_id] = item.key

@@ -197,6 +197,20 @@ class _Plan:
     carried: list[FieldChange]  # the part of to_platform that carries outside writes
     overridden: list[tuple[str, Any, Any, Any]]  # path, base, platform, CRM value
 
+    @property
+    def does_nothing(self) -> bool:
+        """Nothing to write on either side, no conflict to open, hold or apply, no
+        outside write to carry: the sync only records where the contact stands."""
+        return not (
+            self.to_crm
+            or self.to_platform
+            or self.decided
+            or self.still_open
+            or self.result.conflicts
+            or self.carry.entries
+            or self.carry.archived is not None
+        )
+
 
 @dataclass(frozen=True)
 class RunKnowledge:
@@ -269,6 +283,7 @@ class ContactSync:
         first_sync: bool = False,
         known: RunKnowledge | None = None,
         mirror_entry: MirrorEntry | None = None,
+        crm_unchanged: bool = False,
     ) -> ContactReport:
         """Sync one contact. ``local``/``fresh``: already read by the caller (``--all``).
 
@@ -286,6 +301,13 @@ class ContactSync:
         does not read the mirror, the journal and the conflicts once per contact. A real
         sync always reads them itself, under the contact's claim. ``mirror_entry``: the
         mirror's entry of the contact, read by the planning caller just before.
+
+        ``crm_unchanged`` (with no ``fresh``): the caller knows CRM+ has not changed the
+        contact since the mirror's entry (a bulk query since the run's cursor did not
+        return it), so the contact is first planned against the mirror, without a
+        request; only a plan that does something reads it from CRM+ and is made again.
+        A platform record the sync must look at once more (its modification time
+        unsettled, or touched without an edit) then costs no request.
         """
         if not dry_run:
             known = mirror_entry = None
@@ -293,10 +315,20 @@ class ContactSync:
         local = local if local is not None else self._platform.get(contact_id)
         if local is not None:
             report.key = local.key
+        # The mirror stands for CRM+ only where it is the contact's whole story.
+        assumed = (
+            self._mirror.get(contact_id)
+            if crm_unchanged and fresh is None and local is not None and not dry_run
+            else None
+        )
+        if assumed is not None and (assumed.archived or assumed.merged_into is not None):
+            assumed = None
         try:
-            crm = self._current(contact_id, fresh)
+            crm = assumed.record if assumed is not None else self._current(contact_id, fresh)
         except CrmNotFound as exc:
             return self._gone(report, local, exc)
+        if assumed is not None:
+            mirror_entry = assumed
         if local is None:
             return self._first_to_platform(report, crm)
 
@@ -324,19 +356,25 @@ class ContactSync:
             self._check_records(contact_id, local, ours, crm)
             carry = _Carry() if quiet else self._carry(contact_id, ours, unsettled)
             plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry, quiet=quiet)
-        if plan.to_crm and fresh is not None and refetch_before_push and not dry_run:
+        # Only a plan that does nothing is taken from the mirror; any other is made again
+        # on the contact as CRM+ holds it now (a PUT is only built on a record just read).
+        refetch = (assumed is not None and not plan.does_nothing) or (
+            plan.to_crm and fresh is not None and refetch_before_push and not dry_run
+        )
+        if refetch:
             try:
                 crm = self._current(contact_id, None)
             except CrmNotFound as exc:
                 return self._gone(report, local, exc)
             plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry)
+            assumed = None
         self._describe(report, plan)
         if dry_run:
             return report
 
         saved = local
         written = _without_archive(plan.to_platform)
-        held = apply_changes(ours, written)
+        held = _applied_to_platform(contact_id, ours, written)
         opened: list[int] = [w.id for w in unsettled if w.id is not None]
         # The conflicts and the record of the platform write: durable before the write.
         with self._atomic():
@@ -366,7 +404,8 @@ class ContactSync:
         with self._atomic():
             if not plan.to_crm:
                 self._journal.mark_carried(carry.ids, now)
-                self._remember(contact_id, crm, archived=carry.archived, previous=entry)
+                if assumed is None:  # else CRM+ told nothing the mirror does not hold
+                    self._remember(contact_id, crm, archived=carry.archived, previous=entry)
             for decided in plan.decided:
                 if decided.id is not None:
                     self._conflicts.mark_applied(decided.id, now)
@@ -1032,10 +1071,11 @@ class ContactSync:
         )
 
     def remember_synced(self, contact_id: int, saved: LocalRecord, outcome: str) -> None:
-        """The platform record as of this sync: ``--all`` skips it until it changes."""
-        self._states.put(
-            SyncState(contact_id, saved.key, saved.modified_at, self._clock.now(), outcome)
-        )
+        """The platform record as of this sync: ``--all`` skips it until it changes. A
+        record whose modification time is not settled yet (a later edit in the same tick
+        would carry the same time) gets no stamp: the next run looks at it again."""
+        stamp = saved.modified_at if saved.settled else None
+        self._states.put(SyncState(contact_id, saved.key, stamp, self._clock.now(), outcome))
 
 
 def _after(write: PlatformWrite, entry: JournalEntry) -> bool:
@@ -1103,6 +1143,22 @@ def _decision(choice: ConflictRecord, record: Record, side: str) -> list[FieldCh
     if current == choice.resolution:
         return []
     return [FieldChange(choice.path, "set", current, choice.resolution)]
+
+
+def _applied_to_platform(contact_id: int, ours: Record, changes: Sequence[FieldChange]) -> Record:
+    """The platform's record with ``changes`` applied, before anything is written. A
+    change at a path naming two of its items (two people named alike, without ids: CRM+
+    renamed or edited the one it holds) cannot be applied, since which of the two is
+    CRM+'s cannot be told: the sync stops there, loudly, with nothing written on either
+    side, until someone tells them apart."""
+    try:
+        return apply_changes(ours, changes)
+    except AmbiguousPath as exc:
+        raise LocalDataError(
+            f"the platform record of contact {contact_id}",
+            f"cannot take CRM+'s change at {exc.path}: {exc.problem}. Tell them apart on "
+            "the platform (rename one), then sync again",
+        ) from exc
 
 
 _ABSENT = object()

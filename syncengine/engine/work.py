@@ -215,7 +215,14 @@ class QueueWorker:
         fresh = item.fresh if self._still_new(contact_id, item.fresh) else None
         self._recovery.recover(contact_id=contact_id)
         return self._contacts.sync(
-            contact_id, local=local, fresh=fresh, refetch_before_push=fresh is not None
+            contact_id,
+            local=local,
+            fresh=fresh,
+            refetch_before_push=fresh is not None,
+            # Queued for a platform change only: the pull job and the webhooks queue what
+            # CRM+ changed, so the contact is planned against the mirror first, and read
+            # from CRM+ only if that plan does something (see ``ContactSync.sync``).
+            crm_unchanged=item.reason == "platform" and item.fresh is None,
         )
 
     def _still_new(self, contact_id: int, fresh: object) -> bool:

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
+from syncengine.local.files.platform import STAMP_RESOLUTION_NS
+
 Edit = Callable[[dict[str, Any]], None]
 
 
@@ -28,6 +30,12 @@ class PlatformDriver(Protocol):
     def add_new(self, key: str, record: dict[str, Any]) -> None: ...
 
     def stored_keys(self) -> list[str]: ...
+
+    def settle(self, contact_id: int) -> None:
+        """Make the record's last edit look older than the platform's timestamp
+        resolution (its time settled), for a test about something else than a record
+        looked at once more (tests/engine/test_racy_stamps.py)."""
+        ...
 
 
 class FilesDriver:
@@ -58,6 +66,11 @@ class FilesDriver:
 
     def stored_keys(self) -> list[str]:
         return sorted(p.stem for p in self.folder.glob("*.json"))
+
+    def settle(self, contact_id: int) -> None:
+        path = self.folder / f"{contact_id}.json"
+        then = time.time_ns() - STAMP_RESOLUTION_NS - 1_000_000_000
+        os.utime(path, ns=(then, then))
 
 
 class SqlDocumentDriver:
@@ -110,6 +123,9 @@ class SqlDocumentDriver:
     def stored_keys(self) -> list[str]:
         with self.engine.connect() as db:
             return sorted(str(r[0]) for r in db.execute(sa.text("SELECT key FROM donors")))
+
+    def settle(self, contact_id: int) -> None:
+        """Nothing to do: the platform's stamps are exact (microseconds, moved forward)."""
 
 
 def sql_options(url: str, **mode: Any) -> dict[str, Any]:

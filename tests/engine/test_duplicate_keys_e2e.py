@@ -136,3 +136,44 @@ def test_a_contact_method_typed_twice_the_copy_is_held_as_a_conflict_and_kept(
         True,
         False,
     ]
+
+
+def test_a_crm_rename_of_the_first_of_two_namesakes_waits_loudly_and_loses_nothing(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    """CRM+ renames the Jo Smith it holds while the platform, keeping no ids, holds two:
+    which of them is CRM+'s cannot be told, so the rename has nowhere to go. The contact's
+    sync fails, naming the two items and what to do, and writes nothing on either side,
+    run after run; once someone tells them apart on the platform, CRM+'s rename and every
+    other edit arrive and nothing is lost."""
+    platform.edit(CONTACT, add_two_jo_smiths)
+    assert outcome(app).conflicts == [JO]
+    people = sandbox.hooks.raw_contact(CONTACT)["contactIndividuals"]
+    renamed = [{**p, "firstName": "Joe"} if p.get("firstName") == "Jo" else p for p in people]
+    sandbox.hooks.ui_edit(CONTACT, {"contactIndividuals": renamed, "description": "from CRM+"})
+    crm_before = sandbox.hooks.raw_contact(CONTACT)
+
+    for _ in range(2):
+        before = platform.read(CONTACT)
+        sandbox.hooks.clear_requests()
+        with pytest.raises(LocalDataError, match="2 items of 'contactIndividuals' match") as err:
+            outcome(app)
+        assert "Tell them apart on the platform" in str(err.value)
+        assert puts(sandbox) == []
+        assert platform.read(CONTACT) == before
+        assert sandbox.hooks.raw_contact(CONTACT) == crm_before
+
+    def rename_second(doc: dict[str, Any]) -> None:
+        jos = [p for p in doc["contactIndividuals"] if p.get("firstName") == "Jo"]
+        jos[-1]["firstName"] = "Joanna"
+
+    platform.edit(CONTACT, rename_second)
+    assert outcome(app).outcome != "failed"
+    doc = platform.read(CONTACT)
+    assert doc is not None
+    assert doc["description"] == "from CRM+"
+    assert nicknames(doc["contactIndividuals"], "Joe", "Smith") == ["Jo"]
+    assert nicknames(doc["contactIndividuals"], "Joanna", "Smith") == ["Junior"]
+    crm = sandbox.hooks.raw_contact(CONTACT)["contactIndividuals"]
+    assert nicknames(crm, "Joe", "Smith") == ["Jo"]
+    assert nicknames(crm, "Joanna", "Smith") == ["Junior"]

@@ -6,6 +6,8 @@ build on: an edit on either side afterwards flows, and a quiet run changes nothi
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +30,14 @@ def _contact(contact_id: int) -> dict[str, Any]:
     }
 
 
-def _document(folder: Path, contact_id: int, **changes: Any) -> None:
+def _document(folder: Path, contact_id: int, *, settled: bool = False, **changes: Any) -> None:
     document = {**_contact(contact_id), **changes}
     del document["modifiedDateTimeUtc"]  # CRM+'s, not the platform's
-    (folder / f"{contact_id}.json").write_text(json.dumps(document), encoding="utf-8")
+    path = folder / f"{contact_id}.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    if settled:  # written an hour ago (a time just written is looked at once more)
+        then = time.time_ns() - 3_600 * 1_000_000_000
+        os.utime(path, ns=(then, then))
 
 
 def test_agreeing_contacts_are_linked_in_bulk_and_later_edits_flow_both_ways(
@@ -41,8 +47,8 @@ def test_agreeing_contacts_are_linked_in_bulk_and_later_edits_flow_both_ways(
     folder = tmp_path / "platform"
     folder.mkdir()
     for contact_id in IDS:
-        _document(folder, contact_id)
-    _document(folder, DIFFERS, informalName="Renamed on the platform")
+        _document(folder, contact_id, settled=True)
+    _document(folder, DIFFERS, settled=True, informalName="Renamed on the platform")
     settings = files_engine_settings(sandbox.base_url, database_url, folder)
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         first = app.runner().run_all(force=True)

@@ -5,8 +5,6 @@ table (a person on the portal). Nothing here goes through the engine."""
 from __future__ import annotations
 
 import json
-import os
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,8 +72,10 @@ class PlatformStorage(Protocol):
 
 
 class FileStorage:
-    """``<id>.json`` and ``new-<key>.json`` in a folder; every edit moves the file's
-    modification time strictly forward (no sleeping for a coarse clock)."""
+    """``<id>.json`` and ``new-<key>.json`` in a folder, written as a partner would: the
+    file system stamps each edit from its coarse clock, so an edit made in the same tick
+    as the engine's own write of the document (or its read) keeps that mtime. The
+    engine must still see it (``LocalRecord.settled``)."""
 
     adapter = "files"
 
@@ -100,11 +100,7 @@ class FileStorage:
         return linked if linked.exists() else self.folder / f"new-{key}.json"
 
     def write(self, key: str, doc: Doc) -> None:
-        path = self._path(key)
-        before = path.stat().st_mtime
-        path.write_text(json.dumps(doc))
-        later = max(time.time(), before + 0.001)
-        os.utime(path, (later, later))
+        self._path(key).write_text(json.dumps(doc))
 
     def add_new(self, key: str, doc: Doc) -> None:
         (self.folder / f"new-{key}.json").write_text(json.dumps(doc))

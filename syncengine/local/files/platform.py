@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -284,6 +285,7 @@ class FilesPlatform:
             contact_id=contact_id,
             record=document,
             modified_at=from_ns(snapshot.status.st_mtime_ns),
+            settled=settled(snapshot.status.st_mtime_ns),
         )
 
     def relink(
@@ -378,6 +380,7 @@ class FilesPlatform:
             contact_id=survivor_id,
             record=relinked,
             modified_at=from_ns(status.st_mtime_ns),
+            settled=settled(status.st_mtime_ns),
         )
 
     def _relinked_copy(self, target: str, survivor_id: int, data: bytes) -> _Snapshot | None:
@@ -436,6 +439,7 @@ class FilesPlatform:
             contact_id=snapshot.name.contact_id,
             record=document,
             modified_at=from_ns(snapshot.status.st_mtime_ns),
+            settled=settled(snapshot.status.st_mtime_ns),
         )
 
     def _hand_out(self, snapshot: _Snapshot) -> LocalRecord:
@@ -491,6 +495,7 @@ class FilesPlatform:
             contact_id=contact_id,
             record=document,
             modified_at=from_ns(status.st_mtime_ns),
+            settled=settled(status.st_mtime_ns),
         )
 
     def _inode(self, file_name: str) -> tuple[int, int] | None:
@@ -524,3 +529,18 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return entry.is_file()
     except OSError:
         return False
+
+
+# File systems stamp modification times from a coarse clock: every few milliseconds on
+# Linux (ext4, xfs, tmpfs), every second on ext3 and HFS+, every two seconds on FAT. Two
+# writes within one tick carry the same mtime, so a version is only told apart from a
+# later edit by its mtime once the tick it was stamped in has passed. Two seconds covers
+# them all; the price is one more look (a read and a plan, no request) at a record synced
+# within two seconds of its last write.
+STAMP_RESOLUTION_NS = 2_000_000_000
+
+
+def settled(mtime_ns: int) -> bool:
+    """Whether a document stamped ``mtime_ns`` is older than the file system's timestamp
+    resolution: a later edit cannot carry the same mtime (see ``LocalRecord.settled``)."""
+    return time.time_ns() - mtime_ns >= STAMP_RESOLUTION_NS
