@@ -52,8 +52,10 @@ class _OrganizationRow(Protocol):
 class SqlRepository(OrganizationScoped):
     """A repository on SQLite or PostgreSQL over one table, ``_row_type``.
 
-    Every statement goes through ``_mine`` (or a primary key that starts with the
-    organisation), so no repository can read or write another organisation's rows.
+    Every statement goes through ``_mine`` or ``mine`` (or a primary key that starts with
+    the organisation), so no repository can read or write another organisation's rows. A
+    statement built with ``mine`` and executed without ``_params`` fails ("a value is
+    required for bind parameter 'w_organization'"): it never reads every organisation.
     """
 
     # The table this repository filters with ``_mine``; each subclass names its own.

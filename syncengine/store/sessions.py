@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import InvalidRequestError, SQLAlchemyError
 from sqlmodel import Session
 
 from syncengine.store.database import IMMEDIATE
@@ -21,12 +21,21 @@ def connect(engine: Engine) -> Connection:
         raise unavailable(exc, engine.url) from exc
 
 
+def _open(engine: Engine, *, immediate: bool) -> Connection:
+    connection = connect(engine)
+    if immediate:
+        connection.execution_options(**{IMMEDIATE: True})
+    return connection
+
+
 @dataclass
 class _Shared:
     engine: Engine
     connection: Connection
-    # Made on the first ORM use in the block (most repositories use the connection only).
+    # Made on the first ORM use in the block (most repositories use the connection only),
+    # with the transaction it joined.
     session: Session | None = None
+    joined: RootTransaction | None = None
 
 
 # The transaction ``one_transaction`` opened in this thread, which every repository call
@@ -52,17 +61,20 @@ def connected(engine: Engine, *, immediate: bool = False) -> Iterator[Connection
     Same rules as ``transaction``: the connection is opened first and on its own, errors
     are translated, and inside ``one_transaction`` on the same engine, in the same
     thread, it is that transaction's connection: committed with it, never alone.
+
+    The transaction begins at the first statement (SQLAlchemy's autobegin), as a
+    session's did: a block that runs none sends no BEGIN and no COMMIT, and takes no
+    write lock on SQLite.
     """
     shared = _joined(engine)
     if shared is not None:
         yield shared.connection
         return
-    connection = connect(engine)
-    if immediate:
-        connection.execution_options(**{IMMEDIATE: True})
+    connection = _open(engine, immediate=immediate)
     try:
-        with connection, connection.begin():
+        with connection:  # closing it rolls back what is not committed
             yield connection
+            connection.commit()
     except SQLAlchemyError as exc:
         raise failed(exc, engine.url) from exc
 
@@ -84,8 +96,13 @@ def transaction(engine: Engine, *, immediate: bool = False) -> Iterator[Session]
     shared = _joined(engine)
     if shared is not None:
         if shared.session is None:
-            # rollback_only: the session never commits the block's transaction (the
-            # block does), though a failed flush still rolls it back.
+            # Begun first, so that the session joins the block's transaction rather than
+            # beginning (and on closing, rolling back) one of its own. rollback_only: it
+            # never commits that transaction (the block does), though a failed flush
+            # rolls it back.
+            if not shared.connection.in_transaction():
+                shared.connection.begin()
+            shared.joined = shared.connection.get_transaction()
             shared.session = Session(
                 bind=shared.connection,
                 expire_on_commit=False,
@@ -93,9 +110,7 @@ def transaction(engine: Engine, *, immediate: bool = False) -> Iterator[Session]
             )
         yield shared.session
         return
-    connection = connect(engine)
-    if immediate:
-        connection.execution_options(**{IMMEDIATE: True})
+    connection = _open(engine, immediate=immediate)
     try:
         with (
             connection,
@@ -130,6 +145,13 @@ def one_transaction(engine: Engine, *, writing: bool = True) -> Iterator[None]:
             if shared.session is not None:
                 # What the ORM holds unflushed is written before the commit.
                 shared.session.flush()
+                if connection.get_transaction() is not shared.joined:
+                    # A failed flush rolled the block back, and what ran after it began
+                    # a transaction of its own: committing that would be half a block.
+                    raise InvalidRequestError(
+                        "the transaction of a one_transaction block was rolled back "
+                        "inside it: nothing of the block is committed"
+                    )
         finally:
             _shared.current = None
             if shared.session is not None:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from syncengine.domain.ports import ConflictRecord, JobRun, MirrorEntry, SyncState
+from syncengine.errors import StoreError
 from syncengine.store import (
     SqlConflictStore,
     SqlMirrorStore,
@@ -159,3 +161,33 @@ def test_a_crash_leaves_none_of_the_orm_and_core_calls(engine: Engine) -> None:
     with one_transaction(engine):
         runs.start(JobRun("push", "run-2", NOW))
     assert [r.run_id for r in runs.latest()] == ["run-2"]
+
+
+def test_a_block_that_ran_nothing_takes_no_write_lock(tmp_path: Path) -> None:
+    """The block's transaction begins at its first statement, as a session's did: a
+    writing block that ends up running nothing never holds SQLite's write lock."""
+    path = tmp_path / "lock.db"
+    with migrated_engine(f"sqlite:///{path}") as engine, one_transaction(engine):
+        other = sqlite3.connect(path, timeout=0.1)
+        try:
+            other.execute("CREATE TABLE probe (x INTEGER)")
+            other.commit()
+        finally:
+            other.close()
+
+
+def test_a_block_rolled_back_by_a_failed_flush_commits_nothing_after_it(engine: Engine) -> None:
+    """A failed flush rolls the block's transaction back. Were the error caught inside
+    the block, what ran after it would be in a transaction of its own: the block refuses
+    to commit it, rather than commit half of itself."""
+    mirror, runs = SqlMirrorStore(engine), SqlRunLog(engine)
+    runs.start(JobRun("push", "run-1", NOW))
+    with pytest.raises(StoreError, match="rolled back"), one_transaction(engine):
+        mirror.put(entry(1, "before the failure"))
+        runs.start(JobRun("push", "run-1", NOW))  # the same run id: unique
+        with pytest.raises(IntegrityError):
+            runs.latest()  # its autoflush fails
+        mirror.put(entry(2, "after the failure"))
+
+    assert mirror.get(1) is None
+    assert mirror.get(2) is None
