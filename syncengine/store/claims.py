@@ -15,19 +15,55 @@ by owner) while it works. A crashed holder stops renewing and its claims expire.
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import Row, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
-from sqlmodel import col, select
 
 from syncengine.domain.ports import Claim
-from syncengine.store.scoped import SqlRepository
-from syncengine.store.sessions import transaction
+from syncengine.store.scoped import SqlRepository, mine
+from syncengine.store.sessions import connected
 from syncengine.store.tables import ClaimRow, metadata
 from syncengine.store.timestamps import as_utc
 
 _TABLE = metadata.tables["claims"]
+_UPDATED_ON_TAKING = ("owner", "until", "acquired_at", "purpose")
+
+# The statements, built once (see ``scoped.mine``).
+_OWNERS = mine(_TABLE, _TABLE.c.owner == bindparam("w_owner"))
+_GET = select(_TABLE).where(mine(_TABLE, _TABLE.c.subject == bindparam("w_subject")))
+_RENEW = update(_TABLE).where(_OWNERS)
+_SUBJECTS = select(_TABLE.c.subject).where(_OWNERS)
+_RELEASE = delete(_TABLE).where(
+    mine(_TABLE, _TABLE.c.subject == bindparam("w_subject"), _TABLE.c.owner == bindparam("w_owner"))
+)
+_RELEASE_ALL = delete(_TABLE).where(_OWNERS)
+_HELD = (
+    select(_TABLE)
+    .where(mine(_TABLE, _TABLE.c.until > bindparam("w_now")))
+    .order_by(_TABLE.c.subject)
+)
+
+
+@cache
+def _take(dialect_name: str) -> Insert:
+    """The claim's upsert, executed with the claim's row and ``w_owner``, ``w_now``."""
+    taken_over = or_(_TABLE.c.until <= bindparam("w_now"), _TABLE.c.owner == bindparam("w_owner"))
+    if dialect_name == "postgresql":
+        pg = postgresql.insert(_TABLE)
+        return pg.on_conflict_do_update(
+            index_elements=["organization", "subject"],
+            set_={name: pg.excluded[name] for name in _UPDATED_ON_TAKING},
+            where=taken_over,
+        ).returning(_TABLE.c.owner)
+    lite = sqlite.insert(_TABLE)
+    return lite.on_conflict_do_update(
+        index_elements=["organization", "subject"],
+        set_={name: lite.excluded[name] for name in _UPDATED_ON_TAKING},
+        where=taken_over,
+    ).returning(_TABLE.c.owner)
 
 
 class SqlClaimStore(SqlRepository):
@@ -45,69 +81,40 @@ class SqlClaimStore(SqlRepository):
             "until": as_utc(until),
             "acquired_at": as_utc(now),
             "purpose": purpose,
+            "w_owner": owner,
+            "w_now": as_utc(now),
         }
-        with transaction(self._engine) as session:
+        with connected(self._engine) as connection:
             # RETURNING, not rowcount: drivers disagree on the rowcount of an upsert.
-            taken = session.execute(self._take(values, owner, as_utc(now))).first() is not None
+            statement = _take(self._engine.dialect.name)
+            taken = connection.execute(statement, values).first() is not None
             if taken:
                 return None
-            row = session.get(ClaimRow, (self._organization, subject))
+            row = connection.execute(_GET, self._params(w_subject=subject)).first()
             # Gone between the two statements (released): report it as free-but-lost,
             # the caller simply tries again later.
             return None if row is None else _to_claim(row)
 
-    def _take(self, values: dict[str, object], owner: str, now: datetime) -> Insert:
-        taken_over = or_(_TABLE.c.until <= now, _TABLE.c.owner == owner)
-        update_columns = ("owner", "until", "acquired_at", "purpose")
-        if self._engine.dialect.name == "postgresql":
-            pg = postgresql.insert(_TABLE).values(values)
-            return pg.on_conflict_do_update(
-                index_elements=["organization", "subject"],
-                set_={name: pg.excluded[name] for name in update_columns},
-                where=taken_over,
-            ).returning(_TABLE.c.owner)
-        lite = sqlite.insert(_TABLE).values(values)
-        return lite.on_conflict_do_update(
-            index_elements=["organization", "subject"],
-            set_={name: lite.excluded[name] for name in update_columns},
-            where=taken_over,
-        ).returning(_TABLE.c.owner)
-
     def renew(self, owner: str, *, until: datetime) -> list[str]:
-        statement = (
-            update(ClaimRow)
-            .where(self._mine(col(ClaimRow.owner) == owner))
-            .values(until=as_utc(until))
-            .execution_options(synchronize_session=False)
-        )
-        subjects = select(ClaimRow.subject).where(self._mine(col(ClaimRow.owner) == owner))
-        with transaction(self._engine) as session:
-            session.exec(statement)
-            return sorted(session.exec(subjects).all())
+        with connected(self._engine) as connection:
+            connection.execute(_RENEW, self._params(w_owner=owner, until=as_utc(until)))
+            return sorted(connection.execute(_SUBJECTS, self._params(w_owner=owner)).scalars())
 
     def release(self, subject: str, owner: str) -> None:
-        statement = delete(ClaimRow).where(
-            self._mine(col(ClaimRow.subject) == subject, col(ClaimRow.owner) == owner)
-        )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        with connected(self._engine) as connection:
+            connection.execute(_RELEASE, self._params(w_subject=subject, w_owner=owner))
 
     def release_all(self, owner: str) -> None:
-        statement = delete(ClaimRow).where(self._mine(col(ClaimRow.owner) == owner))
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        with connected(self._engine) as connection:
+            connection.execute(_RELEASE_ALL, self._params(w_owner=owner))
 
     def held(self, *, now: datetime) -> Sequence[Claim]:
-        statement = (
-            select(ClaimRow)
-            .where(self._mine(col(ClaimRow.until) > as_utc(now)))
-            .order_by(col(ClaimRow.subject))
-        )
-        with transaction(self._engine) as session:
-            return [_to_claim(row) for row in session.exec(statement).all()]
+        with connected(self._engine) as connection:
+            rows = connection.execute(_HELD, self._params(w_now=as_utc(now)))
+            return [_to_claim(row) for row in rows]
 
 
-def _to_claim(row: ClaimRow) -> Claim:
+def _to_claim(row: Row[Any]) -> Claim:
     return Claim(
         subject=row.subject,
         owner=row.owner,

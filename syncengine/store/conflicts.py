@@ -4,7 +4,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, text, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, literal, text, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from syncengine.domain.paths import field_of
@@ -18,8 +19,8 @@ from syncengine.domain.ports import (
 from syncengine.store.columns import UTCDateTime
 from syncengine.store.conflict_rules import APPLY_ALLOWED, REFRESHED, RESOLVE_ALLOWED, spell
 from syncengine.store.failures import ConflictStateError, MissingEntryError
-from syncengine.store.scoped import ClockedSqlRepository
-from syncengine.store.sessions import transaction
+from syncengine.store.scoped import ClockedSqlRepository, mine
+from syncengine.store.sessions import connected, transaction
 from syncengine.store.tables import OPEN_CONFLICT, ConflictRow, metadata
 from syncengine.store.timestamps import as_utc, optional_utc
 from syncengine.store.upsert import upsert
@@ -28,6 +29,24 @@ _TABLE = metadata.tables["conflicts"]
 _OPEN_FIELD = ("organization", "contact_id", "path")
 # The refreshed values, and the time they were refreshed.
 _REFRESHED = (*REFRESHED, "field", "suggests", "updated_at")
+
+
+def _listing(*, of_status: bool, of_contact: bool) -> Select[Any]:
+    """``list``'s statement, filtering by status and/or contact, bound at execution."""
+    conditions = []
+    if of_status:
+        conditions.append(_TABLE.c.status == bindparam("w_status"))
+    if of_contact:
+        conditions.append(_TABLE.c.contact_id == bindparam("w_contact_id"))
+    return core_select(_TABLE).where(mine(_TABLE, *conditions)).order_by(_TABLE.c.id)
+
+
+# ``list``'s statements, built once (see ``scoped.mine``), by (of a status, of a contact).
+_LISTINGS = {
+    (of_status, of_contact): _listing(of_status=of_status, of_contact=of_contact)
+    for of_status in (False, True)
+    for of_contact in (False, True)
+}
 
 
 class SqlConflictStore(ClockedSqlRepository):
@@ -83,14 +102,14 @@ class SqlConflictStore(ClockedSqlRepository):
         self, *, status: ConflictStatus | None = None, contact_id: int | None = None
     ) -> Sequence[ConflictRecord]:
         """This organisation's conflicts, optionally of one status and/or contact, by id."""
-        statement = select(ConflictRow).where(self._mine())
-        if status is not None:
-            statement = statement.where(col(ConflictRow.status) == ConflictStatus(status).value)
+        statement = _LISTINGS[status is not None, contact_id is not None]
+        parameters = self._params()
         if contact_id is not None:
-            statement = statement.where(col(ConflictRow.contact_id) == contact_id)
-        with transaction(self._engine) as session:
-            rows = session.exec(statement.order_by(col(ConflictRow.id))).all()
-            return [_to_record(row) for row in rows]
+            parameters["w_contact_id"] = contact_id
+        if status is not None:
+            parameters["w_status"] = ConflictStatus(status).value
+        with connected(self._engine) as connection:
+            return [_to_record(row) for row in connection.execute(statement, parameters)]
 
     def resolve(
         self,
@@ -255,7 +274,7 @@ def _row_values(conflict: ConflictRecord, now: datetime) -> dict[str, Any]:
     }
 
 
-def _to_record(row: ConflictRow) -> ConflictRecord:
+def _to_record(row: ConflictRow | Row[Any]) -> ConflictRecord:
     return ConflictRecord(
         id=row.id,
         contact_id=row.contact_id,

@@ -4,15 +4,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, update
-from sqlmodel import col, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy.sql.dml import Insert
 
 from syncengine.domain.ports import JournalEntry, Outcome, PlatformWrite
 from syncengine.store.failures import MissingEntryError
-from syncengine.store.scoped import ClockedSqlRepository
-from syncengine.store.sessions import transaction
-from syncengine.store.tables import JournalRow, PlatformWriteRow
+from syncengine.store.scoped import ClockedSqlRepository, mine
+from syncengine.store.sessions import connected
+from syncengine.store.tables import JournalRow, metadata
 from syncengine.store.timestamps import as_utc
 
 # Outcomes that leave it open whether the write happened: both must be settled by reading
@@ -21,6 +20,50 @@ UNRESOLVED = (Outcome.PENDING, Outcome.UNKNOWN)
 # Outcomes of an outside write whose values CRM+ holds (a MISMATCH was applied, only not
 # as meant): the platform must be brought to what CRM+ holds at those fields.
 CARRIED = (Outcome.OK, Outcome.MISMATCH)
+
+_TABLE = metadata.tables["journal"]
+_WRITES = metadata.tables["platform_writes"]
+
+# The statements, built once (see ``scoped.mine``).
+_CONTACT = _TABLE.c.contact_id == bindparam("w_contact_id")
+_INSERT = insert(_TABLE).returning(_TABLE.c.id)
+_CLOSE = update(_TABLE).where(mine(_TABLE, _TABLE.c.id == bindparam("w_id")))
+_UNCARRIED_CONDITIONS = (
+    _TABLE.c.outside.is_(True),
+    _TABLE.c.carried_at.is_(None),
+    _TABLE.c.outcome.in_([o.value for o in CARRIED]),
+)
+_UNCARRIED = select(_TABLE).where(mine(_TABLE, *_UNCARRIED_CONDITIONS)).order_by(_TABLE.c.id)
+_UNCARRIED_OF_CONTACT = (
+    select(_TABLE).where(mine(_TABLE, *_UNCARRIED_CONDITIONS, _CONTACT)).order_by(_TABLE.c.id)
+)
+_APPLIED_SINCE = (
+    select(_TABLE)
+    .where(
+        mine(
+            _TABLE,
+            _CONTACT,
+            _TABLE.c.outside.is_(False),
+            _TABLE.c.outcome.in_([o.value for o in CARRIED]),
+            _TABLE.c.started_at > bindparam("w_since"),
+        )
+    )
+    .order_by(_TABLE.c.id)
+)
+_INSERT_WRITE = insert(_WRITES).returning(_WRITES.c.id)
+_WRITES_ALL = select(_WRITES).where(mine(_WRITES)).order_by(_WRITES.c.id)
+_WRITES_OF_CONTACT = (
+    select(_WRITES)
+    .where(mine(_WRITES, _WRITES.c.contact_id == bindparam("w_contact_id")))
+    .order_by(_WRITES.c.id)
+)
+_CLOSE_WRITES = delete(_WRITES).where(
+    mine(
+        _WRITES,
+        _WRITES.c.contact_id == bindparam("w_contact_id"),
+        _WRITES.c.id <= bindparam("w_through"),
+    )
+)
 
 
 class SqlJournal(ClockedSqlRepository):
@@ -34,7 +77,7 @@ class SqlJournal(ClockedSqlRepository):
 
     def open(self, entry: JournalEntry) -> int:
         """Write the intent (normally PENDING) before the request is sent; returns its id."""
-        row = JournalRow(
+        row = dict(
             organization=self._organization,
             contact_id=entry.contact_id,
             local_key=entry.local_key,
@@ -53,7 +96,7 @@ class SqlJournal(ClockedSqlRepository):
             outside=entry.outside,
             carried_at=None if entry.carried_at is None else as_utc(entry.carried_at),
         )
-        return self._insert(row)
+        return self._insert(_INSERT, row)
 
     def close(
         self,
@@ -87,36 +130,32 @@ class SqlJournal(ClockedSqlRepository):
             values["concurrent_write_suspected"] = True
         if contact_id is not None:
             values["contact_id"] = contact_id
-        statement = (
-            update(JournalRow)
-            .where(self._mine(), col(JournalRow.id) == entry_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        with transaction(self._engine) as session:
-            if session.exec(statement).rowcount != 1:
+        with connected(self._engine) as connection:
+            # The SET clause is the parameters' columns (those given here).
+            if connection.execute(_CLOSE, self._params(w_id=entry_id, **values)).rowcount != 1:
                 raise MissingEntryError(
                     f"journal entry {entry_id} does not exist in {self._organization!r}"
                 )
 
     def get(self, entry_id: int) -> JournalEntry | None:
-        return self._first(select(JournalRow).where(self._mine(), col(JournalRow.id) == entry_id))
+        found = self._list(select(_TABLE).where(mine(_TABLE, _TABLE.c.id == entry_id)))
+        return found[0] if found else None
 
     def pending(self) -> Sequence[JournalEntry]:
         """Entries never closed (e.g. a crash between open and close), oldest first."""
         return self._list(
-            select(JournalRow)
-            .where(self._mine(), col(JournalRow.outcome) == Outcome.PENDING.value)
-            .order_by(col(JournalRow.id))
+            select(_TABLE)
+            .where(mine(_TABLE, _TABLE.c.outcome == Outcome.PENDING.value))
+            .order_by(_TABLE.c.id)
         )
 
     def unresolved(self) -> Sequence[JournalEntry]:
         """Entries whose write may or may not have happened (PENDING or UNKNOWN), oldest
         first: each must be settled by reading the CRM before its contact is written again."""
         return self._list(
-            select(JournalRow)
-            .where(self._mine(), col(JournalRow.outcome).in_([o.value for o in UNRESOLVED]))
-            .order_by(col(JournalRow.id))
+            select(_TABLE)
+            .where(mine(_TABLE, _TABLE.c.outcome.in_([o.value for o in UNRESOLVED])))
+            .order_by(_TABLE.c.id)
         )
 
     def pending_for_key(self, local_key: str) -> Sequence[JournalEntry]:
@@ -124,67 +163,52 @@ class SqlJournal(ClockedSqlRepository):
         first: in practice a create cut off before its answer, to be looked up in the CRM
         (by reference or email) before creating the contact a second time."""
         return self._list(
-            select(JournalRow)
+            select(_TABLE)
             .where(
-                self._mine(),
-                col(JournalRow.local_key) == local_key,
-                col(JournalRow.outcome).in_([o.value for o in UNRESOLVED]),
+                mine(
+                    _TABLE,
+                    _TABLE.c.local_key == local_key,
+                    _TABLE.c.outcome.in_([o.value for o in UNRESOLVED]),
+                )
             )
-            .order_by(col(JournalRow.id))
+            .order_by(_TABLE.c.id)
         )
 
     def for_contact(self, contact_id: int) -> Sequence[JournalEntry]:
         """Every attempt on one contact, oldest first."""
         return self._list(
-            select(JournalRow)
-            .where(self._mine(), col(JournalRow.contact_id) == contact_id)
-            .order_by(col(JournalRow.id))
+            select(_TABLE)
+            .where(mine(_TABLE, _TABLE.c.contact_id == contact_id))
+            .order_by(_TABLE.c.id)
         )
 
     def uncarried(self, contact_id: int | None = None) -> Sequence[JournalEntry]:
         """Outside writes CRM+ applied whose fields have not reached the platform yet,
         oldest first (of one contact, or all)."""
-        conditions: list[ColumnElement[bool]] = [
-            col(JournalRow.outside).is_(True),
-            col(JournalRow.carried_at).is_(None),
-            col(JournalRow.outcome).in_([o.value for o in CARRIED]),
-        ]
-        if contact_id is not None:
-            conditions.append(col(JournalRow.contact_id) == contact_id)
-        return self._list(
-            select(JournalRow).where(self._mine(*conditions)).order_by(col(JournalRow.id))
-        )
+        if contact_id is None:
+            return self._list(_UNCARRIED)
+        return self._list(_UNCARRIED_OF_CONTACT, w_contact_id=contact_id)
 
     def applied_since(self, contact_id: int, since: datetime) -> Sequence[JournalEntry]:
-        return self._list(
-            select(JournalRow)
-            .where(
-                self._mine(
-                    col(JournalRow.contact_id) == contact_id,
-                    col(JournalRow.outside).is_(False),
-                    col(JournalRow.outcome).in_([o.value for o in CARRIED]),
-                    col(JournalRow.started_at) > as_utc(since),
-                )
-            )
-            .order_by(col(JournalRow.id))
-        )
+        return self._list(_APPLIED_SINCE, w_contact_id=contact_id, w_since=as_utc(since))
 
     def last_applied(self) -> dict[int, datetime]:
         statement = (
-            select(JournalRow.contact_id, func.max(JournalRow.started_at))
+            select(_TABLE.c.contact_id, func.max(_TABLE.c.started_at))
             .where(
-                self._mine(
-                    col(JournalRow.contact_id).is_not(None),
-                    col(JournalRow.outside).is_(False),
-                    col(JournalRow.outcome).in_([o.value for o in CARRIED]),
+                mine(
+                    _TABLE,
+                    _TABLE.c.contact_id.is_not(None),
+                    _TABLE.c.outside.is_(False),
+                    _TABLE.c.outcome.in_([o.value for o in CARRIED]),
                 )
             )
-            .group_by(col(JournalRow.contact_id))
+            .group_by(_TABLE.c.contact_id)
         )
-        with transaction(self._engine) as session:
+        with connected(self._engine) as connection:
             return {
                 contact_id: as_utc(started)
-                for contact_id, started in session.exec(statement).all()
+                for contact_id, started in connection.execute(statement, self._params())
                 if contact_id is not None and started is not None
             }
 
@@ -193,70 +217,58 @@ class SqlJournal(ClockedSqlRepository):
         if not entry_ids:
             return
         statement = (
-            update(JournalRow)
-            .where(self._mine(col(JournalRow.id).in_(list(entry_ids))))
+            update(_TABLE)
+            .where(mine(_TABLE, _TABLE.c.id.in_(list(entry_ids))))
             .values(carried_at=as_utc(at))
-            .execution_options(synchronize_session=False)
         )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        with connected(self._engine) as connection:
+            connection.execute(statement, self._params())
 
     def open_platform_write(self, write: PlatformWrite) -> int:
-        row = PlatformWriteRow(
-            organization=self._organization,
-            contact_id=write.contact_id,
-            values={path: [before, after] for path, (before, after) in write.values.items()},
-            started_at=as_utc(write.started_at or self._clock()),
-        )
-        return self._insert(row)
+        row = {
+            "organization": self._organization,
+            "contact_id": write.contact_id,
+            "values": {path: [before, after] for path, (before, after) in write.values.items()},
+            "started_at": as_utc(write.started_at or self._clock()),
+        }
+        return self._insert(_INSERT_WRITE, row)
 
     def platform_writes(self, contact_id: int | None = None) -> Sequence[PlatformWrite]:
-        statement = select(PlatformWriteRow).where(
-            col(PlatformWriteRow.organization) == self._organization
-        )
-        if contact_id is not None:
-            statement = statement.where(col(PlatformWriteRow.contact_id) == contact_id)
-        statement = statement.order_by(col(PlatformWriteRow.id))
-        with transaction(self._engine) as session:
-            return [_to_platform_write(row) for row in session.exec(statement).all()]
+        if contact_id is None:
+            statement, parameters = _WRITES_ALL, self._params()
+        else:
+            statement, parameters = _WRITES_OF_CONTACT, self._params(w_contact_id=contact_id)
+        with connected(self._engine) as connection:
+            return [_to_platform_write(row) for row in connection.execute(statement, parameters)]
 
     def close_platform_writes(self, contact_id: int, through: int) -> None:
-        statement = delete(PlatformWriteRow).where(
-            col(PlatformWriteRow.organization) == self._organization,
-            col(PlatformWriteRow.contact_id) == contact_id,
-            col(PlatformWriteRow.id) <= through,
-        )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        parameters = self._params(w_contact_id=contact_id, w_through=through)
+        with connected(self._engine) as connection:
+            connection.execute(_CLOSE_WRITES, parameters)
 
     def recent(self, limit: int = 50) -> Sequence[JournalEntry]:
         """The latest ``limit`` entries, newest first (for listings)."""
         if limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
         return self._list(
-            select(JournalRow).where(self._mine()).order_by(col(JournalRow.id).desc()).limit(limit)
+            select(_TABLE).where(mine(_TABLE)).order_by(_TABLE.c.id.desc()).limit(limit)
         )
 
-    def _insert(self, row: JournalRow | PlatformWriteRow) -> int:
-        """Insert ``row`` in a transaction of its own; the id the database gave it."""
-        with transaction(self._engine) as session:
-            session.add(row)
-            session.flush()
-            if row.id is None:  # pragma: no cover - the database always assigns one
-                raise RuntimeError(f"the database assigned no id to a {type(row).__name__}")
-            return row.id
+    def _insert(self, statement: Insert, row: dict[str, Any]) -> int:
+        """Insert ``row`` with ``statement`` (one of the ``_INSERT``s, which return the
+        id), in a transaction of its own; the id the database gave it."""
+        with connected(self._engine) as connection:
+            entry_id: int = connection.execute(statement, row).scalar_one()
+            return entry_id
 
-    def _list(self, statement: SelectOfScalar[JournalRow]) -> list[JournalEntry]:
-        with transaction(self._engine) as session:
-            return [_to_entry(row) for row in session.exec(statement).all()]
-
-    def _first(self, statement: SelectOfScalar[JournalRow]) -> JournalEntry | None:
-        with transaction(self._engine) as session:
-            row = session.exec(statement).first()
-            return None if row is None else _to_entry(row)
+    def _list(self, statement: Select[Any], **parameters: Any) -> list[JournalEntry]:
+        """The entries ``statement`` (of whole rows, built with ``mine``) selects."""
+        with connected(self._engine) as connection:
+            rows = connection.execute(statement, self._params(**parameters))
+            return [_to_entry(row) for row in rows]
 
 
-def _to_entry(row: JournalRow) -> JournalEntry:
+def _to_entry(row: Row[Any]) -> JournalEntry:
     return JournalEntry(
         id=row.id,
         contact_id=row.contact_id,
@@ -278,10 +290,11 @@ def _to_entry(row: JournalRow) -> JournalEntry:
     )
 
 
-def _to_platform_write(row: PlatformWriteRow) -> PlatformWrite:
+def _to_platform_write(row: Row[Any]) -> PlatformWrite:
     return PlatformWrite(
         id=row.id,
         contact_id=row.contact_id,
-        values={path: (pair[0], pair[1]) for path, pair in row.values.items()},
+        # By the mapping: a row's attributes are a tuple's too (``count``, ``index``).
+        values={path: (pair[0], pair[1]) for path, pair in row._mapping["values"].items()},
         started_at=row.started_at,
     )

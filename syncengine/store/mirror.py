@@ -4,13 +4,12 @@ from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, update
-from sqlmodel import col, select
+from sqlalchemy import Engine, Row, bindparam, select, update
 
 from syncengine.domain.ports import MirrorEntry
 from syncengine.store.failures import MissingEntryError
-from syncengine.store.scoped import SqlRepository
-from syncengine.store.sessions import transaction
+from syncengine.store.scoped import SqlRepository, mine
+from syncengine.store.sessions import connected
 from syncengine.store.tables import DEFAULT_ORGANIZATION, MirrorRow, metadata
 from syncengine.store.timestamps import as_utc, parse_crm_timestamp
 from syncengine.store.upsert import insert_new
@@ -27,6 +26,13 @@ _DATA_COLUMNS = (
     "archived",
     "merged_into",
 )
+
+# The statements, built once (see ``scoped.mine``).
+_ONE = mine(_TABLE, _TABLE.c.contact_id == bindparam("w_contact_id"))
+_GET = select(_TABLE).where(_ONE)
+_SET_ARCHIVED = update(_TABLE).where(_ONE)
+_ALL_IDS = select(_TABLE.c.contact_id).where(mine(_TABLE)).order_by(_TABLE.c.contact_id)
+_STAMPS = select(_TABLE.c.contact_id, _TABLE.c.modified_raw).where(mine(_TABLE))
 
 
 class SqlMirrorStore(SqlRepository):
@@ -49,9 +55,9 @@ class SqlMirrorStore(SqlRepository):
         self._timestamp_zone = timestamp_zone
 
     def get(self, contact_id: int) -> MirrorEntry | None:
-        with transaction(self._engine) as session:
-            row = session.get(MirrorRow, (self._organization, contact_id))
-            return None if row is None else _to_entry(row)
+        with connected(self._engine) as connection:
+            row = connection.execute(_GET, self._params(w_contact_id=contact_id)).first()
+        return None if row is None else _to_entry(row)
 
     def put(self, entry: MirrorEntry) -> None:
         """Insert or replace the entry of ``entry.contact_id``."""
@@ -65,8 +71,8 @@ class SqlMirrorStore(SqlRepository):
             return set()
         rows = [{"organization": self._organization, **self._values(e)} for e in entries]
         statement = insert_new(self._engine.dialect.name, _TABLE, key=_KEY)
-        with transaction(self._engine) as session:
-            inserted = session.execute(statement.returning(_TABLE.c.contact_id), rows).all()
+        with connected(self._engine) as connection:
+            inserted = connection.execute(statement.returning(_TABLE.c.contact_id), rows).all()
         return {contact_id for (contact_id,) in inserted}
 
     def _values(self, entry: MirrorEntry) -> dict[str, Any]:
@@ -83,38 +89,26 @@ class SqlMirrorStore(SqlRepository):
 
     def set_archived(self, contact_id: int, archived: bool) -> None:
         """Record the archive state; raises ``MissingEntryError`` if the contact is not mirrored."""
-        statement = (
-            update(MirrorRow)
-            .where(self._row(contact_id))
-            .values(archived=archived)
-            .execution_options(synchronize_session=False)
-        )
-        with transaction(self._engine) as session:
-            if session.exec(statement).rowcount != 1:
+        parameters = self._params(w_contact_id=contact_id, archived=archived)
+        with connected(self._engine) as connection:
+            if connection.execute(_SET_ARCHIVED, parameters).rowcount != 1:
                 raise MissingEntryError(
                     f"contact {contact_id} is not in the mirror of {self._organization!r}"
                 )
 
     def all_ids(self) -> list[int]:
         """Every mirrored contact id of this organisation (archived ones too), ascending."""
-        statement = (
-            select(MirrorRow.contact_id).where(self._mine()).order_by(col(MirrorRow.contact_id))
-        )
-        with transaction(self._engine) as session:
-            return list(session.exec(statement).all())
+        with connected(self._engine) as connection:
+            return list(connection.execute(_ALL_IDS, self._params()).scalars())
 
     def stamps(self) -> dict[int, str | None]:
-        statement = select(MirrorRow.contact_id, MirrorRow.modified_raw).where(self._mine())
-        with transaction(self._engine) as session:
+        with connected(self._engine) as connection:
             # On the connection: the ORM's result handling was most of this read.
-            rows = session.connection().execute(statement)
+            rows = connection.execute(_STAMPS, self._params())
             return {contact_id: stamp for contact_id, stamp in rows}
 
-    def _row(self, contact_id: int) -> ColumnElement[bool]:
-        return self._mine(col(MirrorRow.contact_id) == contact_id)
 
-
-def _to_entry(row: MirrorRow) -> MirrorEntry:
+def _to_entry(row: Row[Any]) -> MirrorEntry:
     return MirrorEntry(
         contact_id=row.contact_id,
         record=row.record,

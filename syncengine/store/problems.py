@@ -4,19 +4,26 @@ conflict (a refused write, a duplicate, a merge, a malformed record), for report
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import bindparam, text, update
 from sqlmodel import col, select
 
 from syncengine.domain.ports import Problem, ProblemKind
-from syncengine.store.scoped import SqlRepository
-from syncengine.store.sessions import transaction
+from syncengine.store.scoped import SqlRepository, mine
+from syncengine.store.sessions import connected, transaction
 from syncengine.store.tables import OPEN_PROBLEM, ProblemRow, metadata
 from syncengine.store.timestamps import as_utc
-from syncengine.store.upsert import upsert
+from syncengine.store.upsert import upsert_statement
 
 _TABLE = metadata.tables["problems"]
 # What a repeated failure refreshes: the latest says best what is wrong now.
 _REFRESHED = ("contact_id", "local_key", "kind", "message", "details", "last_seen")
+
+# The arbiter of ``report``'s upsert: one object for good (``upsert_statement``'s key).
+_OPEN = text(OPEN_PROBLEM)
+# Built once (see ``scoped.mine``): executed with ``resolved_at``, its SET clause.
+_RESOLVE = update(_TABLE).where(
+    mine(_TABLE, _TABLE.c.subject == bindparam("w_subject"), _TABLE.c.resolved_at.is_(None))
+)
 
 
 class SqlProblemLog(SqlRepository):
@@ -40,31 +47,21 @@ class SqlProblemLog(SqlRepository):
             "first_seen": when,
             "last_seen": when,
         }
-        statement = upsert(
+        statement = upsert_statement(
             self._engine.dialect.name,
             _TABLE,
-            values,
             key=("organization", "subject"),
             update=_REFRESHED,
-            key_where=text(OPEN_PROBLEM),
+            key_where=_OPEN,
             increment=("count",),
         )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        with connected(self._engine) as connection:
+            connection.execute(statement, values)
 
     def resolve(self, subject: str, *, at: datetime) -> None:
-        statement = (
-            update(ProblemRow)
-            .where(
-                self._mine(
-                    col(ProblemRow.subject) == subject, col(ProblemRow.resolved_at).is_(None)
-                )
-            )
-            .values(resolved_at=as_utc(at))
-            .execution_options(synchronize_session=False)
-        )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        parameters = self._params(w_subject=subject, resolved_at=as_utc(at))
+        with connected(self._engine) as connection:
+            connection.execute(_RESOLVE, parameters)
 
     def list(
         self,

@@ -10,13 +10,26 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from sqlalchemy import ColumnElement, Engine, Table, and_
+from sqlalchemy import BindParameter, ColumnElement, Engine, Table, and_, bindparam
 from sqlmodel import col
 
-from syncengine.store.sessions import transaction
+from syncengine.store.sessions import connected
 from syncengine.store.tables import DEFAULT_ORGANIZATION
 from syncengine.store.timestamps import utcnow
-from syncengine.store.upsert import upsert
+from syncengine.store.upsert import upsert_statement
+
+# The organisation in statements built once (see ``mine``): a repository binds its own
+# at each execution (``SqlRepository._params``). Named unlike any column, so that it
+# never clashes with the SET or VALUES parameters of an UPDATE or INSERT.
+ORGANIZATION: BindParameter[str] = bindparam("w_organization")
+
+
+def mine(table: Table, *conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The rows of ``table`` of the organisation bound at execution (``ORGANIZATION``),
+    meeting ``conditions`` too: ``_mine`` for statements built once, with bound
+    parameters, then executed with ``_params`` (no statement to build per call, and
+    SQLAlchemy's compiled cache found by a cache key computed once)."""
+    return and_(table.c.organization == ORGANIZATION, *conditions)
 
 
 class OrganizationScoped:
@@ -39,8 +52,10 @@ class _OrganizationRow(Protocol):
 class SqlRepository(OrganizationScoped):
     """A repository on SQLite or PostgreSQL over one table, ``_row_type``.
 
-    Every statement goes through ``_mine`` (or a primary key that starts with the
-    organisation), so no repository can read or write another organisation's rows.
+    Every statement goes through ``_mine`` or ``mine`` (or a primary key that starts with
+    the organisation), so no repository can read or write another organisation's rows. A
+    statement built with ``mine`` and executed without ``_params`` fails ("a value is
+    required for bind parameter 'w_organization'"): it never reads every organisation.
     """
 
     # The table this repository filters with ``_mine``; each subclass names its own.
@@ -54,6 +69,12 @@ class SqlRepository(OrganizationScoped):
         """This organisation's rows of ``_row_type`` (those meeting ``conditions`` too)."""
         return and_(col(self._row_type.organization) == self._organization, *conditions)
 
+    def _params(self, **values: Any) -> dict[str, Any]:
+        """The parameters of a statement built with ``mine``: ``values`` and this
+        organisation."""
+        values[ORGANIZATION.key] = self._organization
+        return values
+
     def _upsert(
         self,
         table: Table,
@@ -64,15 +85,11 @@ class SqlRepository(OrganizationScoped):
     ) -> None:
         """Insert this organisation's row ``values``, or overwrite the ``update`` columns
         of the one already there (see ``upsert``), in a transaction of its own."""
-        statement = upsert(
-            self._engine.dialect.name,
-            table,
-            {"organization": self._organization, **values},
-            key=key,
-            update=update,
+        statement = upsert_statement(
+            self._engine.dialect.name, table, key=tuple(key), update=tuple(update)
         )
-        with transaction(self._engine) as session:
-            session.exec(statement)
+        with connected(self._engine) as connection:
+            connection.execute(statement, {"organization": self._organization, **values})
 
 
 class ClockedSqlRepository(SqlRepository):

@@ -4,12 +4,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select as sa_select
-from sqlmodel import col
+from sqlalchemy import Row, bindparam, select
 
 from syncengine.domain.ports import SyncState
-from syncengine.store.scoped import SqlRepository
-from syncengine.store.sessions import transaction
+from syncengine.store.scoped import SqlRepository, mine
+from syncengine.store.sessions import connected
 from syncengine.store.tables import SyncStateRow, metadata
 from syncengine.store.timestamps import optional_utc
 from syncengine.store.upsert import insert_new
@@ -18,6 +17,12 @@ _TABLE = metadata.tables["sync_state"]
 _KEY = ("organization", "contact_id")
 _DATA_COLUMNS = ("platform_key", "platform_modified", "synced_at", "last_outcome", "last_error")
 
+# The statements, built once (see ``scoped.mine``).
+_STATE_COLUMNS = [_TABLE.c[name] for name in (*_KEY[1:], *_DATA_COLUMNS)]
+_GET = select(*_STATE_COLUMNS).where(mine(_TABLE, _TABLE.c.contact_id == bindparam("w_contact_id")))
+_ALL = select(*_STATE_COLUMNS).where(mine(_TABLE)).order_by(_TABLE.c.contact_id)
+_PLATFORM_STAMPS = select(_TABLE.c.contact_id, _TABLE.c.platform_modified).where(mine(_TABLE))
+
 
 class SqlSyncStateStore(SqlRepository):
     """``SyncStateStore`` on SQLite or PostgreSQL, limited to one organisation's contacts."""
@@ -25,9 +30,9 @@ class SqlSyncStateStore(SqlRepository):
     _row_type = SyncStateRow
 
     def get(self, contact_id: int) -> SyncState | None:
-        with transaction(self._engine) as session:
-            row = session.get(SyncStateRow, (self._organization, contact_id))
-            return None if row is None else _to_state(row)
+        with connected(self._engine) as connection:
+            row = connection.execute(_GET, self._params(w_contact_id=contact_id)).first()
+        return None if row is None else _to_state(row)
 
     def put(self, state: SyncState) -> None:
         """Insert or replace the state of ``state.contact_id`` (every field is overwritten)."""
@@ -39,25 +44,22 @@ class SqlSyncStateStore(SqlRepository):
         if not states:
             return
         rows = [{"organization": self._organization, **_values(s)} for s in states]
-        with transaction(self._engine) as session:
-            session.execute(insert_new(self._engine.dialect.name, _TABLE, key=_KEY), rows)
+        with connected(self._engine) as connection:
+            connection.execute(insert_new(self._engine.dialect.name, _TABLE, key=_KEY), rows)
 
     def all(self) -> Sequence[SyncState]:
         """Every contact's state in this organisation, by contact id.
 
         Read as plain columns, not ORM objects: a run reads every state, and building an
         object per row was a fifth of a run that changed nothing."""
-        columns = [_TABLE.c[name] for name in (*_KEY[1:], *_DATA_COLUMNS)]
-        statement = sa_select(*columns).where(self._mine()).order_by(col(SyncStateRow.contact_id))
-        with transaction(self._engine) as session:
-            return [SyncState(**row._mapping) for row in session.connection().execute(statement)]
+        with connected(self._engine) as connection:
+            return [SyncState(**row._mapping) for row in connection.execute(_ALL, self._params())]
 
     def platform_stamps(self) -> dict[int, datetime | None]:
         """Two columns on the connection: no ORM result handling, no state objects (the
         whole states were 40 % of a run that read no document)."""
-        statement = sa_select(_TABLE.c.contact_id, _TABLE.c.platform_modified).where(self._mine())
-        with transaction(self._engine) as session:
-            rows = session.connection().execute(statement)
+        with connected(self._engine) as connection:
+            rows = connection.execute(_PLATFORM_STAMPS, self._params())
             return {contact_id: modified for contact_id, modified in rows}
 
 
@@ -72,12 +74,5 @@ def _values(state: SyncState) -> dict[str, Any]:
     }
 
 
-def _to_state(row: SyncStateRow) -> SyncState:
-    return SyncState(
-        contact_id=row.contact_id,
-        platform_key=row.platform_key,
-        platform_modified=row.platform_modified,
-        synced_at=row.synced_at,
-        last_outcome=row.last_outcome,
-        last_error=row.last_error,
-    )
+def _to_state(row: Row[Any]) -> SyncState:
+    return SyncState(**row._mapping)

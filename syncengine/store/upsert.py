@@ -1,6 +1,7 @@
 """INSERT ... ON CONFLICT DO UPDATE for the two backends (both support it, differently spelt)."""
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, TextClause
@@ -38,6 +39,42 @@ def upsert(
         )
     if dialect_name == "sqlite":
         lite_insert = sqlite.insert(table).values(dict(values))
+        return lite_insert.on_conflict_do_update(
+            index_elements=list(key),
+            index_where=key_where,
+            set_=_changes(table, lite_insert.excluded, update, increment),
+        )
+    raise NotImplementedError(f"no upsert for the {dialect_name!r} dialect")
+
+
+@cache
+def upsert_statement(
+    dialect_name: str,
+    table: Table,
+    *,
+    key: tuple[str, ...],
+    update: tuple[str, ...],
+    key_where: ColumnElement[bool] | TextClause | None = None,
+    increment: tuple[str, ...] = (),
+) -> Insert:
+    """``upsert`` without values, built once per arguments: executed with the row as its
+    parameters (``connection.execute(statement, row)``), it is compiled once and found in
+    SQLAlchemy's cache on every later call. ``upsert`` with the row's values bound in it
+    built a new statement, its ``excluded`` alias (a copy of every column) and its cache
+    key on every call: most of what putting a mirror entry cost the client.
+
+    The arguments are the cache's key: give ``key_where`` as one object kept for good
+    (a module constant), not one made per call.
+    """
+    if dialect_name == "postgresql":
+        pg_insert = postgresql.insert(table)
+        return pg_insert.on_conflict_do_update(
+            index_elements=list(key),
+            index_where=key_where,
+            set_=_changes(table, pg_insert.excluded, update, increment),
+        )
+    if dialect_name == "sqlite":
+        lite_insert = sqlite.insert(table)
         return lite_insert.on_conflict_do_update(
             index_elements=list(key),
             index_where=key_where,
