@@ -1,10 +1,11 @@
 """The mirror in SQL: the last-known CRM+ record of each contact, per organisation."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from syncengine.domain.ports import MirrorEntry
@@ -27,6 +28,10 @@ _DATA_COLUMNS = (
     "archived",
     "merged_into",
 )
+
+
+# Rows a streamed read fetches at a time.
+_STREAMED = 1000
 
 
 class SqlMirrorStore(SqlRepository):
@@ -109,6 +114,36 @@ class SqlMirrorStore(SqlRepository):
             # On the connection: the ORM's result handling was most of this read.
             rows = session.connection().execute(statement)
             return {contact_id: stamp for contact_id, stamp in rows}
+
+    def stamps_of(self, contact_ids: Collection[int]) -> dict[int, str | None]:
+        """Those of ``contact_ids`` mirrored, with their stamps (a bulk page's thousand ids:
+        one statement; more, a statement per thousand, within the databases' limits on
+        bound parameters)."""
+        ids = list(contact_ids)
+        found: dict[int, str | None] = {}
+        if not ids:
+            return found
+        with transaction(self._engine) as session:
+            for start in range(0, len(ids), _STREAMED):
+                statement = sa_select(_TABLE.c.contact_id, _TABLE.c.modified_raw).where(
+                    self._mine(_TABLE.c.contact_id.in_(ids[start : start + _STREAMED]))
+                )
+                rows = session.connection().execute(statement)
+                found.update((contact_id, stamp) for contact_id, stamp in rows)
+        return found
+
+    def stream_ids(self) -> Iterator[int]:
+        """Streamed (``yield_per``: a server-side cursor on PostgreSQL), so that neither
+        the driver nor this method holds every id at once."""
+        statement = (
+            sa_select(_TABLE.c.contact_id)
+            .where(self._mine())
+            .order_by(_TABLE.c.contact_id)
+            .execution_options(yield_per=_STREAMED)
+        )
+        with transaction(self._engine) as session:
+            for (contact_id,) in session.connection().execute(statement):
+                yield contact_id
 
     def _row(self, contact_id: int) -> ColumnElement[bool]:
         return self._mine(col(MirrorRow.contact_id) == contact_id)

@@ -1,6 +1,6 @@
 """Per-contact sync state in SQL: where each contact's sync stands with the platform."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ from syncengine.store.upsert import insert_new
 
 _TABLE = metadata.tables["sync_state"]
 _KEY = ("organization", "contact_id")
+# Rows a streamed read fetches at a time.
+_STREAMED = 1000
 _DATA_COLUMNS = ("platform_key", "platform_modified", "synced_at", "last_outcome", "last_error")
 
 
@@ -59,6 +61,19 @@ class SqlSyncStateStore(SqlRepository):
         with transaction(self._engine) as session:
             rows = session.connection().execute(statement)
             return {contact_id: modified for contact_id, modified in rows}
+
+    def stream_platform_stamps(self) -> Iterator[tuple[int, datetime | None]]:
+        """Streamed (``yield_per``: a server-side cursor on PostgreSQL), so that neither
+        the driver nor this method holds every state at once."""
+        statement = (
+            sa_select(_TABLE.c.contact_id, _TABLE.c.platform_modified)
+            .where(self._mine())
+            .order_by(_TABLE.c.contact_id)
+            .execution_options(yield_per=_STREAMED)
+        )
+        with transaction(self._engine) as session:
+            rows = session.connection().execute(statement)
+            yield from ((contact_id, modified) for contact_id, modified in rows)
 
 
 def _values(state: SyncState) -> dict[str, Any]:
