@@ -8,7 +8,7 @@ twins, or by a fault-injecting simulation without a rewrite.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,6 +111,16 @@ class MirrorStore(Protocol):
     def stamps(self) -> dict[int, str | None]:
         """Every mirrored contact's ``modifiedDateTimeUtc`` as CRM+ rendered it, in one
         read (what a bulk refresh compares its records with)."""
+        ...
+
+    def stamps_of(self, contact_ids: Collection[int]) -> dict[int, str | None]:
+        """The ``modifiedDateTimeUtc`` of those of ``contact_ids`` the mirror holds, in
+        one read: what one bulk page's records are compared with."""
+        ...
+
+    def stream_ids(self) -> Iterator[int]:
+        """Every mirrored contact id, ascending, in one read that holds no list of them
+        (a run keeps them in an array of its own: ``engine.known_contacts``)."""
         ...
 
 
@@ -520,6 +530,11 @@ class SyncStateStore(Protocol):
     def platform_stamps(self) -> dict[int, datetime | None]:
         """Each contact's ``platform_modified``, by contact id: all a run needs of every
         state to tell which platform records changed since their last sync."""
+        ...
+
+    def stream_platform_stamps(self) -> Iterator[tuple[int, datetime | None]]:
+        """``platform_stamps`` as ``(contact_id, platform_modified)`` pairs, by ascending
+        contact id, in one read that holds no dict of them."""
         ...
 
 

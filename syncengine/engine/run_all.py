@@ -52,6 +52,7 @@ from syncengine.engine.creates import ContactCreator
 from syncengine.engine.first_links import Agreeing, agrees, link_agreeing
 from syncengine.engine.fresh_records import FreshRecords
 from syncengine.engine.heap import collecting_the_run_alone
+from syncengine.engine.known_contacts import NEVER, SortedIds, micros
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.scope import Scope, belongs, cursor_name
@@ -437,13 +438,15 @@ class SyncRunner:
 
     # -- the bulk refresh, the scan and the guard's plan ----------------------------------
 
-    def _refresh(self, work: _Work, stamps: dict[int, str | None]) -> None:
+    def _refresh(self, work: _Work) -> None:
         """Every contact CRM+ modified since the cursor (all of them the first time), a
         page at a time: each page moves the cursor, and its records the mirror does not
         already hold at the same ``modifiedDateTimeUtc`` (the overlapping day of the
-        window, or our own write echoing back) go to ``work.fresh``. No page is kept."""
+        window, or our own write echoing back) go to ``work.fresh``. No page is kept, nor
+        any stamp but the page's (read for its ids alone)."""
         for page in pages(self._crm, work.pulled.since):
             work.pulled.see(page)
+            stamps = self._mirror.stamps_of([int(record["id"]) for record in page])
             work.fresh.add(
                 record
                 for record in page
@@ -454,17 +457,25 @@ class SyncRunner:
         """The refresh, the scan, and the plan of every contact either side changed (the
         guard must weigh the whole run before its first write). Each contact is planned
         as the scan meets it, while its platform record is at hand; what is kept of the
-        plan is the paths that would change (and, for a dry run, the reports)."""
+        plan is the paths that would change (and, for a dry run, the reports).
+
+        Of every contact, the run holds its id in two sorted arrays (the mirrored ones,
+        and those with a sync state with its ``platform_modified``) and a mark on each
+        for "on the platform" (``engine.known_contacts``): its memory stays flat in the
+        number of contacts where nothing changed."""
         work = _Work(CursorTracker(self._cursors.get(self._cursor), self._cursor))
-        # Two reads for the whole run, not two per contact: each contact's mirrored stamp
-        # and sync state (one transaction per contact was 73 % of a no-change run).
-        stamps = self._mirror.stamps()
-        states = self._states.platform_stamps()
-        self._refresh(work, stamps)
-        on_platform: set[int] = set()
+        # Two streamed reads for the whole run, not two per contact (one transaction per
+        # contact was 73 % of a no-change run), kept as arrays, not dicts.
+        mirrored = SortedIds.of(self._mirror.stream_ids())
+        states = SortedIds(
+            (contact_id, NEVER if modified is None else micros(modified))
+            for contact_id, modified in self._states.stream_platform_stamps()
+        )
+        self._refresh(work)
+        on_platform = _OnPlatform(mirrored, states)
         work.waiting = waiting_contacts(self._journal, self._conflicts)
         work.knowledge = RunKnowledge(
-            mirrored=stamps.keys(),
+            mirrored=mirrored,
             busy=work.waiting
             | self._conflicts.contacts_with(ConflictStatus.OPEN)
             | {write.contact_id for write in self._journal.platform_writes()},
@@ -476,8 +487,9 @@ class SyncRunner:
         def unchanged(contact_id: int, modified_at: datetime) -> bool:
             """Nothing to plan: not changed here since its last sync, nor in CRM+, nor
             waiting. The scan then reads its status, not its document."""
+            # changed_since_sync, in microseconds (a state's or NEVER)
             return not (
-                changed_since_sync(modified_at, states.get(contact_id))
+                micros(modified_at) > states.value(contact_id, NEVER)
                 or contact_id in work.fresh
                 or contact_id in work.waiting
             )
@@ -494,7 +506,7 @@ class SyncRunner:
                 work.unchanged += 1
             else:
                 report = self._plan(work, item.contact_id, item, dry_run=dry_run)
-                first = item.contact_id not in stamps and item.contact_id not in states
+                first = item.contact_id not in mirrored and item.contact_id not in states
                 if (
                     first
                     and not dry_run
@@ -511,7 +523,7 @@ class SyncRunner:
                 else:
                     work.linked[item.contact_id] = item.key
                     work.agreeing.pop(item.contact_id, None)
-        for contact_id in sorted(stamps.keys() - on_platform):
+        for contact_id in mirrored.unmarked():  # mirrored, not on the platform: ascending
             if contact_id in states:
                 # Synced before and gone from the platform now: the platform removed it.
                 # Writing it back would undo that; it is left alone.
@@ -531,7 +543,7 @@ class SyncRunner:
                     and belongs(
                         self._scope,
                         on_platform=contact_id in on_platform,
-                        synced_before=contact_id in states or contact_id in stamps,
+                        synced_before=contact_id in states or contact_id in mirrored,
                     )
                     and not work.fresh.survivor(contact_id)
                     and contact_id not in relinked
@@ -540,7 +552,7 @@ class SyncRunner:
                     # sync writes it to the platform.
                     work.linked[contact_id] = None
                     self._plan(work, contact_id, None, dry_run=dry_run)
-        work.known = len(stamps.keys() | on_platform) + len(work.new)
+        work.known = len(mirrored) + on_platform.unmirrored + len(work.new)
         return work
 
     def _plan(
@@ -585,6 +597,37 @@ class SyncRunner:
 
 # A mirrored stamp no bulk record carries: a contact the mirror lacks is always fresh.
 _UNMIRRORED = object()
+
+
+class _OnPlatform:
+    """The contacts the scan met on the platform: a mark in the mirrored ids' array or
+    the sync states' (``engine.known_contacts``), and a set of the few in neither (new
+    to this database: a first sync's)."""
+
+    def __init__(self, mirrored: SortedIds, states: SortedIds) -> None:
+        self._mirrored = mirrored
+        self._states = states
+        self._unknown: set[int] = set()
+        self._stated = 0  # marked in the states' array alone
+
+    def add(self, contact_id: int) -> None:
+        if self._mirrored.mark(contact_id) is not None:
+            return  # the states' array is asked only of contacts the mirror lacks
+        newly = self._states.mark(contact_id)
+        if newly is None:
+            self._unknown.add(contact_id)
+        elif newly:
+            self._stated += 1
+
+    def __contains__(self, contact_id: int) -> bool:
+        if contact_id in self._mirrored:
+            return self._mirrored.marked(contact_id)
+        return self._states.marked(contact_id) or contact_id in self._unknown
+
+    @property
+    def unmirrored(self) -> int:
+        """How many of them the mirror lacks."""
+        return self._stated + len(self._unknown)
 
 
 def _planned_create(key: str) -> ContactReport:

@@ -10,7 +10,7 @@ non-JSON values fail here as they would there.
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -144,6 +144,15 @@ class MemoryMirrorStore(_MemoryRepository[int, MirrorEntry]):
     def stamps(self) -> dict[int, str | None]:
         with self._lock:
             return {key: entry.modified_raw for key, entry in self._items.items()}
+
+    def stamps_of(self, contact_ids: Collection[int]) -> dict[int, str | None]:
+        with self._lock:
+            return {key: self._items[key].modified_raw for key in contact_ids if key in self._items}
+
+    def stream_ids(self) -> Iterator[int]:
+        with self._lock:
+            ids = sorted(self._items)
+        yield from ids
 
 
 def _copy_entry(entry: MirrorEntry) -> MirrorEntry:
@@ -517,6 +526,11 @@ class MemorySyncStateStore(_MemoryRepository[int, SyncState]):
     def platform_stamps(self) -> dict[int, datetime | None]:
         with self._lock:
             return {key: state.platform_modified for key, state in self._items.items()}
+
+    def stream_platform_stamps(self) -> Iterator[tuple[int, datetime | None]]:
+        with self._lock:
+            pairs = [(key, self._items[key].platform_modified) for key in sorted(self._items)]
+        yield from pairs
 
 
 class MemoryCursorStore(_ClockedMemoryRepository[str, Cursor]):

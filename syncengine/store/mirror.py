@@ -1,6 +1,6 @@
 """The mirror in SQL: the last-known CRM+ record of each contact, per organisation."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
@@ -33,6 +33,14 @@ _GET = select(_TABLE).where(_ONE)
 _SET_ARCHIVED = update(_TABLE).where(_ONE)
 _ALL_IDS = select(_TABLE.c.contact_id).where(mine(_TABLE)).order_by(_TABLE.c.contact_id)
 _STAMPS = select(_TABLE.c.contact_id, _TABLE.c.modified_raw).where(mine(_TABLE))
+_STAMPS_OF = select(_TABLE.c.contact_id, _TABLE.c.modified_raw).where(
+    mine(_TABLE, _TABLE.c.contact_id.in_(bindparam("w_ids", expanding=True)))
+)
+
+
+# Rows a streamed read fetches at a time.
+_STREAMED = 1000
+_STREAMED_IDS = _ALL_IDS.execution_options(yield_per=_STREAMED)
 
 
 class SqlMirrorStore(SqlRepository):
@@ -106,6 +114,29 @@ class SqlMirrorStore(SqlRepository):
             # On the connection: the ORM's result handling was most of this read.
             rows = connection.execute(_STAMPS, self._params())
             return {contact_id: stamp for contact_id, stamp in rows}
+
+    def stamps_of(self, contact_ids: Collection[int]) -> dict[int, str | None]:
+        """Those of ``contact_ids`` mirrored, with their stamps (a bulk page's thousand ids:
+        one statement; more, a statement per thousand, within the databases' limits on
+        bound parameters)."""
+        ids = list(contact_ids)
+        found: dict[int, str | None] = {}
+        if not ids:
+            return found
+        with connected(self._engine) as connection:
+            for start in range(0, len(ids), _STREAMED):
+                rows = connection.execute(
+                    _STAMPS_OF, self._params(w_ids=ids[start : start + _STREAMED])
+                )
+                found.update((contact_id, stamp) for contact_id, stamp in rows)
+        return found
+
+    def stream_ids(self) -> Iterator[int]:
+        """Streamed (``yield_per``: a server-side cursor on PostgreSQL), so that neither
+        the driver nor this method holds every id at once."""
+        with connected(self._engine) as connection:
+            for (contact_id,) in connection.execute(_STREAMED_IDS, self._params()):
+                yield contact_id
 
 
 def _to_entry(row: Row[Any]) -> MirrorEntry:

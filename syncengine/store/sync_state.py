@@ -1,6 +1,6 @@
 """Per-contact sync state in SQL: where each contact's sync stands with the platform."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,8 @@ from syncengine.store.upsert import insert_new
 
 _TABLE = metadata.tables["sync_state"]
 _KEY = ("organization", "contact_id")
+# Rows a streamed read fetches at a time.
+_STREAMED = 1000
 _DATA_COLUMNS = ("platform_key", "platform_modified", "synced_at", "last_outcome", "last_error")
 
 # The statements, built once (see ``scoped.mine``).
@@ -22,6 +24,9 @@ _STATE_COLUMNS = [_TABLE.c[name] for name in (*_KEY[1:], *_DATA_COLUMNS)]
 _GET = select(*_STATE_COLUMNS).where(mine(_TABLE, _TABLE.c.contact_id == bindparam("w_contact_id")))
 _ALL = select(*_STATE_COLUMNS).where(mine(_TABLE)).order_by(_TABLE.c.contact_id)
 _PLATFORM_STAMPS = select(_TABLE.c.contact_id, _TABLE.c.platform_modified).where(mine(_TABLE))
+_STREAMED_STAMPS = _PLATFORM_STAMPS.order_by(_TABLE.c.contact_id).execution_options(
+    yield_per=_STREAMED
+)
 
 
 class SqlSyncStateStore(SqlRepository):
@@ -61,6 +66,13 @@ class SqlSyncStateStore(SqlRepository):
         with connected(self._engine) as connection:
             rows = connection.execute(_PLATFORM_STAMPS, self._params())
             return {contact_id: modified for contact_id, modified in rows}
+
+    def stream_platform_stamps(self) -> Iterator[tuple[int, datetime | None]]:
+        """Streamed (``yield_per``: a server-side cursor on PostgreSQL), so that neither
+        the driver nor this method holds every state at once."""
+        with connected(self._engine) as connection:
+            rows = connection.execute(_STREAMED_STAMPS, self._params())
+            yield from ((contact_id, modified) for contact_id, modified in rows)
 
 
 def _values(state: SyncState) -> dict[str, Any]:

@@ -398,6 +398,35 @@ def test_an_interrupted_link_shows_once_and_is_finished_by_linking_again(
     assert listing(folder) == ["3003.json"]
 
 
+def test_an_interrupted_link_shows_once_when_its_linked_name_is_known_unread(
+    folder: Path, platform: FilesPlatform
+) -> None:
+    """The scan keeps the inodes of linked documents with more than one name only: one
+    it did not read (an ``UnchangedRecord``) still hides its new name."""
+    write(folder, "new-k1.json", {"name": "Alan"})
+    os.link(folder / "new-k1.json", folder / "3003.json")
+
+    found = list(platform.scan_changed(lambda contact_id, modified_at: True))
+
+    assert [(type(item).__name__, item.key) for item in found] == [("UnchangedRecord", "3003")]
+
+
+def test_the_scan_hands_out_bad_names_then_linked_documents_by_id_then_new_ones(
+    folder: Path, platform: FilesPlatform
+) -> None:
+    """By contact id, not by name ("10.json" sorts before "9.json"): the order a run
+    keeps its contacts in (``engine.known_contacts``)."""
+    for name in ("10.json", "new-b.json", "9.json", "bad.json", "100.json", "new-a.json"):
+        write(folder, name, {"name": name})
+
+    found = [
+        Path(item.where).name if isinstance(item, LocalDataError) else item.key
+        for item in platform.scan()
+    ]
+
+    assert found == ["bad.json", "9", "10", "100", "a", "b"]
+
+
 def test_link_refuses_keys_that_would_leave_the_folder(platform: FilesPlatform) -> None:
     with pytest.raises(ValueError):
         platform.link("../elsewhere", 3003)

@@ -189,6 +189,36 @@ def test_stamps_are_every_mirrored_contacts_modified_stamp_in_one_read(
     assert mirror.stamps() == {1: "2024-04-30T10:15:00.1234567", 2: None}
 
 
+def test_stamps_of_are_the_stamps_of_the_ids_asked_that_are_mirrored(
+    mirror: MirrorStore,
+) -> None:
+    """A bulk page's ids: one read for the page, none for the rest of the mirror."""
+    mirror.put(make_entry(1))
+    mirror.put(make_entry(2, modified_raw=None))
+    mirror.put(make_entry(3))
+
+    assert mirror.stamps_of([2, 1, 404]) == {1: "2024-04-30T10:15:00.1234567", 2: None}
+    assert mirror.stamps_of([]) == {}
+    many = [*range(10_000, 12_500), 3]  # beyond one statement's thousand ids
+    assert mirror.stamps_of(many) == {3: "2024-04-30T10:15:00.1234567"}
+
+
+def test_stream_ids_gives_every_mirrored_id_ascending(mirror: MirrorStore) -> None:
+    for contact_id in (30, 2**40, 10, 2):
+        mirror.put(make_entry(contact_id))
+
+    assert list(mirror.stream_ids()) == [2, 10, 30, 2**40]
+
+
+def test_stream_ids_and_stamps_of_are_one_organisations(backend: Backend) -> None:
+    north, south = backend.mirror("north"), backend.mirror("south")
+    north.put(make_entry(1))
+    south.put(make_entry(2))
+
+    assert list(south.stream_ids()) == [2]
+    assert south.stamps_of([1, 2]) == {2: "2024-04-30T10:15:00.1234567"}
+
+
 def test_add_new_inserts_only_the_contacts_not_mirrored_yet(mirror: MirrorStore) -> None:
     """A first sync's bulk links never overwrite what another run mirrored meanwhile."""
     theirs = make_entry(2, record={"id": 2, "name": "Another run's"}, content_hash="c" * 64)

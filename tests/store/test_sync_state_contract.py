@@ -110,6 +110,29 @@ def test_platform_stamps_are_one_organisations(backend: Backend) -> None:
     assert south.platform_stamps().keys() == {2}
 
 
+def test_stream_platform_stamps_gives_platform_stamps_by_ascending_id(
+    sync_states: SyncStateStore,
+) -> None:
+    east = timezone(timedelta(hours=3))
+    sync_states.put(make_state(2**40, platform_modified=None))
+    sync_states.put(make_state(30))
+    sync_states.put(make_state(10, platform_modified=datetime(2024, 5, 1, 15, 0, 1, 5, east)))
+
+    streamed = list(sync_states.stream_platform_stamps())
+
+    assert [contact_id for contact_id, _ in streamed] == [10, 30, 2**40]
+    assert dict(streamed) == sync_states.platform_stamps()
+    assert streamed[0] == (10, datetime(2024, 5, 1, 12, 0, 1, 5, tzinfo=UTC))
+
+
+def test_stream_platform_stamps_are_one_organisations(backend: Backend) -> None:
+    north, south = backend.sync_states("north"), backend.sync_states("south")
+    north.put(make_state(1))
+    south.put(make_state(2))
+
+    assert [contact_id for contact_id, _ in south.stream_platform_stamps()] == [2]
+
+
 def test_organisations_keep_separate_states(backend: Backend) -> None:
     north, south = backend.sync_states("north"), backend.sync_states("south")
     north.put(make_state(1, platform_key="north-1"))
