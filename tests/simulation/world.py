@@ -75,6 +75,7 @@ NEEDS_A_CONTACT = frozenset(
         "crm_archive",
         "platform_remove",
         "webhooks",
+        "workers",
         "concurrent",
     }
 )
