@@ -53,6 +53,10 @@ from syncengine.errors import CrmBudgetExhausted, SyncEngineError
 log = structlog.get_logger(__name__)
 
 
+# Queue reasons that say CRM+ changed the contact without bringing its record.
+_AFTER_THE_RECORD = frozenset({"webhook", "enqueue"})
+
+
 @dataclass(frozen=True)
 class Backoff:
     """How long a failing contact waits before its next attempt."""
@@ -212,7 +216,14 @@ class QueueWorker:
             report = ContactReport(contact_id)
             report.notes.append(f"not on the platform and outside local.scope {self._scope}")
             return report
-        fresh = item.fresh if self._still_new(contact_id, item.fresh) else None
+        # A webhook or an enqueue that came after the pull read the record says CRM+ may
+        # have changed the contact since: it is read afresh, never synced from the older
+        # record (the item's reason is its latest one).
+        fresh = (
+            item.fresh
+            if item.reason not in _AFTER_THE_RECORD and self._still_new(contact_id, item.fresh)
+            else None
+        )
         self._recovery.recover(contact_id=contact_id)
         return self._contacts.sync(
             contact_id,

@@ -117,6 +117,30 @@ def test_the_pull_job_queues_crm_changes_with_their_record_and_the_worker_needs_
     assert requests(sandbox) == ["POST /api/Contact/Query/FullContact"]
 
 
+def test_a_webhook_after_the_pull_read_the_record_makes_the_worker_read_it_afresh(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    """The pull queued the contact with the record it read; CRM+ changed the contact
+    again and the webhook said so before a worker took the item. The older record must
+    not be synced as CRM+'s (found by the simulation, seed 50788)."""
+    parts = app.daemon_parts()
+    run(parts, "pull")
+    parts.worker.work()
+    sandbox.hooks.ui_edit(CONTACT, {"informalName": "Nell"})
+    assert run(parts, "pull")["queued"] == 1
+    sandbox.hooks.ui_edit(CONTACT, {"informalName": "Eleanor"})
+    parts.queue.add(CONTACT, reason="webhook", priority=Priority.PUSH, now=app.clock.now())
+    sandbox.hooks.clear_requests()
+
+    assert [r.outcome for r in parts.worker.work()] == ["pulled"]
+
+    doc = platform.read(CONTACT)
+    assert doc is not None and doc["informalName"] == "Eleanor"
+    assert requests(sandbox) == [f"GET /api/Contact/{CONTACT}"]
+    entry = app.mirror.get(CONTACT)
+    assert entry is not None and entry.record["informalName"] == "Eleanor"
+
+
 def test_the_look_after_a_pull_costs_no_request(
     app: App, platform: PlatformDriver, sandbox: SandboxServer
 ) -> None:
