@@ -30,21 +30,7 @@ def upsert(
 
     ``increment``: columns that count up by one on a conflict (how often it happened).
     """
-    if dialect_name == "postgresql":
-        pg_insert = postgresql.insert(table).values(dict(values))
-        return pg_insert.on_conflict_do_update(
-            index_elements=list(key),
-            index_where=key_where,
-            set_=_changes(table, pg_insert.excluded, update, increment),
-        )
-    if dialect_name == "sqlite":
-        lite_insert = sqlite.insert(table).values(dict(values))
-        return lite_insert.on_conflict_do_update(
-            index_elements=list(key),
-            index_where=key_where,
-            set_=_changes(table, lite_insert.excluded, update, increment),
-        )
-    raise NotImplementedError(f"no upsert for the {dialect_name!r} dialect")
+    return _upsert(dialect_name, table, key, update, key_where, increment).values(dict(values))
 
 
 @cache
@@ -66,6 +52,18 @@ def upsert_statement(
     The arguments are the cache's key: give ``key_where`` as one object kept for good
     (a module constant), not one made per call.
     """
+    return _upsert(dialect_name, table, key, update, key_where, increment)
+
+
+def _upsert(
+    dialect_name: str,
+    table: Table,
+    key: Sequence[str],
+    update: Sequence[str],
+    key_where: ColumnElement[bool] | TextClause | None,
+    increment: Sequence[str],
+) -> Insert:
+    """The statement both ``upsert`` and ``upsert_statement`` are: no values yet."""
     if dialect_name == "postgresql":
         pg_insert = postgresql.insert(table)
         return pg_insert.on_conflict_do_update(
