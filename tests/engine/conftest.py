@@ -4,6 +4,9 @@ and a real database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import copy
+import json
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path as FsPath
 from typing import Any
@@ -24,6 +27,25 @@ from syncengine.sandbox import SandboxServer
 from tests.fixtures.sandbox import SANDBOX_TOKEN
 
 AUDIT_KEYS = frozenset({"modifiedDateTimeUtc", "modifiedByUser"})
+AN_HOUR_NS = 3_600 * 1_000_000_000
+
+
+def household(contact_id: int) -> dict[str, Any]:
+    """A plain household contact, as the sandbox's seed and as a platform document."""
+    return {
+        "id": contact_id,
+        "contactType": "Household",
+        "name": f"The {contact_id} Household",
+        "informalName": f"Household {contact_id}",
+    }
+
+
+def write_settled(path: FsPath, document: dict[str, Any]) -> None:
+    """``document`` written to ``path`` an hour ago: its time is settled (a time just
+    written is looked at once more: tests/engine/test_racy_stamps.py)."""
+    path.write_text(json.dumps(document), encoding="utf-8")
+    then = time.time_ns() - AN_HOUR_NS
+    os.utime(path, ns=(then, then))
 
 
 def engine_settings(base_url: str, database_url: str, **crm: Any) -> Settings:

@@ -6,14 +6,12 @@ build on: an edit on either side afterwards flows, and a quiet run changes nothi
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import open_app
 from syncengine.store import SqlSyncStateStore
-from tests.engine.conftest import files_engine_settings
+from tests.engine.conftest import files_engine_settings, write_settled
 from tests.fixtures.sandbox import SandboxFactory
 
 IDS = range(501, 531)
@@ -34,10 +32,10 @@ def _document(folder: Path, contact_id: int, *, settled: bool = False, **changes
     document = {**_contact(contact_id), **changes}
     del document["modifiedDateTimeUtc"]  # CRM+'s, not the platform's
     path = folder / f"{contact_id}.json"
-    path.write_text(json.dumps(document), encoding="utf-8")
-    if settled:  # written an hour ago (a time just written is looked at once more)
-        then = time.time_ns() - 3_600 * 1_000_000_000
-        os.utime(path, ns=(then, then))
+    if settled:
+        write_settled(path, document)
+    else:
+        path.write_text(json.dumps(document), encoding="utf-8")
 
 
 def test_agreeing_contacts_are_linked_in_bulk_and_later_edits_flow_both_ways(

@@ -14,48 +14,47 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import App, open_app
+from syncengine.config import Settings
 from syncengine.local.files.platform import STAMP_RESOLUTION_NS
 from syncengine.sandbox import SandboxServer
 from syncengine.store.sync_state import SqlSyncStateStore
-from tests.engine.conftest import files_engine_settings
+from tests.engine.conftest import AN_HOUR_NS, files_engine_settings, household, write_settled
 from tests.fixtures.sandbox import SandboxFactory
 
 CONTACTS = range(801, 821)  # 20: the guard's minimum, so the runs are real --all runs
 PULLED = 805
-AN_HOUR_NS = 3_600 * 1_000_000_000
-
-
-def _contact(contact_id: int) -> dict[str, Any]:
-    return {
-        "id": contact_id,
-        "contactType": "Household",
-        "name": f"The {contact_id} Household",
-        "informalName": f"Household {contact_id}",
-    }
-
-
-def _write_settled(folder: Path, contact_id: int, document: dict[str, Any]) -> None:
-    """A document last written an hour ago: its time is settled."""
-    path = folder / f"{contact_id}.json"
-    path.write_text(json.dumps(document))
-    then = time.time_ns() - AN_HOUR_NS
-    os.utime(path, ns=(then, then))
 
 
 def _linked(
     sandbox_factory: SandboxFactory, tmp_path: Path, database_url: str
-) -> tuple[SandboxServer, Path, dict[str, Any]]:
+) -> tuple[SandboxServer, Path, Settings]:
+    """The platform's documents (settled) and the sandbox's contacts, alike."""
     folder = tmp_path / "platform"
     folder.mkdir()
     for contact_id in CONTACTS:
-        _write_settled(folder, contact_id, _contact(contact_id))
-    sandbox = sandbox_factory(seed={"contacts": [_contact(i) for i in CONTACTS]})
-    settings = files_engine_settings(sandbox.base_url, database_url, folder)
-    return sandbox, folder, {"settings": settings, "token": sandbox.token}
+        write_settled(folder / f"{contact_id}.json", household(contact_id))
+    sandbox = sandbox_factory(seed={"contacts": [household(i) for i in CONTACTS]})
+    return sandbox, folder, files_engine_settings(sandbox.base_url, database_url, folder)
+
+
+@contextmanager
+def _first_synced(sandbox: SandboxServer, settings: Settings) -> Iterator[App]:
+    """The engine, after a first sync that linked every contact."""
+    with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
+        assert not app.runner().run_all(force=True).failed
+        yield app
+
+
+def _pull_an_edit(app: App, sandbox: SandboxServer) -> None:
+    """CRM+ edits ``PULLED``; a run writes it to the platform."""
+    sandbox.hooks.ui_edit(PULLED, {"informalName": "Changed in CRM+"})
+    assert _run(app)["pulled"] == 1
 
 
 def _run(app: App) -> dict[str, Any]:
@@ -79,12 +78,9 @@ def _requests(sandbox: SandboxServer) -> list[str]:
 def test_an_edit_in_the_tick_of_the_engines_own_write_reaches_crm(
     sandbox_factory: SandboxFactory, tmp_path: Path, database_url: str
 ) -> None:
-    sandbox, folder, opened = _linked(sandbox_factory, tmp_path, database_url)
-    with open_app(opened["settings"], {"CRMPLUS_API_TOKEN": opened["token"]}) as app:
-        assert not app.runner().run_all(force=True).failed
-
-        sandbox.hooks.ui_edit(PULLED, {"informalName": "Changed in CRM+"})
-        assert _run(app)["pulled"] == 1
+    sandbox, folder, settings = _linked(sandbox_factory, tmp_path, database_url)
+    with _first_synced(sandbox, settings) as app:
+        _pull_an_edit(app, sandbox)
         path = folder / f"{PULLED}.json"
         written = path.stat()
         assert json.loads(path.read_text())["informalName"] == "Changed in CRM+"
@@ -107,11 +103,9 @@ def test_an_edit_in_the_tick_of_the_engines_own_write_reaches_crm(
 def test_a_record_looked_at_again_costs_no_request_and_settles(
     sandbox_factory: SandboxFactory, tmp_path: Path, database_url: str
 ) -> None:
-    sandbox, folder, opened = _linked(sandbox_factory, tmp_path, database_url)
-    with open_app(opened["settings"], {"CRMPLUS_API_TOKEN": opened["token"]}) as app:
-        assert not app.runner().run_all(force=True).failed
-        sandbox.hooks.ui_edit(PULLED, {"informalName": "Changed in CRM+"})
-        assert _run(app)["pulled"] == 1
+    sandbox, folder, settings = _linked(sandbox_factory, tmp_path, database_url)
+    with _first_synced(sandbox, settings) as app:
+        _pull_an_edit(app, sandbox)
         assert _stamp(app, PULLED) is None, "a time not settled was recorded"
 
         # Looked at again while its time is not settled: the bulk query's one page, no
@@ -139,9 +133,8 @@ def test_a_touched_document_costs_no_request(
     sandbox_factory: SandboxFactory, tmp_path: Path, database_url: str
 ) -> None:
     """Its mtime moved, its content did not: planned against the mirror, nothing to do."""
-    sandbox, folder, opened = _linked(sandbox_factory, tmp_path, database_url)
-    with open_app(opened["settings"], {"CRMPLUS_API_TOKEN": opened["token"]}) as app:
-        assert not app.runner().run_all(force=True).failed
+    sandbox, folder, settings = _linked(sandbox_factory, tmp_path, database_url)
+    with _first_synced(sandbox, settings) as app:
         path = folder / "811.json"
         later = time.time_ns() - AN_HOUR_NS // 2
         os.utime(path, ns=(later, later))
@@ -156,11 +149,11 @@ def test_an_edit_in_the_tick_a_first_sync_read_the_document_in_reaches_crm(
 ) -> None:
     """A first sync links documents that agree with CRM+ without writing them; one the
     platform wrote just before (time not settled) is still looked at again."""
-    sandbox, folder, opened = _linked(sandbox_factory, tmp_path, database_url)
+    sandbox, folder, settings = _linked(sandbox_factory, tmp_path, database_url)
     path = folder / "803.json"
-    path.write_text(json.dumps(_contact(803)))  # written now: its time is not settled
+    path.write_text(json.dumps(household(803)))  # written now: its time is not settled
     written = path.stat()
-    with open_app(opened["settings"], {"CRMPLUS_API_TOKEN": opened["token"]}) as app:
+    with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         first = app.runner().run_all(force=True)
         assert not first.failed
         assert _stamp(app, 803) is None

@@ -11,17 +11,15 @@ loopback HTTP.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import open_app
-from tests.engine.conftest import files_engine_settings
+from tests.engine.conftest import files_engine_settings, household, write_settled
 from tests.fixtures.sandbox import SandboxFactory
 
 CONTACTS = range(701, 721)  # 20: the guard's minimum, so the run is a real --all
@@ -54,28 +52,14 @@ def opened_in(folder: Path) -> Iterator[list[str]]:
         _watching.clear()
 
 
-def _contact(contact_id: int) -> dict[str, Any]:
-    return {
-        "id": contact_id,
-        "contactType": "Household",
-        "name": f"The {contact_id} Household",
-        "informalName": f"Household {contact_id}",
-    }
-
-
 def test_a_run_opens_only_the_documents_that_changed(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     folder = tmp_path / "platform"
     folder.mkdir()
-    an_hour_ago = time.time_ns() - 3_600 * 1_000_000_000
     for contact_id in CONTACTS:
-        path = folder / f"{contact_id}.json"
-        path.write_text(json.dumps(_contact(contact_id)))
-        # Settled times: a document written within the file system's timestamp
-        # resolution is looked at once more (tests/engine/test_racy_stamps.py).
-        os.utime(path, ns=(an_hour_ago, an_hour_ago))
-    sandbox = sandbox_factory(seed={"contacts": [_contact(i) for i in CONTACTS]})
+        write_settled(folder / f"{contact_id}.json", household(contact_id))
+    sandbox = sandbox_factory(seed={"contacts": [household(i) for i in CONTACTS]})
     settings = files_engine_settings(sandbox.base_url, f"sqlite:///{tmp_path}/mirror.db", folder)
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         with opened_in(folder) as first_opens:
