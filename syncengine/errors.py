@@ -308,6 +308,11 @@ class LocalDataError(SyncEngineError):
         super().__init__(f"{where}: {problem}")
 
 
+class UnreadableDocumentError(LocalDataError):
+    """A document whose bytes are not JSON text at all (not UTF-8, a syntax error), unlike
+    one that parses but breaks a rule: what a document read half-written looks like."""
+
+
 class LocalConflictError(SyncEngineError):
     """A platform record changed between our read and our write: the write is refused."""
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from syncengine.domain.limits import MAX_DEPTH, too_deep
 from syncengine.domain.ports import Record
-from syncengine.errors import LocalDataError
+from syncengine.errors import LocalDataError, UnreadableDocumentError
 
 __all__ = ["id_problem", "parse_document", "render_document"]
 
@@ -38,17 +38,18 @@ def _no_constant(name: str) -> Any:
 
 
 def parse_document(raw: str | bytes, where: str) -> Record:
-    """The JSON object in ``raw``; LocalDataError naming ``where`` and the problem."""
+    """The JSON object in ``raw``; LocalDataError naming ``where`` and the problem
+    (``UnreadableDocumentError`` where the bytes are not JSON text at all)."""
     if isinstance(raw, bytes):
         try:
             # utf-8-sig: a byte order mark (some Windows editors write one) is harmless.
             raw = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise LocalDataError(where, f"not UTF-8 text (byte {exc.start})") from None
+            raise UnreadableDocumentError(where, f"not UTF-8 text (byte {exc.start})") from None
     try:
         document = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise LocalDataError(
+        raise UnreadableDocumentError(
             where, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
     except _NotPlainJsonError as exc:

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from syncengine.bootstrap import App, open_app
 from syncengine.config import Settings
@@ -167,3 +170,34 @@ def test_an_edit_in_the_tick_a_first_sync_read_the_document_in_reaches_crm(
 
     assert summary["pushed"] == 1, summary
     assert sandbox.hooks.raw_contact(803)["description"] == "Edited in the same tick"
+
+
+def _half_written(path: Path, document: dict[str, Any]) -> threading.Timer:
+    """``path`` truncated now and written 0.2 s on, as a partner writing in place does."""
+    path.write_text("")
+    timer = threading.Timer(0.2, lambda: path.write_text(json.dumps(document)))
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("run", ["all", "one"])
+def test_a_document_read_half_written_is_pushed_once_written_with_no_problem(
+    sandbox_factory: SandboxFactory, tmp_path: Path, database_url: str, run: str
+) -> None:
+    """Read between a partner's truncate and write, the document is read again once
+    written: pushed, no problem recorded (in CI the daemon took the empty document for a
+    malformed one and retried it half a minute later)."""
+    sandbox, folder, settings = _linked(sandbox_factory, tmp_path, database_url)
+    with _first_synced(sandbox, settings) as app:
+        edited = {**household(807), "description": "Written in place"}
+        timer = _half_written(folder / "807.json", edited)
+        if run == "all":
+            summary = _run(app)
+            assert (summary["pushed"], summary["failed"]) == (1, 0), summary
+        else:
+            report = app.runner().run_one(807)
+            assert not report.failed, report.to_json()
+        timer.join()
+        assert app.problems.list(only_open=False) == []
+
+    assert sandbox.hooks.raw_contact(807)["description"] == "Written in place"

@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from syncengine.domain.ports import LocalRecord
 from syncengine.errors import ConfigError, LocalConflictError, LocalDataError
 from syncengine.local import FilesPlatform
+from syncengine.local.files.platform import settled
 from syncengine.local.moments import from_ns
 from tests.local.harness import contact
 
@@ -182,6 +184,92 @@ def test_an_absent_or_null_id_is_fine(folder: Path, platform: FilesPlatform) -> 
     write(folder, "1002.json", {"name": "Grace"})
 
     assert errors_of(platform) == {}
+
+
+# -- a document read while a partner writes it in place -------------------------------
+
+HALF_WRITTEN = ["", '{"name": "Ad']
+
+
+def finish_later(path: Path, content: str | None, *, after: float = 0.2) -> threading.Timer:
+    """``path`` rewritten with ``content`` (or removed, for None) ``after`` seconds on, as
+    a partner writing in place finishes its write."""
+
+    def finish() -> None:
+        if content is None:
+            path.unlink()
+        else:
+            path.write_text(content, encoding="utf-8")
+
+    timer = threading.Timer(after, finish)
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("torn", HALF_WRITTEN)
+def test_a_document_read_half_written_is_read_again_once_written(
+    folder: Path, platform: FilesPlatform, torn: str
+) -> None:
+    path = write(folder, "1001.json", torn)
+    timer = finish_later(path, '{"name": "Ada"}')
+
+    got = platform.get(1001)
+    timer.join()
+
+    assert got is not None and got.record == {"name": "Ada"}
+
+
+@pytest.mark.parametrize("torn", HALF_WRITTEN)
+def test_a_scan_hands_out_the_written_document_not_the_half_written_one(
+    folder: Path, platform: FilesPlatform, torn: str
+) -> None:
+    write(folder, "1001.json", {"name": "Ada"})
+    path = write(folder, "new-k1.json", torn)
+    timer = finish_later(path, '{"name": "Grace"}')
+
+    scanned = list(platform.scan())
+    timer.join()
+
+    assert [(r.key, r.record) for r in scanned if isinstance(r, LocalRecord)] == [
+        ("1001", {"name": "Ada"}),
+        ("k1", {"name": "Grace"}),
+    ]
+    assert [e for e in scanned if isinstance(e, LocalDataError)] == []
+
+
+def test_a_new_document_read_half_written_is_read_again_once_written(
+    folder: Path, platform: FilesPlatform
+) -> None:
+    path = write(folder, "new-k1.json", "")
+    timer = finish_later(path, '{"name": "Grace"}')
+
+    got = platform.get_new("k1")
+    timer.join()
+
+    assert got is not None and got.record == {"name": "Grace"}
+
+
+def test_a_half_written_document_removed_meanwhile_is_gone(
+    folder: Path, platform: FilesPlatform
+) -> None:
+    path = write(folder, "1001.json", "")
+    timer = finish_later(path, None)
+
+    got = platform.get(1001)
+    timer.join()
+
+    assert got is None
+
+
+def test_a_document_malformed_for_good_is_still_reported_once_its_time_settles(
+    folder: Path, platform: FilesPlatform
+) -> None:
+    write(folder, "1001.json", '{"name": "Ad')
+
+    with pytest.raises(LocalDataError, match="invalid JSON"):
+        platform.get(1001)
+    # It was judged on a version whose time had settled, not on the first look.
+    assert settled((folder / "1001.json").stat().st_mtime_ns)
 
 
 # -- writing ---------------------------------------------------------------------------

@@ -37,7 +37,13 @@ from syncengine.domain.ports import (
     nothing_unchanged,
     whole_records,
 )
-from syncengine.errors import ConfigError, LocalConflictError, LocalDataError, LocalPlatformError
+from syncengine.errors import (
+    ConfigError,
+    LocalConflictError,
+    LocalDataError,
+    LocalPlatformError,
+    UnreadableDocumentError,
+)
 from syncengine.local.documents import id_problem, parse_document, render_document
 from syncengine.local.files import atomic
 from syncengine.local.files.naming import (
@@ -148,7 +154,9 @@ class FilesPlatform:
                 continue
             if snapshot.status.st_nlink > 1:
                 twins.add(snapshot.inode)
-            yield self._hand_out_quietly(snapshot)
+            handed = self._hand_out_quietly(snapshot)
+            if handed is not None:
+                yield handed
         for file_name, name in new:
             snapshot = self._read_quietly(file_name, name)
             if snapshot is None:
@@ -160,7 +168,9 @@ class FilesPlatform:
                 # A link() interrupted between its two steps: the same file under both
                 # names. It is that linked contact; the next link() call finishes the job.
                 continue
-            yield self._hand_out_quietly(snapshot)
+            handed = self._hand_out_quietly(snapshot)
+            if handed is not None:
+                yield handed
 
     def _listing(
         self,
@@ -216,7 +226,7 @@ class FilesPlatform:
     def get(self, contact_id: int) -> LocalRecord | None:
         file_name = linked_name(contact_id)
         snapshot = self._read(file_name, DocumentName(contact_id, str(contact_id)))
-        return None if snapshot is None else self._hand_out(snapshot)
+        return None if snapshot is None else self._hand_out_written(snapshot)
 
     def get_new(self, key: str) -> LocalRecord | None:
         try:
@@ -230,7 +240,7 @@ class FilesPlatform:
         # linked record already (the scan hands it out under that name).
         if snapshot.status.st_nlink > 1 and self._linked_twin(snapshot):
             return None
-        return self._hand_out(snapshot)
+        return self._hand_out_written(snapshot)
 
     def location(self, key: str) -> str:
         """The document's path: ``<key>.json`` for a linked contact, else
@@ -483,9 +493,34 @@ class FilesPlatform:
         self._remember(snapshot.file_name, snapshot.status.st_mtime_ns, snapshot.digest)
         return local
 
-    def _hand_out_quietly(self, snapshot: _Snapshot) -> LocalRecord | LocalDataError:
+    def _hand_out_written(self, snapshot: _Snapshot) -> LocalRecord | None:
+        """``_hand_out`` of a document written out, or None if it was removed meanwhile.
+
+        A partner that writes a document in place (truncate, then write) can be read
+        between the two: an empty or cut-off document, stamped moments ago. Reported at
+        once, that half-written version became a problem and, in the daemon, a retry half
+        a minute later (seen in CI). So a document that is not JSON text at all (what a
+        cut-off one looks like; one that parses but breaks a rule is judged at once) and
+        whose mtime has not settled is read again until it parses, or its latest version
+        has settled, or the wait (one timestamp resolution) is over; only then is it
+        malformed. Documents unreadable for good cost that wait about once per run, not
+        once each: by then the others have settled too."""
+        give_up_ns = time.time_ns() + STAMP_RESOLUTION_NS
+        while True:
+            try:
+                return self._hand_out(snapshot)
+            except UnreadableDocumentError:
+                if settled(snapshot.status.st_mtime_ns) or time.time_ns() >= give_up_ns:
+                    raise
+            time.sleep(REREAD_INTERVAL_S)
+            later = self._read(snapshot.file_name, snapshot.name)
+            if later is None:
+                return None
+            snapshot = later
+
+    def _hand_out_quietly(self, snapshot: _Snapshot) -> LocalRecord | LocalDataError | None:
         try:
-            return self._hand_out(snapshot)
+            return self._hand_out_written(snapshot)
         except LocalDataError as exc:
             return exc
 
@@ -572,6 +607,9 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 # them all; the price is one more look (a read and a plan, no request) at a record synced
 # within two seconds of its last write.
 STAMP_RESOLUTION_NS = 2_000_000_000
+
+# How often a document that looks half-written is read again (``_hand_out_written``).
+REREAD_INTERVAL_S = 0.05
 
 
 def settled(mtime_ns: int) -> bool:
