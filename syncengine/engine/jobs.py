@@ -23,7 +23,7 @@ raises it: the daemon ends the tick as ``deferred``, and the cursor has not move
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,10 +50,17 @@ from syncengine.domain.ports import (
 from syncengine.domain.syncplan import platform_view
 from syncengine.domain.timestamps import newer_stamp
 from syncengine.engine.budget import CREATE_REQUESTS, DEFERRED
-from syncengine.engine.bulk import changed_since, pages
+from syncengine.engine.bulk import CursorTracker, pages
 from syncengine.engine.claims import ClaimHeld, RunClaims, new_record_subject
 from syncengine.engine.creates import ContactCreator
-from syncengine.engine.run_all import RUN_STOPPING_ERRORS, changed_since_sync
+from syncengine.engine.known_contacts import (
+    NEVER,
+    SortedIds,
+    changed_since_synced,
+    micros,
+    platform_stamps,
+)
+from syncengine.engine.run_all import RUN_STOPPING_ERRORS
 from syncengine.engine.scope import Scope, belongs, cursor_name
 from syncengine.engine.waiting import waiting_contacts
 from syncengine.errors import CrmBudgetExhausted, LocalDataError, SyncEngineError
@@ -64,14 +71,17 @@ StopCheck = Callable[[], bool]
 
 
 def _looks_changed(
-    contact_id: int,
-    modified_at: datetime,
-    states: Mapping[int, datetime | None],
-    waiting: Collection[int],
+    contact_id: int, modified_at: datetime, states: SortedIds, waiting: Collection[int]
 ) -> bool:
     """Whether the push job queues a linked record: changed on the platform since its last
     sync, or with something waiting to be carried or applied."""
-    return contact_id in waiting or changed_since_sync(modified_at, states.get(contact_id))
+    return contact_id in waiting or changed_since_synced(states, contact_id, modified_at)
+
+
+def _synced_stamps(states: SyncStateStore) -> SortedIds:
+    """Every sync state's platform time, streamed into an array (``known_contacts``): a
+    job's memory stays flat in the number of contacts, as a ``sync --all``'s does."""
+    return platform_stamps(states.stream_platform_stamps())
 
 
 class PlatformWatch:
@@ -106,7 +116,7 @@ class PlatformWatch:
 
     def run(self, should_stop: StopCheck) -> dict[str, int]:
         counts: Counter[str] = Counter()
-        states = self._states.platform_stamps()
+        states = _synced_stamps(self._states)
         waiting = waiting_contacts(self._journal, self._conflicts)
         budget_spent = False
         looked_changed: list[LocalRecord] = []
@@ -149,7 +159,7 @@ class PlatformWatch:
         in one transaction. Not ``renew``: still changed because still queued."""
         counts: Counter[str] = Counter()
         queued = self._queue.queued()
-        states = self._states.platform_stamps()
+        states = _synced_stamps(self._states)
         waiting = waiting_contacts(self._journal, self._conflicts)
         to_queue: list[int] = []
         for item in looked_changed:
@@ -221,16 +231,26 @@ class CrmWatch:
         self._scope = scope
 
     def run(self, should_stop: StopCheck) -> dict[str, int]:
+        """A page at a time: each page's contacts are queued (with their records) in one
+        transaction, and only the ids and stamps seen are kept (``CursorTracker``), so a
+        first pull over 100,000 contacts does not hold them all. The cursor moves only
+        after every page is queued; a pull stopped or out of budget half-way leaves it
+        where it was, and the next one queues the same contacts again (merged, not
+        doubled: the queue holds one item a contact)."""
         counts: Counter[str] = Counter()
         name = cursor_name(self._scope)
-        found, cursor = changed_since(self._crm, self._cursors.get(name), name)
-        stamps = self._mirror.stamps()
-        synced = self._states.platform_stamps().keys()
-        # Every queued record in one transaction (see PlatformWatch.run).
-        with self._atomic():
-            counts += self._queue_found(found, stamps, synced)
+        tracker = CursorTracker(self._cursors.get(name), name)
+        synced = SortedIds.of(contact_id for contact_id, _ in self._states.stream_platform_stamps())
+        for page in pages(self._crm, tracker.since):
+            tracker.see(page)
+            stamps = self._mirror.stamps_of([int(record["id"]) for record in page])
+            with self._atomic():
+                counts += self._queue_found(page, stamps, synced)
+            if should_stop():
+                counts["stopped"] += 1
+                return dict(counts)
         # Only now: what the window held is in the queue, which survives a crash.
-        self._cursors.put(cursor)
+        self._cursors.put(tracker.cursor())
         return dict(counts)
 
     def _queue_found(
@@ -265,6 +285,22 @@ class CrmWatch:
 class Drift:
     contact_id: int
     reasons: list[str] = field(default_factory=list)
+    malformed: int = 0  # its platform document, read for its content, was malformed
+
+
+def _known_as_it_is(contact_id: int, modified_at: datetime) -> bool:
+    """The reconciliation's listing: no document is read for it (``scan_changed``)."""
+    return True
+
+
+def _first_of_each(pairs: list[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Sorted ``(contact_id, value)`` pairs, one per contact id: a contact whose document
+    appears twice in a listing (adapters report the second as malformed) counts once."""
+    last = None
+    for contact_id, value in pairs:
+        if contact_id != last:
+            yield contact_id, value
+            last = contact_id
 
 
 _PLATFORM_CHANGED = "the platform changed since the last sync"
@@ -300,25 +336,26 @@ class Reconciler:
         self._organization = organization
 
     def run(self, should_stop: StopCheck) -> dict[str, int]:
+        """Every contact compared, held as little as a ``sync --all`` holds: the
+        platform's linked records are listed by their status (id and time, an array, no
+        document read), CRM+'s come a page at a time with their mirror stamps, and a
+        platform document is read only where the stamps say nobody changed anything and
+        its content must tell (it held every platform record whole: gigabytes at
+        100,000 contacts)."""
         started = self._clock.now()
-        states = self._states.platform_stamps()
-        held: dict[int, LocalRecord] = {}
+        states = _synced_stamps(self._states)
+        on_platform, malformed = self._platform_times()
         drift: list[Drift] = []
-        malformed = 0
-        for item in self._platform.scan():
-            if isinstance(item, LocalDataError):
-                malformed += 1
-            elif item.contact_id is not None:
-                held[item.contact_id] = item
-        stamps = self._mirror.stamps()
-        seen: set[int] = set()
+        checked = 0
         for page in pages(self._crm, None, include_archived=True):
             if should_stop():
                 break
+            stamps = self._mirror.stamps_of([int(record["id"]) for record in page])
             for record in page:
                 contact_id = int(record["id"])
-                seen.add(contact_id)
-                found = self._compare(contact_id, record, held.get(contact_id), stamps, states)
+                checked += 1
+                found = self._compare(contact_id, record, on_platform, stamps, states)
+                malformed += found.malformed
                 if found.reasons:
                     drift.append(found)
                     self._queue.add(
@@ -330,7 +367,7 @@ class Reconciler:
                         renew=False,
                     )
         if not should_stop():
-            for contact_id in sorted(set(held) - seen):
+            for contact_id in on_platform.unmarked():
                 # On the platform, not in CRM+ any more (deleted, or merged into another
                 # contact and hidden from queries): the worker's GET tells which.
                 drift.append(Drift(contact_id, ["on the platform, not found in CRM+"]))
@@ -341,22 +378,37 @@ class Reconciler:
                     now=self._clock.now(),
                     renew=False,
                 )
-        self._write_report(started, len(seen), drift)
-        return {"checked": len(seen), "drift": len(drift), "malformed": malformed}
+        self._write_report(started, checked, drift)
+        return {"checked": checked, "drift": len(drift), "malformed": malformed}
+
+    def _platform_times(self) -> tuple[SortedIds, int]:
+        """The linked records' contact ids with their modification times (microseconds),
+        from a scan that reads no document it can stat; and how many it found malformed
+        (bad names; a document read whole because its status could not be)."""
+        times: list[tuple[int, int]] = []
+        malformed = 0
+        for item in self._platform.scan_changed(_known_as_it_is):
+            if isinstance(item, LocalDataError):
+                malformed += 1
+            elif item.contact_id is not None:
+                times.append((item.contact_id, micros(item.modified_at)))
+        times.sort()
+        return SortedIds(_first_of_each(times)), malformed
 
     def _compare(
         self,
         contact_id: int,
         record: dict[str, Any],
-        local: LocalRecord | None,
-        stamps: dict[int, str | None],
-        states: dict[int, datetime | None],
+        on_platform: SortedIds,
+        stamps: Mapping[int, str | None],
+        states: SortedIds,
     ) -> Drift:
         found = Drift(contact_id)
-        if record.get("mergedIntoContactId") and local is not None:
+        here = on_platform.mark(contact_id) is not None
+        if record.get("mergedIntoContactId") and here:
             found.reasons.append(f"merged into {record['mergedIntoContactId']} in CRM+")
             return found
-        if local is None:
+        if not here:
             if belongs(self._scope, on_platform=False, synced_before=contact_id in states):
                 found.reasons.append("in CRM+ and in scope, not on the platform")
             return found
@@ -365,26 +417,23 @@ class Reconciler:
             found.reasons.append("on the platform, never synced")
         elif stamps[contact_id] != stamp:
             found.reasons.append("CRM+ changed since the last sync")
-        if contact_id in states and states[contact_id] is None:
-            # Synced while its time was not settled (``LocalRecord.settled``): no stamp
-            # tells whether it changed since, so its content does (below).
-            unsettled = True
-        else:
-            unsettled = False
-            if changed_since_sync(local.modified_at, states.get(contact_id)):
-                found.reasons.append(_PLATFORM_CHANGED)
+        synced = states.value(contact_id, NEVER)
+        # Synced while its time was not settled (``LocalRecord.settled``): no stamp tells
+        # whether it changed since, so its content does (below).
+        unsettled = contact_id in states and synced == NEVER
+        if not unsettled and on_platform.value(contact_id, NEVER) > synced:
+            found.reasons.append(_PLATFORM_CHANGED)
         if not found.reasons:
             found.reasons += [
                 # Without a settled stamp, a platform record that differs was edited.
                 _PLATFORM_CHANGED if unsettled and reason == _PLATFORM_DIFFERS else reason
-                for reason in self._content_drift(contact_id, record, local)
+                for reason in self._content_drift(contact_id, record, found)
             ]
         return found
 
-    def _content_drift(
-        self, contact_id: int, record: dict[str, Any], local: LocalRecord
-    ) -> list[str]:
-        """Nobody changed anything, by the stamps: do the three versions agree?"""
+    def _content_drift(self, contact_id: int, record: dict[str, Any], found: Drift) -> list[str]:
+        """Nobody changed anything, by the stamps: do the three versions agree? The
+        platform's document is read here, one at a time."""
         entry = self._mirror.get(contact_id)
         if entry is None:
             return []
@@ -392,8 +441,12 @@ class Reconciler:
         if diff(entry.record, record):
             reasons.append("CRM+ differs from the mirror at the same modification stamp")
         try:
+            local = self._platform.get(contact_id)
+            if local is None:
+                return reasons  # removed since the listing: the next reconciliation
             ours = platform_view(local, entry.record)
         except LocalDataError as exc:
+            found.malformed += 1
             return [*reasons, f"the platform record is malformed: {exc.problem}"]
         if diff(entry.record, ours):
             reasons.append(_PLATFORM_DIFFERS)

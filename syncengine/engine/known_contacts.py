@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Set
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-__all__ = ["NEVER", "SortedIds", "micros"]
+__all__ = ["NEVER", "SortedIds", "changed_since_synced", "micros", "platform_stamps"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
@@ -103,3 +103,18 @@ class SortedIds(Set[int]):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+
+def platform_stamps(pairs: Iterable[tuple[int, datetime | None]]) -> SortedIds:
+    """The sync states' ``platform_modified``, from ``SyncStateStore.stream_platform_stamps``,
+    in microseconds: ``NEVER`` where a state recorded no time."""
+    return SortedIds(
+        (contact_id, NEVER if modified is None else micros(modified))
+        for contact_id, modified in pairs
+    )
+
+
+def changed_since_synced(states: SortedIds, contact_id: int, modified_at: datetime) -> bool:
+    """``run_all.changed_since_sync`` against ``platform_stamps``: true when the contact was
+    never synced, its sync recorded no time, or its record was modified since."""
+    return micros(modified_at) > states.value(contact_id, NEVER)

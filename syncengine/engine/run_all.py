@@ -52,7 +52,7 @@ from syncengine.engine.creates import ContactCreator
 from syncengine.engine.first_links import Agreeing, agrees, link_agreeing
 from syncengine.engine.fresh_records import FreshRecords
 from syncengine.engine.heap import collecting_the_run_alone
-from syncengine.engine.known_contacts import NEVER, SortedIds, micros
+from syncengine.engine.known_contacts import SortedIds, changed_since_synced, platform_stamps
 from syncengine.engine.problems import ProblemRecorder, failed_report
 from syncengine.engine.recovery import IntentRecovery
 from syncengine.engine.scope import Scope, belongs, cursor_name
@@ -467,10 +467,7 @@ class SyncRunner:
         # Two streamed reads for the whole run, not two per contact (one transaction per
         # contact was 73 % of a no-change run), kept as arrays, not dicts.
         mirrored = SortedIds.of(self._mirror.stream_ids())
-        states = SortedIds(
-            (contact_id, NEVER if modified is None else micros(modified))
-            for contact_id, modified in self._states.stream_platform_stamps()
-        )
+        states = platform_stamps(self._states.stream_platform_stamps())
         self._refresh(work)
         on_platform = _OnPlatform(mirrored, states)
         work.waiting = waiting_contacts(self._journal, self._conflicts)
@@ -487,9 +484,8 @@ class SyncRunner:
         def unchanged(contact_id: int, modified_at: datetime) -> bool:
             """Nothing to plan: not changed here since its last sync, nor in CRM+, nor
             waiting. The scan then reads its status, not its document."""
-            # changed_since_sync, in microseconds (a state's or NEVER)
             return not (
-                micros(modified_at) > states.value(contact_id, NEVER)
+                changed_since_synced(states, contact_id, modified_at)
                 or contact_id in work.fresh
                 or contact_id in work.waiting
             )

@@ -5,8 +5,11 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +19,11 @@ from syncengine.domain.ports import Priority
 from syncengine.engine.claims import contact_subject
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.faults import Fault
-from tests.engine.platforms import PlatformDriver
+from syncengine.store.cursors import SqlCursorStore
+from tests.engine.conftest import household
+from tests.engine.platforms import FilesDriver, PlatformDriver
 from tests.engine.synced import CONTACT, app, build, platform
+from tests.fixtures.sandbox import SandboxFactory
 
 __all__ = ["app", "platform"]  # fixtures, imported for pytest
 
@@ -358,3 +364,62 @@ def test_looking_again_at_a_queued_contact_does_not_make_it_synced_twice(
     run(parts, "push")
     current = parts.queue.get(CONTACT)
     assert current is not None and current.generation == picked.generation
+
+
+def test_the_reconciliation_reads_a_document_to_compare_it_and_names_one_malformed(
+    sandbox: SandboxServer, database_url: str, tmp_path: Path
+) -> None:
+    """The listing reads no document; the content check reads the one it compares. A
+    document broken without its time moving (a restore, a copy keeping times) is named
+    malformed there, not taken for a contact missing from the platform."""
+    files = FilesDriver(tmp_path / "platform")
+    with build(sandbox, database_url, files) as linked:
+        linked.runner().run_one(CONTACT)
+        files.settle(CONTACT)
+        linked.runner().run_one(CONTACT)  # its settled time recorded: nothing changed since
+        path = files.folder / f"{CONTACT}.json"
+        times = path.stat()
+        path.write_text('{"id": 4821, "name": ')
+        os.utime(path, ns=(times.st_atime_ns, times.st_mtime_ns))
+        stray = files.folder / "99999.json"  # linked, yet no such contact in CRM+
+        stray.write_text(json.dumps({"id": 99999, "name": "Nobody"}))
+        files.settle(99999)
+        written: list[Mapping[str, Any]] = []
+        parts = linked.daemon_parts()
+        (reconciler,) = [j for j in parts.jobs if j.name == "reconcile"]
+        reconciler._report = written.append
+
+        counts = reconciler.run(NEVER)
+
+    assert counts["malformed"] == 1
+    (report,) = written
+    drift = {d["contact_id"]: d["reasons"] for d in report["drift"]}
+    (reason,) = drift[CONTACT]
+    assert reason.startswith("the platform record is malformed: invalid JSON")
+    assert drift[99999] == ["on the platform, not found in CRM+"]
+
+
+def test_the_pull_job_queues_a_page_at_a_time_and_moves_its_cursor_at_the_end(
+    sandbox_factory: SandboxFactory, database_url: str, tmp_path: Path
+) -> None:
+    """A first pull over more than a page: each page queued as it comes (none held for
+    the end), the cursor moved only once every page is queued; stopped half-way, the
+    next pull starts again from where the cursor was, and queues nothing twice."""
+    contacts = range(20_001, 21_051)  # a page and 50
+    sandbox = sandbox_factory(seed={"contacts": [household(i) for i in contacts]})
+    files = FilesDriver(tmp_path / "platform")
+    with build(sandbox, database_url, files, scope="all") as fresh:
+        parts = fresh.daemon_parts()
+        (pull,) = [j for j in parts.jobs if j.name == "pull"]
+        cursors = SqlCursorStore(fresh.database, organization=fresh.settings.organization)
+
+        stopped = pull.run(lambda: True)  # asked to stop after its first page
+        assert stopped == {"seen": 1000, "queued": 1000, "stopped": 1}
+        assert parts.queue.depth() == 1000
+        assert cursors.get("contacts:all") is None
+
+        finished = pull.run(NEVER)
+        assert (finished["seen"], finished["queued"]) == (1050, 1050)
+        assert parts.queue.depth() == 1050
+        cursor = cursors.get("contacts:all")
+        assert cursor is not None and cursor.high_water is not None
