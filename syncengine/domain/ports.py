@@ -108,11 +108,6 @@ class MirrorStore(Protocol):
         inserted (a contact mirrored meanwhile keeps its entry)."""
         ...
 
-    def stamps(self) -> dict[int, str | None]:
-        """Every mirrored contact's ``modifiedDateTimeUtc`` as CRM+ rendered it, in one
-        read (what a bulk refresh compares its records with)."""
-        ...
-
     def stamps_of(self, contact_ids: Collection[int]) -> dict[int, str | None]:
         """The ``modifiedDateTimeUtc`` of those of ``contact_ids`` the mirror holds, in
         one read: what one bulk page's records are compared with."""
@@ -527,14 +522,11 @@ class SyncStateStore(Protocol):
 
     def all(self) -> Sequence[SyncState]: ...
 
-    def platform_stamps(self) -> dict[int, datetime | None]:
-        """Each contact's ``platform_modified``, by contact id: all a run needs of every
-        state to tell which platform records changed since their last sync."""
-        ...
-
     def stream_platform_stamps(self) -> Iterator[tuple[int, datetime | None]]:
-        """``platform_stamps`` as ``(contact_id, platform_modified)`` pairs, by ascending
-        contact id, in one read that holds no dict of them."""
+        """Each contact's ``platform_modified`` (all a run needs of every state to tell
+        which platform records changed since their last sync), as ``(contact_id,
+        platform_modified)`` pairs by ascending contact id, in one read that holds no
+        dict of them."""
         ...
 
 

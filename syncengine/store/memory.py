@@ -141,10 +141,6 @@ class MemoryMirrorStore(_MemoryRepository[int, MirrorEntry]):
         with self._lock:
             return sorted(self._items)
 
-    def stamps(self) -> dict[int, str | None]:
-        with self._lock:
-            return {key: entry.modified_raw for key, entry in self._items.items()}
-
     def stamps_of(self, contact_ids: Collection[int]) -> dict[int, str | None]:
         with self._lock:
             return {key: self._items[key].modified_raw for key in contact_ids if key in self._items}
@@ -522,10 +518,6 @@ class MemorySyncStateStore(_MemoryRepository[int, SyncState]):
     def all(self) -> Sequence[SyncState]:
         with self._lock:
             return [replace(self._items[key]) for key in sorted(self._items)]
-
-    def platform_stamps(self) -> dict[int, datetime | None]:
-        with self._lock:
-            return {key: state.platform_modified for key, state in self._items.items()}
 
     def stream_platform_stamps(self) -> Iterator[tuple[int, datetime | None]]:
         with self._lock:

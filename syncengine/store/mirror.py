@@ -32,7 +32,6 @@ _ONE = mine(_TABLE, _TABLE.c.contact_id == bindparam("w_contact_id"))
 _GET = select(_TABLE).where(_ONE)
 _SET_ARCHIVED = update(_TABLE).where(_ONE)
 _ALL_IDS = select(_TABLE.c.contact_id).where(mine(_TABLE)).order_by(_TABLE.c.contact_id)
-_STAMPS = select(_TABLE.c.contact_id, _TABLE.c.modified_raw).where(mine(_TABLE))
 _STAMPS_OF = select(_TABLE.c.contact_id, _TABLE.c.modified_raw).where(
     mine(_TABLE, _TABLE.c.contact_id.in_(bindparam("w_ids", expanding=True)))
 )
@@ -108,12 +107,6 @@ class SqlMirrorStore(SqlRepository):
         """Every mirrored contact id of this organisation (archived ones too), ascending."""
         with connected(self._engine) as connection:
             return list(connection.execute(_ALL_IDS, self._params()).scalars())
-
-    def stamps(self) -> dict[int, str | None]:
-        with connected(self._engine) as connection:
-            # On the connection: the ORM's result handling was most of this read.
-            rows = connection.execute(_STAMPS, self._params())
-            return {contact_id: stamp for contact_id, stamp in rows}
 
     def stamps_of(self, contact_ids: Collection[int]) -> dict[int, str | None]:
         """Those of ``contact_ids`` mirrored, with their stamps (a bulk page's thousand ids:

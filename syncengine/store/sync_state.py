@@ -23,9 +23,11 @@ _DATA_COLUMNS = ("platform_key", "platform_modified", "synced_at", "last_outcome
 _STATE_COLUMNS = [_TABLE.c[name] for name in (*_KEY[1:], *_DATA_COLUMNS)]
 _GET = select(*_STATE_COLUMNS).where(mine(_TABLE, _TABLE.c.contact_id == bindparam("w_contact_id")))
 _ALL = select(*_STATE_COLUMNS).where(mine(_TABLE)).order_by(_TABLE.c.contact_id)
-_PLATFORM_STAMPS = select(_TABLE.c.contact_id, _TABLE.c.platform_modified).where(mine(_TABLE))
-_STREAMED_STAMPS = _PLATFORM_STAMPS.order_by(_TABLE.c.contact_id).execution_options(
-    yield_per=_STREAMED
+_STREAMED_STAMPS = (
+    select(_TABLE.c.contact_id, _TABLE.c.platform_modified)
+    .where(mine(_TABLE))
+    .order_by(_TABLE.c.contact_id)
+    .execution_options(yield_per=_STREAMED)
 )
 
 
@@ -60,16 +62,11 @@ class SqlSyncStateStore(SqlRepository):
         with connected(self._engine) as connection:
             return [SyncState(**row._mapping) for row in connection.execute(_ALL, self._params())]
 
-    def platform_stamps(self) -> dict[int, datetime | None]:
-        """Two columns on the connection: no ORM result handling, no state objects (the
-        whole states were 40 % of a run that read no document)."""
-        with connected(self._engine) as connection:
-            rows = connection.execute(_PLATFORM_STAMPS, self._params())
-            return {contact_id: modified for contact_id, modified in rows}
-
     def stream_platform_stamps(self) -> Iterator[tuple[int, datetime | None]]:
-        """Streamed (``yield_per``: a server-side cursor on PostgreSQL), so that neither
-        the driver nor this method holds every state at once."""
+        """Two columns on the connection (no ORM result handling, no state objects: the
+        whole states were 40 % of a run that read no document), streamed (``yield_per``:
+        a server-side cursor on PostgreSQL), so that neither the driver nor this method
+        holds every state at once."""
         with connected(self._engine) as connection:
             rows = connection.execute(_STREAMED_STAMPS, self._params())
             yield from ((contact_id, modified) for contact_id, modified in rows)

@@ -181,14 +181,6 @@ def test_racing_first_puts_of_one_contact_all_succeed(mirror: MirrorStore) -> No
     assert mirror.all_ids() == [1]
 
 
-def test_stamps_are_every_mirrored_contacts_modified_stamp_in_one_read(
-    mirror: MirrorStore,
-) -> None:
-    mirror.put(make_entry(1))
-    mirror.put(make_entry(2, modified_raw=None))
-    assert mirror.stamps() == {1: "2024-04-30T10:15:00.1234567", 2: None}
-
-
 def test_stamps_of_are_the_stamps_of_the_ids_asked_that_are_mirrored(
     mirror: MirrorStore,
 ) -> None:
