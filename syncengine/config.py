@@ -226,6 +226,10 @@ class LocalSettings(_Section):
     reference_source: str = Field("syncengine", min_length=1)
     # files adapter: the folder of <contactId>.json / new-<key>.json documents.
     path: str | None = "platform"
+    # files adapter: the file system's timestamp resolution, in seconds. A document is
+    # looked at once more until its mtime is this old (a later edit could carry the same
+    # one), and one read half-written is read again for this long (docs/local-adapters.md).
+    stamp_resolution: float = Field(2.0, gt=0, le=60)
     # sql adapter: url, table, key_column, contact_id_column, modified_column, and
     # document_column or columns (checked by the adapter, which names the bad key).
     sql: dict[str, Any] | None = None

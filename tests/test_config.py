@@ -87,6 +87,9 @@ def test_a_wrong_type_is_named_with_the_value(tmp_path: Path) -> None:
         ("crm:\n  timestamp_zone: Mars/Olympus\n", "crm.timestamp_zone"),
         ("crm:\n  retry:\n    max_attempts: 0\n", "crm.retry.max_attempts"),
         ("logging:\n  level: LOUD\n", "logging.level"),
+        ("local:\n  stamp_resolution: 0\n", "local.stamp_resolution"),
+        ("local:\n  stamp_resolution: 61\n", "local.stamp_resolution"),
+        ("local:\n  stamp_resolution: soon\n", "local.stamp_resolution"),
     ],
 )
 def test_invalid_values_are_named(tmp_path: Path, text: str, key: str) -> None:

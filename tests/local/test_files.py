@@ -4,6 +4,7 @@ import json
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from syncengine.domain.ports import LocalRecord
 from syncengine.errors import ConfigError, LocalConflictError, LocalDataError
 from syncengine.local import FilesPlatform
-from syncengine.local.files.platform import settled
+from syncengine.local.files.platform import STAMP_RESOLUTION_NS
 from syncengine.local.moments import from_ns
 from tests.local.harness import contact
 
@@ -269,7 +270,27 @@ def test_a_document_malformed_for_good_is_still_reported_once_its_time_settles(
     with pytest.raises(LocalDataError, match="invalid JSON"):
         platform.get(1001)
     # It was judged on a version whose time had settled, not on the first look.
-    assert settled((folder / "1001.json").stat().st_mtime_ns)
+    age_ns = time.time_ns() - (folder / "1001.json").stat().st_mtime_ns
+    assert age_ns >= STAMP_RESOLUTION_NS
+
+
+def test_a_time_is_settled_once_it_is_one_stamp_resolution_old(folder: Path) -> None:
+    path = write(folder, "1001.json", {"name": "Ada"})
+    second_ago = time.time_ns() - 1_000_000_000
+    os.utime(path, ns=(second_ago, second_ago))
+
+    default = FilesPlatform.from_options({"path": str(folder)}).get(1001)
+    finer = FilesPlatform.from_options({"path": str(folder), "stamp_resolution": 0.5}).get(1001)
+
+    assert default is not None and not default.settled  # 2 s by default
+    assert finer is not None and finer.settled
+
+
+@pytest.mark.parametrize("resolution", [0, -1, 61, "2", True, None])
+def test_a_bad_stamp_resolution_is_refused_naming_it(folder: Path, resolution: object) -> None:
+    with pytest.raises(ConfigError, match="seconds above 0") as caught:
+        FilesPlatform.from_options({"path": str(folder), "stamp_resolution": resolution})
+    assert caught.value.key == "local.stamp_resolution"
 
 
 # -- writing ---------------------------------------------------------------------------

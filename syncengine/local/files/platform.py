@@ -60,6 +60,19 @@ from syncengine.local.overlay import overlay
 
 __all__ = ["FilesPlatform"]
 
+# File systems stamp modification times from a coarse clock: every few milliseconds on
+# Linux (ext4, xfs, tmpfs), every second on ext3 and HFS+, every two seconds on FAT. Two
+# writes within one tick carry the same mtime, so a version is only told apart from a
+# later edit by its mtime once the tick it was stamped in has passed. Two seconds covers
+# them all; the price is one more look (a read and a plan, no request) at a record synced
+# within two seconds of its last write. ``local.stamp_resolution`` sets another (a network
+# file system with a coarser clock; a platform that wants the looks sooner over).
+STAMP_RESOLUTION_NS = 2_000_000_000
+MAX_STAMP_RESOLUTION_S = 60
+
+# How often a document that looks half-written is read again (``_hand_out_written``).
+REREAD_INTERVAL_S = 0.05
+
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -90,7 +103,9 @@ class _Seen:
 class FilesPlatform:
     """The platform's contacts as ``<contactId>.json`` / ``new-<key>.json`` in ``folder``."""
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, folder: str | os.PathLike[str], *, stamp_resolution_ns: int = STAMP_RESOLUTION_NS
+    ) -> None:
         path = Path(folder)
         # A missing folder is refused, not created: an empty platform would make every
         # CRM+ contact look new to it, and a typo in the path would fill a fresh folder.
@@ -99,10 +114,13 @@ class FilesPlatform:
             raise ConfigError("local.path", f"{str(path)!r} {problem}")
         self._folder = path
         self._seen: dict[str, _Seen] = {}
+        self._resolution_ns = stamp_resolution_ns
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> FilesPlatform:
-        """From the ``local:`` section: ``path`` (the folder). Other keys are not ours."""
+        """From the ``local:`` section: ``path`` (the folder) and ``stamp_resolution``
+        (seconds; the file system's timestamp resolution, 2 by default). Other keys are
+        not ours."""
         if not isinstance(options, Mapping):
             raise ConfigError("local", "must be a mapping of options")
         folder = options.get("path")
@@ -110,7 +128,18 @@ class FilesPlatform:
             raise ConfigError("local.path", "missing: the folder holding the contact documents")
         if not isinstance(folder, str | os.PathLike) or not str(folder).strip():
             raise ConfigError("local.path", f"must be a folder path, not {folder!r}")
-        return cls(folder)
+        resolution = options.get("stamp_resolution", STAMP_RESOLUTION_NS / 1e9)
+        if (
+            isinstance(resolution, bool)
+            or not isinstance(resolution, int | float)
+            or not 0 < resolution <= MAX_STAMP_RESOLUTION_S
+        ):
+            raise ConfigError(
+                "local.stamp_resolution",
+                f"must be a number of seconds above 0 and at most {MAX_STAMP_RESOLUTION_S}, "
+                f"not {resolution!r}",
+            )
+        return cls(folder, stamp_resolution_ns=round(resolution * 1e9))
 
     @property
     def folder(self) -> Path:
@@ -329,7 +358,7 @@ class FilesPlatform:
             contact_id=contact_id,
             record=document,
             modified_at=from_ns(snapshot.status.st_mtime_ns),
-            settled=settled(snapshot.status.st_mtime_ns),
+            settled=self._settled(snapshot.status.st_mtime_ns),
         )
 
     def relink(
@@ -424,7 +453,7 @@ class FilesPlatform:
             contact_id=survivor_id,
             record=relinked,
             modified_at=from_ns(status.st_mtime_ns),
-            settled=settled(status.st_mtime_ns),
+            settled=self._settled(status.st_mtime_ns),
         )
 
     def _relinked_copy(self, target: str, survivor_id: int, data: bytes) -> _Snapshot | None:
@@ -483,7 +512,7 @@ class FilesPlatform:
             contact_id=snapshot.name.contact_id,
             record=document,
             modified_at=from_ns(snapshot.status.st_mtime_ns),
-            settled=settled(snapshot.status.st_mtime_ns),
+            settled=self._settled(snapshot.status.st_mtime_ns),
         )
 
     def _hand_out(self, snapshot: _Snapshot) -> LocalRecord:
@@ -505,12 +534,12 @@ class FilesPlatform:
         has settled, or the wait (one timestamp resolution) is over; only then is it
         malformed. Documents unreadable for good cost that wait about once per run, not
         once each: by then the others have settled too."""
-        give_up_ns = time.time_ns() + STAMP_RESOLUTION_NS
+        give_up_ns = time.time_ns() + self._resolution_ns
         while True:
             try:
                 return self._hand_out(snapshot)
             except UnreadableDocumentError:
-                if settled(snapshot.status.st_mtime_ns) or time.time_ns() >= give_up_ns:
+                if self._settled(snapshot.status.st_mtime_ns) or time.time_ns() >= give_up_ns:
                     raise
             time.sleep(REREAD_INTERVAL_S)
             later = self._read(snapshot.file_name, snapshot.name)
@@ -564,7 +593,7 @@ class FilesPlatform:
             contact_id=contact_id,
             record=document,
             modified_at=from_ns(status.st_mtime_ns),
-            settled=settled(status.st_mtime_ns),
+            settled=self._settled(status.st_mtime_ns),
         )
 
     def _inode(self, file_name: str) -> tuple[int, int] | None:
@@ -589,6 +618,12 @@ class FilesPlatform:
         if self._inode(file_name) == inode:
             self._unlink(file_name)
 
+    def _settled(self, mtime_ns: int) -> bool:
+        """Whether a document stamped ``mtime_ns`` is older than the file system's
+        timestamp resolution: a later edit cannot carry the same mtime (see
+        ``LocalRecord.settled``)."""
+        return time.time_ns() - mtime_ns >= self._resolution_ns
+
     def _where(self, file_name: str) -> str:
         return str(self._folder / file_name)
 
@@ -598,21 +633,3 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return entry.is_file()
     except OSError:
         return False
-
-
-# File systems stamp modification times from a coarse clock: every few milliseconds on
-# Linux (ext4, xfs, tmpfs), every second on ext3 and HFS+, every two seconds on FAT. Two
-# writes within one tick carry the same mtime, so a version is only told apart from a
-# later edit by its mtime once the tick it was stamped in has passed. Two seconds covers
-# them all; the price is one more look (a read and a plan, no request) at a record synced
-# within two seconds of its last write.
-STAMP_RESOLUTION_NS = 2_000_000_000
-
-# How often a document that looks half-written is read again (``_hand_out_written``).
-REREAD_INTERVAL_S = 0.05
-
-
-def settled(mtime_ns: int) -> bool:
-    """Whether a document stamped ``mtime_ns`` is older than the file system's timestamp
-    resolution: a later edit cannot carry the same mtime (see ``LocalRecord.settled``)."""
-    return time.time_ns() - mtime_ns >= STAMP_RESOLUTION_NS
