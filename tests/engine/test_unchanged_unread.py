@@ -3,53 +3,21 @@
 Whether a linked document changed since its last sync is told by its modification time
 against the one its sync recorded (the test the run has always made); since
 ``scan_changed`` a document that passes it is not even opened. Which files the run opens
-is observed with a Python audit hook (``sys.addaudithook``: every ``open`` of the
-process), over the real ``files`` adapter, a real SQLite file and the sandbox over
-loopback HTTP.
+is observed with a Python audit hook (``tests.fixtures.opened_files``), over the real
+``files`` adapter, a real SQLite file and the sandbox over loopback HTTP.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from syncengine.bootstrap import open_app
 from tests.engine.conftest import files_engine_settings, household, write_settled
+from tests.fixtures.opened_files import opened_in
 from tests.fixtures.sandbox import SandboxFactory
 
 CONTACTS = range(701, 721)  # 20: the guard's minimum, so the run is a real --all
-
-_watching: list[Path] = []  # the folder whose opens are being recorded, if any
-_opened: list[str] = []
-_lock = threading.Lock()
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event != "open" or not _watching or not isinstance(args[0], str | Path):
-        return
-    path = Path(args[0])
-    if path.parent == _watching[0]:
-        with _lock:
-            _opened.append(path.name)
-
-
-sys.addaudithook(_audit)  # hooks cannot be removed: it records only inside `opened_in`
-
-
-@contextmanager
-def opened_in(folder: Path) -> Iterator[list[str]]:
-    """The names of the files of ``folder`` opened meanwhile, by any thread."""
-    _opened.clear()
-    _watching.append(folder)
-    try:
-        yield _opened
-    finally:
-        _watching.clear()
 
 
 def test_a_run_opens_only_the_documents_that_changed(

@@ -14,6 +14,7 @@ from syncengine.errors import ConfigError, LocalConflictError, LocalDataError
 from syncengine.local import FilesPlatform
 from syncengine.local.files.platform import STAMP_RESOLUTION_NS
 from syncengine.local.moments import from_ns
+from tests.fixtures.opened_files import opened_in
 from tests.local.harness import contact
 
 
@@ -272,6 +273,19 @@ def test_a_document_malformed_for_good_is_still_reported_once_its_time_settles(
     # It was judged on a version whose time had settled, not on the first look.
     age_ns = time.time_ns() - (folder / "1001.json").stat().st_mtime_ns
     assert age_ns >= STAMP_RESOLUTION_NS
+
+
+def test_while_it_waits_only_the_documents_status_is_polled(
+    folder: Path, platform: FilesPlatform
+) -> None:
+    """A document unreadable for good is read twice in all (the first look and once
+    settled), however long the wait: a large one is not read every 50 ms."""
+    write(folder, "1001.json", '{"name": "Ad')
+
+    with opened_in(folder) as opened, pytest.raises(LocalDataError):
+        platform.get(1001)
+
+    assert opened == ["1001.json", "1001.json"]
 
 
 def test_a_time_is_settled_once_it_is_one_stamp_resolution_old(folder: Path) -> None:

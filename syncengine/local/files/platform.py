@@ -530,10 +530,10 @@ class FilesPlatform:
         once, that half-written version became a problem and, in the daemon, a retry half
         a minute later (seen in CI). So a document that is not JSON text at all (what a
         cut-off one looks like; one that parses but breaks a rule is judged at once) and
-        whose mtime has not settled is read again until it parses, or its latest version
-        has settled, or the wait (one timestamp resolution) is over; only then is it
-        malformed. Documents unreadable for good cost that wait about once per run, not
-        once each: by then the others have settled too."""
+        whose mtime has not settled is read again when it is rewritten, until it parses,
+        or its latest version has settled, or the wait (one timestamp resolution) is
+        over; only then is it malformed. Documents unreadable for good cost that wait
+        about once per run, not once each: by then the others have settled too."""
         give_up_ns = time.time_ns() + self._resolution_ns
         while True:
             try:
@@ -541,11 +541,28 @@ class FilesPlatform:
             except UnreadableDocumentError:
                 if self._settled(snapshot.status.st_mtime_ns) or time.time_ns() >= give_up_ns:
                     raise
-            time.sleep(REREAD_INTERVAL_S)
-            later = self._read(snapshot.file_name, snapshot.name)
+            later = self._rewritten(snapshot, give_up_ns)
             if later is None:
                 return None
             snapshot = later
+
+    def _rewritten(self, snapshot: _Snapshot, give_up_ns: int) -> _Snapshot | None:
+        """The document once its status differs from ``snapshot``'s (read again), or
+        ``snapshot`` itself when it settled or ``give_up_ns`` came first; None if it was
+        removed. Only its status is polled: a large file is not read every 50 ms."""
+        deadline_ns = min(give_up_ns, snapshot.status.st_mtime_ns + self._resolution_ns)
+        seen = _version(snapshot.status)
+        while time.time_ns() < deadline_ns:
+            time.sleep(REREAD_INTERVAL_S)
+            try:
+                status = (self._folder / snapshot.file_name).stat()
+            except FileNotFoundError:
+                return None
+            except OSError:
+                break  # the read below says why
+            if _version(status) != seen:
+                break
+        return self._read(snapshot.file_name, snapshot.name)
 
     def _hand_out_quietly(self, snapshot: _Snapshot) -> LocalRecord | LocalDataError | None:
         try:
@@ -626,6 +643,12 @@ class FilesPlatform:
 
     def _where(self, file_name: str) -> str:
         return str(self._folder / file_name)
+
+
+def _version(status: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one version of a file from the next: a rewrite in place changes its size
+    or its times, a replacement its inode."""
+    return (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
