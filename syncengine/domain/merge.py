@@ -349,6 +349,9 @@ class _Merger:
         self.resolve(slot, base, platform, crm)
 
     def same(self, slot: Slot, a: Any, side_a: int, b: Any, side_b: int) -> bool:
+        aligned = slot.same_as_aligned(a, side_a, b, side_b)
+        if aligned is not None:
+            return aligned
         return slot.equivalent(a, slot.holder[side_a], b, slot.holder[side_b])
 
     def resolve(self, slot: Slot, base: Any, platform: Any, crm: Any) -> None:

@@ -127,8 +127,9 @@ def normalize_value(
     return value  # OBJECT / ARRAY: see normalize_record
 
 
-def _same(a: Any, b: Any) -> bool:
-    # True == 1 in Python; a boolean and a number are never the same field value.
+def same_normal_form(a: Any, b: Any) -> bool:
+    """Whether two normal forms are the same value. ``True == 1`` in Python; a boolean
+    and a number are never the same field value."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     return bool(a == b)
@@ -138,7 +139,7 @@ def values_equivalent(
     kind: Kind, field_name: str, a: Any, b: Any, context: Mapping[str, Any] | None = None
 ) -> bool:
     """Do ``a`` and ``b`` mean the same once server normalisation is set aside?"""
-    return _same(
+    return same_normal_form(
         normalize_value(kind, field_name, a, context),
         normalize_value(kind, field_name, b, context),
     )
