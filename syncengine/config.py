@@ -18,7 +18,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from syncengine.domain.schema import DEFAULT_HIGH_STAKES
 from syncengine.errors import ConfigError
@@ -55,9 +62,23 @@ _UNQUOTED = frozenset({"crm.base_url", "database.url"})
 _DATABASE_BACKENDS = frozenset({"sqlite", "postgresql"})
 
 
+# The number types a YAML boolean must not stand in for (``_Section``).
+_NUMBERS: frozenset[Any] = frozenset({int, float, int | None, float | None})
+
+
 class _Section(BaseModel):
     # A typo in a key must be an error naming the key, not a silently ignored setting.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # YAML reads yes/no/on/off/true as booleans, and pydantic would take True for 1:
+        # `ttl: yes` or `max_attempts: on` must be refused, not run as 1.
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and field.annotation in _NUMBERS:
+            raise ValueError("must be a number, not a boolean")
+        return value
 
 
 class TimeoutSettings(_Section):

@@ -90,6 +90,9 @@ def test_a_wrong_type_is_named_with_the_value(tmp_path: Path) -> None:
         ("local:\n  stamp_resolution: 0\n", "local.stamp_resolution"),
         ("local:\n  stamp_resolution: 61\n", "local.stamp_resolution"),
         ("local:\n  stamp_resolution: soon\n", "local.stamp_resolution"),
+        ("local:\n  stamp_resolution: true\n", "local.stamp_resolution"),
+        ("crm:\n  retry:\n    max_attempts: yes\n", "crm.retry.max_attempts"),
+        ("sync:\n  claims:\n    ttl: on\n", "sync.claims.ttl"),
     ],
 )
 def test_invalid_values_are_named(tmp_path: Path, text: str, key: str) -> None:
