@@ -232,3 +232,26 @@ def test_add_new_inserts_only_the_contacts_not_mirrored_yet(mirror: MirrorStore)
     assert mirror.get(1) == ours[0] and mirror.get(3) == ours[2]
     assert mirror.add_new([]) == set()
     assert mirror.add_new(ours) == set(), "a second time inserts nothing"
+
+
+@pytest.mark.parametrize("broken", ["no hash", "stamp too long"])
+def test_add_new_that_fails_inserts_none_of_its_entries(backend: Backend, broken: str) -> None:
+    """All of a bulk insert or none of it: a failing row (here one the database refuses:
+    no content hash; a stamp longer than its column, which only PostgreSQL enforces, in
+    its COPY) leaves no entry behind, and the store works on."""
+    if backend.engine is None:
+        pytest.skip("the memory store checks no column")
+    if broken == "stamp too long" and backend.name != "postgres":
+        pytest.skip("SQLite does not enforce a VARCHAR's length")
+    mirror = backend.mirror()
+    bad = (
+        make_entry(3, content_hash=None)
+        if broken == "no hash"
+        else make_entry(3, modified_raw="9" * 65)
+    )
+
+    with pytest.raises(StoreError):
+        mirror.add_new([make_entry(1), make_entry(2), bad])
+
+    assert mirror.all_ids() == []
+    assert mirror.add_new([make_entry(1)]) == {1}
