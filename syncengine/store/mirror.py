@@ -12,7 +12,7 @@ from syncengine.store.scoped import SqlRepository, mine
 from syncengine.store.sessions import connected
 from syncengine.store.tables import DEFAULT_ORGANIZATION, MirrorRow, metadata
 from syncengine.store.timestamps import as_utc, parse_crm_timestamp
-from syncengine.store.upsert import insert_new
+from syncengine.store.upsert import insert_new_rows
 
 _TABLE = metadata.tables["mirror"]
 _KEY = ("organization", "contact_id")
@@ -77,10 +77,8 @@ class SqlMirrorStore(SqlRepository):
         if not entries:
             return set()
         rows = [{"organization": self._organization, **self._values(e)} for e in entries]
-        statement = insert_new(self._engine.dialect.name, _TABLE, key=_KEY)
         with connected(self._engine) as connection:
-            inserted = connection.execute(statement.returning(_TABLE.c.contact_id), rows).all()
-        return {contact_id for (contact_id,) in inserted}
+            return set(insert_new_rows(connection, _TABLE, rows, key=_KEY, returning="contact_id"))
 
     def _values(self, entry: MirrorEntry) -> dict[str, Any]:
         return {

@@ -11,7 +11,7 @@ from syncengine.store.scoped import SqlRepository, mine
 from syncengine.store.sessions import connected
 from syncengine.store.tables import SyncStateRow, metadata
 from syncengine.store.timestamps import optional_utc
-from syncengine.store.upsert import insert_new
+from syncengine.store.upsert import insert_new_rows
 
 _TABLE = metadata.tables["sync_state"]
 _KEY = ("organization", "contact_id")
@@ -52,7 +52,7 @@ class SqlSyncStateStore(SqlRepository):
             return
         rows = [{"organization": self._organization, **_values(s)} for s in states]
         with connected(self._engine) as connection:
-            connection.execute(insert_new(self._engine.dialect.name, _TABLE, key=_KEY), rows)
+            insert_new_rows(connection, _TABLE, rows, key=_KEY)
 
     def all(self) -> Sequence[SyncState]:
         """Every contact's state in this organisation, by contact id.

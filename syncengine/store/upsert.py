@@ -4,8 +4,9 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, TextClause
+from sqlalchemy import ColumnElement, Connection, Table, TextClause
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.dml import Insert
 
 
@@ -102,3 +103,74 @@ def insert_new(dialect_name: str, table: Table, *, key: Sequence[str]) -> Insert
     if dialect_name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
     raise NotImplementedError(f"no insert-if-absent for the {dialect_name!r} dialect")
+
+
+def insert_new_rows(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    returning: str | None = None,
+) -> list[Any]:
+    """``insert_new`` of ``rows`` (each with the same columns) on ``connection``, in its
+    transaction; the ``returning`` column of the rows inserted, if asked.
+
+    On PostgreSQL (psycopg) the rows are copied (``COPY``) into a temporary table and
+    inserted from it by one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. The
+    multi-row VALUES statement of ``insert_new`` (500 rows of 9 parameters: 147 KB of SQL,
+    which psycopg also split again in Python for every batch) cost the server more to
+    parse and plan than storing the rows did: a first sync's 2,000 mirror rows took 0.35
+    to 0.75 s, 0.23 s this way (plain psycopg, side by side). Each value still goes
+    through its column's bind processing (escaping, UTC), and all of it is in the
+    caller's transaction: a failure or a crash leaves none of the rows, and the temporary
+    table is dropped with the transaction whatever happens (``ON COMMIT DROP``; rolled
+    back, it never existed).
+
+    Elsewhere (SQLite): ``insert_new`` executed with the rows."""
+    if not rows:
+        return []
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or dialect.driver != "psycopg":
+        statement = insert_new(dialect.name, table, key=key)
+        if returning is not None:
+            statement = statement.returning(table.c[returning])
+        result = connection.execute(statement, list(rows))
+        return [] if returning is None else list(result.scalars())
+    names = list(rows[0])
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    staging = quote(f"new_{table.name}")
+    # Through SQLAlchemy first: this begins its transaction, which the COPY below (on the
+    # driver's own connection, underneath) then joins and the caller commits.
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "
+        f"SELECT {columns} FROM {quote(table.name)} WITH NO DATA"
+    )
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    copy_sql = f"COPY {staging} ({columns}) FROM STDIN"
+    driver = dialect.loaded_dbapi
+    try:
+        with (
+            connection.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(copy_sql) as copy,
+        ):
+            for row in rows:
+                values = (row[name] for name in names)
+                copy.write_row(
+                    [v if p is None else p(v) for p, v in zip(processors, values, strict=True)]
+                )
+    except driver.Error as exc:  # the driver's, not SQLAlchemy's: translated as its are
+        raise DBAPIError.instance(copy_sql, None, exc, driver.Error) from exc
+    insert = (
+        f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} FROM {staging} "
+        f"ON CONFLICT ({', '.join(quote(name) for name in key)}) DO NOTHING"
+    )
+    if returning is not None:
+        insert += f" RETURNING {quote(returning)}"
+    inserted = connection.exec_driver_sql(insert)
+    found = [] if returning is None else list(inserted.scalars())
+    connection.exec_driver_sql(f"DROP TABLE {staging}")
+    return found

@@ -2,11 +2,15 @@
 
 import threading
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path as FsPath
 
 import pytest
+from sqlalchemy import Engine
 
 from syncengine.errors import StoreError
 from syncengine.store import MissingEntryError
+from syncengine.store.mirror import SqlMirrorStore
+from tests.fixtures.db import fresh_database_url, migrated_engine
 from tests.store.conftest import Backend, MirrorStore, make_entry
 
 
@@ -224,3 +228,30 @@ def test_add_new_inserts_only_the_contacts_not_mirrored_yet(mirror: MirrorStore)
     assert mirror.get(1) == ours[0] and mirror.get(3) == ours[2]
     assert mirror.add_new([]) == set()
     assert mirror.add_new(ours) == set(), "a second time inserts nothing"
+
+
+def test_add_new_that_fails_inserts_none_of_its_entries(db_engine: Engine) -> None:
+    """All of a bulk insert or none of it: a row the database refuses (no content hash)
+    leaves no entry behind, and the store works on."""
+    mirror = SqlMirrorStore(db_engine)
+
+    with pytest.raises(StoreError):
+        mirror.add_new([make_entry(1), make_entry(2), make_entry(3, content_hash=None)])
+
+    assert mirror.all_ids() == []
+    assert mirror.add_new([make_entry(1)]) == {1}
+
+
+@pytest.mark.postgres
+def test_a_row_postgresqls_copy_refuses_leaves_none_of_its_batch(tmp_path: FsPath) -> None:
+    """PostgreSQL's bulk insert goes through ``COPY``: a row it refuses there (a stamp
+    longer than its column, which SQLite does not enforce) leaves none of the batch."""
+    with fresh_database_url("postgres", tmp_path) as url, migrated_engine(url) as engine:
+        mirror = SqlMirrorStore(engine)
+        too_long = make_entry(3, modified_raw="9" * 65)
+
+        with pytest.raises(StoreError):
+            mirror.add_new([make_entry(1), make_entry(2), too_long])
+
+        assert mirror.all_ids() == []
+        assert mirror.add_new([make_entry(1)]) == {1}

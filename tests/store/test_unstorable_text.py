@@ -9,6 +9,7 @@ The escape itself (``syncengine.store.columns``) is tested without a database fi
 """
 
 import dataclasses
+import itertools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +134,8 @@ records = st.dictionaries(small_texts, json_values, max_size=6)
 
 # Generous but bounded: every example is several round trips on PostgreSQL.
 DB_EXAMPLES = settings(max_examples=60, database=None)
+# Contact ids for rows inserted only if absent, new in every example.
+NEW_IDS = itertools.count(2)
 
 
 def unstorable(value: str) -> bool:
@@ -291,6 +294,11 @@ def test_mirror_round_trips_any_text(db_engine: Engine, record: dict[str, Any], 
     )
     mirror.put(entry)
     assert mirror.get(1) == entry
+    # The first sync's bulk insert (COPY on PostgreSQL) stores the same text; a contact
+    # id of its own in each example (the database is the same for all of them).
+    linked = dataclasses.replace(entry, contact_id=next(NEW_IDS))
+    assert mirror.add_new([linked]) == {linked.contact_id}
+    assert mirror.get(linked.contact_id) == linked
 
 
 @DB_EXAMPLES
@@ -422,6 +430,12 @@ def test_sync_state_round_trips_any_text(
     states.put(state)
     assert states.get(1) == state
     assert states.all() == [state]
+    # A first sync's bulk insert, in an organisation of its own (``all`` above).
+    bulk = SqlSyncStateStore(db_engine, "bulk")
+    linked = dataclasses.replace(state, contact_id=next(NEW_IDS))
+    bulk.add_new([linked])
+    assert bulk.get(linked.contact_id) == linked
+    assert states.get(linked.contact_id) is None
 
 
 @DB_EXAMPLES
