@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncengine.domain.diff import FieldChange, apply_changes, diff, leaf_values
+from syncengine.domain.diff import FieldChange, Slot, SlotKind, align, apply_changes, diff
 from syncengine.domain.merge import Conflict, Resolution, Side, merge3
 from syncengine.domain.policy import FieldRule, MergePolicy, Rule, policy_from_mapping
 from syncengine.domain.ports import Record
@@ -629,15 +629,83 @@ def test_no_value_comes_from_nowhere(
     platform_modified: datetime | None,
     first_sync: bool,
 ) -> None:
-    base, platform, crm = scenario
-    result = merge3(
-        None if first_sync else base, platform, crm, only(rule), platform_modified=platform_modified
-    )
+    scenario_base, platform, crm = scenario
+    base = None if first_sync else scenario_base
+    result = merge3(base, platform, crm, only(rule), platform_modified=platform_modified)
     platform_after = apply_changes(platform, result.to_platform)
-    merged, updated, *sources = leaf_values(result.merged, platform_after, base, platform, crm)
-    for outcome in (merged, updated):
-        for path, value in outcome.items():
-            assert any(path in s and s[path] == value for s in sources), path
+    for outcome in (result.merged, platform_after):
+        assert unsourced_values(outcome, base, platform, crm) == []
+
+
+def _items(root: Slot, versions: range) -> set[frozenset[tuple[int, str]]]:
+    """Which items of ``versions`` an alignment took for one item: per item slot, each
+    version's own path to it."""
+    return {
+        frozenset((v, str(slot.local[v])) for v in versions if slot.present[v])
+        for slot in root.walk()
+        if slot.kind is SlotKind.ITEM
+    }
+
+
+def unsourced_values(
+    outcome: Record, base: Record | None, platform: Record, crm: Record
+) -> list[tuple[str, Any]]:
+    """The leaves and set members of ``outcome`` (a merge's merged record, or the platform
+    with ``to_platform`` applied) that no version the merge read holds at the same field
+    OF THE SAME ITEM, as ``(path, value)``.
+
+    "The same item" is the merge's own matching: the three versions are aligned in the
+    merge's order (base, CRM+, platform), the outcome after them. The check used to
+    align all five records at once, merged record first (``leaf_values(merged, updated,
+    base, platform, crm)``): the base, no longer first, then spoke for an id-less
+    platform item as a current version does, and where its item of that natural key was
+    another than CRM+'s (both sides renamed the base's person and added a new one of its
+    old name), the item matched neither. A value the merge rightly took from the CRM+
+    item it had matched read as coming from nowhere (soak, seed 7). With no base (a
+    first sync) the merge reads none, so no value may come from it."""
+    root = align([base, crm, platform, outcome])
+    sources = range(3)
+    # The outcome is aligned with the sources, never in their place: their items are
+    # matched as the merge matched them, or this check would judge another merge.
+    assert _items(root, sources) == _items(align([base, crm, platform]), sources)
+    return [
+        (slot.path, slot.raw[3])
+        for slot in root.walk()
+        if slot.kind in (SlotKind.LEAF, SlotKind.MEMBER)
+        and slot.present[3]
+        and not any(slot.present[v] and slot.raw[v] == slot.raw[3] for v in sources)
+    ]
+
+
+def test_a_value_of_the_crm_item_an_id_less_platform_item_was_matched_to_is_sourced() -> None:
+    """Seed 7 of the soak, by hand. Both sides renamed person 2 and added a new person of
+    its old name, the platform without an id: the two new ones are one person (the
+    current versions name the key; the base's use of it is the past), whose fields merge
+    with no base. ``crm`` gives the platform CRM+'s passion for that person: a value
+    CRM+ holds, at that very person, not one from nowhere."""
+    base, platform, crm = three()
+    for side in (platform, crm):
+        side["contactIndividuals"][0]["firstName"] = "Tess"
+    platform["contactIndividuals"].append(
+        {"firstName": "Test", "lastName": "Individual", "passion": None}
+    )
+    crm["contactIndividuals"].append(
+        {"id": 3, "firstName": "Test", "lastName": "Individual", "passion": "Literacy"}
+    )
+    result = merge3(base, platform, crm, only(Rule.CRM))
+    assert result.to_crm == [] and result.conflicts == []
+    new_person = "contactIndividuals[firstName=Test,lastName=Individual]"
+    assert result.to_platform == [FieldChange(f"{new_person}.passion", "set", None, "Literacy")]
+    platform_after = apply_changes(platform, result.to_platform)
+    assert unsourced_values(result.merged, base, platform, crm) == []
+    assert unsourced_values(platform_after, base, platform, crm) == []
+    # Still a check: a value nobody holds, or one taken from another item, is reported.
+    platform_after["contactIndividuals"][1]["passion"] = "Music"
+    platform_after["contactIndividuals"][0]["passion"] = "Literacy"  # person 3's, not 2's
+    assert unsourced_values(platform_after, base, platform, crm) == [
+        ("contactIndividuals[id=2].passion", "Literacy"),
+        ("contactIndividuals[id=3].passion", "Music"),
+    ]
 
 
 @PROPERTY
