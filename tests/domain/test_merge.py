@@ -12,10 +12,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncengine.domain.diff import FieldChange, apply_changes, diff, leaf_values
+from syncengine.domain.diff import (
+    MAP_ARRAYS,
+    FieldChange,
+    Slot,
+    SlotKind,
+    align,
+    apply_changes,
+    diff,
+)
 from syncengine.domain.merge import Conflict, Resolution, Side, merge3
 from syncengine.domain.policy import FieldRule, MergePolicy, Rule, policy_from_mapping
 from syncengine.domain.ports import Record
+from syncengine.domain.schema import ARRAY_IDENTITY, SET
 from tests.domain.strategies import contacts, edited_contacts, merge_scenarios, property_examples
 
 DATA = FsPath(__file__).resolve().parent.parent / "data"
@@ -629,15 +638,167 @@ def test_no_value_comes_from_nowhere(
     platform_modified: datetime | None,
     first_sync: bool,
 ) -> None:
-    base, platform, crm = scenario
-    result = merge3(
-        None if first_sync else base, platform, crm, only(rule), platform_modified=platform_modified
+    # Each array item carries a key of its own saying where it came from (an unknown key,
+    # like CRM+'s future ones: aligned with nothing, carried with the item).
+    scenario_base, platform, crm = (
+        origins(r, side) for r, side in zip(scenario, "bpc", strict=True)
     )
+    base = None if first_sync else scenario_base
+    result = merge3(base, platform, crm, only(rule), platform_modified=platform_modified)
     platform_after = apply_changes(platform, result.to_platform)
-    merged, updated, *sources = leaf_values(result.merged, platform_after, base, platform, crm)
-    for outcome in (merged, updated):
-        for path, value in outcome.items():
-            assert any(path in s and s[path] == value for s in sources), path
+    for outcome in (result.merged, platform_after):
+        assert unsourced_values(outcome, base, platform, crm) == []
+
+
+ORIGIN = "x_testOrigin"
+# Arrays whose items are things with an identity (not set members, not custom fields).
+_ITEM_ARRAYS = frozenset(
+    name for name, keys in ARRAY_IDENTITY.items() if keys != SET and name not in MAP_ARRAYS
+)
+
+
+def origins(record: Record, side: str) -> Record:
+    """A copy of ``record`` whose array items each hold ``ORIGIN``: ``side`` and a number."""
+    tagged = copy.deepcopy(record)
+    count = 0
+
+    def tag(node: Any) -> None:
+        nonlocal count
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _ITEM_ARRAYS and isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, dict):
+                            count += 1
+                            item[ORIGIN] = f"{side}{count}"
+                tag(value)
+        elif isinstance(node, list):
+            for value in node:
+                tag(value)
+
+    tag(tagged)
+    return tagged
+
+
+def unsourced_values(
+    outcome: Record, base: Record | None, platform: Record, crm: Record
+) -> list[tuple[str, Any]]:
+    """The leaves and set members of ``outcome`` (a merge's merged record, or the platform
+    with ``to_platform`` applied) that no version the merge read holds at the same field
+    OF THE SAME ITEM, as ``(path, value)`` (the path as ``outcome`` names it).
+
+    The versions' array items carry ``ORIGIN`` (``origins``), and so do the outcome's,
+    each the one of the item it was made from (the CRM's or the platform's own, or one
+    the other side added). That item stands for the whole slot the merge aligned it in
+    (base, CRM+ and platform items the merge took for one): a value of the outcome's item
+    must be one of the slot's values at the same field, and the item must be in the
+    array its slot is in (a method under the person it came from). Above and outside
+    items, fields are named by their keys alone.
+
+    The check used to align all five records at once, merged first (``leaf_values(merged,
+    updated, base, platform, crm)``): the base, no longer first, then voted for an id-less
+    platform item as a current version does; where both sides had renamed the base's
+    person and added a new one of its old name, the item matched nothing, and the value
+    the merge rightly took from CRM+'s new person (the one it matched) read as coming from
+    nowhere (soak, seed 7). Aligning the outcome after the three, in the merge's order,
+    is no better: the outcome votes too, and an id-less item it holds can take an id its
+    platform original could not (soak, seed 2026). With no base (a first sync) the merge
+    reads none, so no value may come from it."""
+    merge_slots = align([base, crm, platform])
+    sources = range(3)
+    slot_of: dict[Any, Slot] = {}
+    for slot in merge_slots.walk():
+        if slot.kind is SlotKind.ITEM:
+            for v in sources:
+                if slot.present[v]:
+                    slot_of.setdefault(slot.raw[v].get(ORIGIN), slot)
+    found: list[tuple[str, Any]] = []
+
+    def held(slot: Slot | None, value: Any) -> bool:
+        return slot is not None and any(slot.present[v] and slot.raw[v] == value for v in sources)
+
+    def visit(mine: Slot, theirs: Slot | None) -> None:
+        for child in mine.children.values():
+            if not child.present[0]:
+                continue  # a field the outcome lacks (its slot is made for every field)
+            if child.kind is SlotKind.ITEM:
+                item = child.raw[0]
+                origin = slot_of.get(item.get(ORIGIN))
+                if origin is None or origin.parent is not theirs:
+                    found.append((child.path, item))  # from nowhere, or from another array
+                elif child.repeats is not None or origin.repeats is not None:
+                    # One of two items under one identity: written nowhere, so as it was.
+                    if not held(origin, item):
+                        found.append((child.path, item))
+                else:
+                    visit(child, origin)
+                continue
+            counterpart = theirs.children.get(child.key) if theirs is not None else None
+            if child.kind in (SlotKind.LEAF, SlotKind.MEMBER):
+                if not held(counterpart, child.raw[0]):
+                    found.append((child.path, child.raw[0]))
+            else:
+                visit(child, counterpart)
+
+    visit(align([outcome]), merge_slots)
+    return found
+
+
+def test_a_value_of_the_crm_item_an_id_less_platform_item_was_matched_to_is_sourced() -> None:
+    """Seed 7 of the soak, by hand. Both sides renamed person 2 and added a new person of
+    its old name, the platform without an id: the two new ones are one person (the
+    current versions name the key; the base's use of it is the past), whose fields merge
+    with no base. ``crm`` gives the platform CRM+'s passion for that person: a value
+    CRM+ holds, at that very person, not one from nowhere."""
+    base, platform, crm = three()
+    for side in (platform, crm):
+        side["contactIndividuals"][0]["firstName"] = "Tess"
+    platform["contactIndividuals"].append(
+        {"firstName": "Test", "lastName": "Individual", "passion": None}
+    )
+    crm["contactIndividuals"].append(
+        {"id": 3, "firstName": "Test", "lastName": "Individual", "passion": "Literacy"}
+    )
+    base, platform, crm = (
+        origins(r, side) for r, side in zip((base, platform, crm), "bpc", strict=True)
+    )
+    result = merge3(base, platform, crm, only(Rule.CRM))
+    assert result.to_crm == [] and result.conflicts == []
+    new_person = "contactIndividuals[firstName=Test,lastName=Individual]"
+    assert result.to_platform == [FieldChange(f"{new_person}.passion", "set", None, "Literacy")]
+    platform_after = apply_changes(platform, result.to_platform)
+    assert unsourced_values(result.merged, base, platform, crm) == []
+    assert unsourced_values(platform_after, base, platform, crm) == []
+    # Still a check: a value nobody holds, or one taken from another item, is reported.
+    platform_after["contactIndividuals"][1]["passion"] = "Music"
+    platform_after["contactIndividuals"][0]["passion"] = "Literacy"  # person 3's, not 2's
+    assert unsourced_values(platform_after, base, platform, crm) == [
+        ("contactIndividuals[id=2].passion", "Literacy"),
+        (f"{new_person}.passion", "Music"),
+    ]
+
+
+def test_a_new_platform_item_is_checked_against_itself_not_the_base_item_of_its_name() -> None:
+    """Seed 2026 of the soak, by hand: the platform renamed person 2, which CRM+ removed
+    (a conflict), and added a new person of 2's old name. The new one cannot be 2 (the
+    platform holds 2), so it is added to CRM+ without an id. Aligned beside the three,
+    the merged record (which lacks 2) would let that item take 2's id from the base and
+    judge its passion by 2's: its values are checked against the item it came from."""
+    base, platform, crm = three()
+    platform["contactIndividuals"][0]["firstName"] = "Tess"
+    platform["contactIndividuals"].append(
+        {"firstName": "Test", "lastName": "Individual", "passion": "Music"}
+    )
+    crm["contactIndividuals"] = []
+    base, platform, crm = (origins(base, "b"), origins(platform, "p"), origins(crm, "c"))
+    result = merge3(base, platform, crm, only(Rule.CRM))
+    assert [(c.kind, c.path) for c in result.to_crm] == [
+        ("add", "contactIndividuals[firstName=Test,lastName=Individual]")
+    ]
+    assert [(c.path, c.rule) for c in result.conflicts] == [
+        ("contactIndividuals[id=2]", "removed-vs-edited")
+    ]
+    assert unsourced_values(result.merged, base, platform, crm) == []
 
 
 @PROPERTY
