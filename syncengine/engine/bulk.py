@@ -59,33 +59,6 @@ def pages(
         last_id = max(int(item["id"]) for item in page.items)
 
 
-def changed_since(crm: CrmPort, known: Cursor | None, name: str) -> tuple[list[Record], Cursor]:
-    """The contacts modified since the cursor ``known`` (all of them the first time), and
-    the cursor after them."""
-    found = [record for page in pages(crm, known.high_water if known else None) for record in page]
-    return found, advance(known, found, name)
-
-
-def advance(known: Cursor | None, found: list[Record], name: str) -> Cursor:
-    """The cursor after this refresh: the newest stamp seen, and the ids seen at it."""
-    stamps: list[tuple[int, str, int]] = [
-        (crm_timestamp_sort_key(r["modifiedDateTimeUtc"]), r["modifiedDateTimeUtc"], int(r["id"]))
-        for r in found
-        if isinstance(r.get("modifiedDateTimeUtc"), str)
-    ]
-    if not stamps:
-        return known or Cursor(name, None, [])
-    newest_key, newest, _ = max(stamps)
-    if (
-        known is not None
-        and known.high_water
-        and (crm_timestamp_sort_key(known.high_water) > newest_key)
-    ):
-        return known
-    ids = sorted(i for key, _, i in stamps if key == newest_key)
-    return Cursor(name, newest, ids)
-
-
 def held_back(cursor: Cursor, found: list[Record], unfinished: set[int]) -> Cursor:
     """``cursor``, no later than the oldest CRM-side change of an ``unfinished`` contact:
     the next query (on or after that stamp's day, minus one) returns it again. Holding a
@@ -104,7 +77,8 @@ def held_back(cursor: Cursor, found: list[Record], unfinished: set[int]) -> Curs
 
 
 class CursorTracker:
-    """``advance`` and ``held_back`` over a refresh seen a page at a time.
+    """The cursor after a refresh seen a page at a time (the newest stamp seen, and the
+    ids seen at it), and ``held_back``.
 
     What a streamed refresh keeps of each record it saw is its id and stamp (equal
     stamps share one string), not the record: enough to move the cursor and to hold it
@@ -125,7 +99,8 @@ class CursorTracker:
                 self._stamps[int(record["id"])] = self._shared.setdefault(stamp, stamp)
 
     def cursor(self) -> Cursor:
-        """The cursor after everything seen: what ``advance`` gives for the same records."""
+        """The cursor after everything seen: the newest stamp (the known cursor's if that
+        is newer) and the ids seen at it."""
         keys = {stamp: crm_timestamp_sort_key(stamp) for stamp in self._shared}
         if not keys:
             return self._known or Cursor(self._name, None, [])

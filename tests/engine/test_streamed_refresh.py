@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncengine.domain.ports import Cursor
-from syncengine.engine.bulk import CursorTracker, advance, held_back
+from syncengine.domain.timestamps import crm_timestamp_sort_key
+from syncengine.engine.bulk import CursorTracker, held_back
 from syncengine.engine.fresh_records import FreshRecords
 
 STAMPS = [
@@ -22,6 +23,28 @@ STAMPS = [
     "2024-04-30T23:59:59.999",
     None,  # a record without a stamp moves nothing
 ]
+
+
+def advance(known: Cursor | None, found: list[dict[str, Any]], name: str) -> Cursor:
+    """The reference: the cursor after a refresh held whole (the newest stamp seen, and
+    the ids seen at it), as the engine computed it before it streamed."""
+    stamps: list[tuple[int, str, int]] = [
+        (crm_timestamp_sort_key(r["modifiedDateTimeUtc"]), r["modifiedDateTimeUtc"], int(r["id"]))
+        for r in found
+        if isinstance(r.get("modifiedDateTimeUtc"), str)
+    ]
+    if not stamps:
+        return known or Cursor(name, None, [])
+    newest_key, newest, _ = max(stamps)
+    if (
+        known is not None
+        and known.high_water
+        and (crm_timestamp_sort_key(known.high_water) > newest_key)
+    ):
+        return known
+    ids = sorted(i for key, _, i in stamps if key == newest_key)
+    return Cursor(name, newest, ids)
+
 
 records = st.lists(
     st.fixed_dictionaries(
