@@ -21,7 +21,7 @@ Everything here is deterministic given Hypothesis' draws: no ``random``, no cloc
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -112,24 +112,22 @@ class _Ids:
         return self._next
 
 
+def objects_in(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in ``node``, each before those it holds. A caller may change an
+    object's children (not its own keys) before the walk reaches them."""
+    if isinstance(node, dict):
+        yield node
+        for child in list(node.values()):
+            yield from objects_in(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from objects_in(child)
+
+
 def _max_id(record: Record) -> int:
     """The largest integer id anywhere in the record, so new server ids never collide."""
-    best = 0
-
-    def walk(node: Any) -> None:
-        nonlocal best
-        if isinstance(node, dict):
-            value = node.get("id")
-            if isinstance(value, int) and not isinstance(value, bool):
-                best = max(best, value)
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(record)
-    return best
+    ids = (obj.get("id") for obj in objects_in(record))
+    return max((i for i in ids if isinstance(i, int) and not isinstance(i, bool)), default=0)
 
 
 # -- shapes ------------------------------------------------------------------------------

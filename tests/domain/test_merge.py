@@ -25,7 +25,13 @@ from syncengine.domain.merge import Conflict, Resolution, Side, merge3
 from syncengine.domain.policy import FieldRule, MergePolicy, Rule, policy_from_mapping
 from syncengine.domain.ports import Record
 from syncengine.domain.schema import ARRAY_IDENTITY, SET
-from tests.domain.strategies import contacts, edited_contacts, merge_scenarios, property_examples
+from tests.domain.strategies import (
+    contacts,
+    edited_contacts,
+    merge_scenarios,
+    objects_in,
+    property_examples,
+)
 
 DATA = FsPath(__file__).resolve().parent.parent / "data"
 
@@ -661,22 +667,13 @@ def origins(record: Record, side: str) -> Record:
     """A copy of ``record`` whose array items each hold ``ORIGIN``: ``side`` and a number."""
     tagged = copy.deepcopy(record)
     count = 0
-
-    def tag(node: Any) -> None:
-        nonlocal count
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in _ITEM_ARRAYS and isinstance(value, list):
-                    for item in value:
-                        if isinstance(item, dict):
-                            count += 1
-                            item[ORIGIN] = f"{side}{count}"
-                tag(value)
-        elif isinstance(node, list):
-            for value in node:
-                tag(value)
-
-    tag(tagged)
+    for obj in objects_in(tagged):
+        for key, value in obj.items():
+            if key in _ITEM_ARRAYS and isinstance(value, list):
+                for item in value:
+                    if isinstance(item, dict):
+                        count += 1
+                        item[ORIGIN] = f"{side}{count}"
     return tagged
 
 
