@@ -58,7 +58,6 @@ from syncengine.domain.paths import (
     Path,
     find_schema_field,
     get_value,
-    identity_of,
     item_segment,
     parse_path,
     write_in_place,
@@ -433,7 +432,9 @@ class _Aligner:
                         # no items: it is present, and empty.
                         items = value if isinstance(value, list) else []
                         self.place(container, version, items, slot.raw[version], _key(name))
-                if schema_field.shape and name in MAP_ARRAYS:
+                if self.same_members(container, name, schema_field):
+                    container.pruned = True
+                elif schema_field.shape and name in MAP_ARRAYS:
                     self.fill_map(container, name, schema_field.shape)
                 elif schema_field.shape:
                     self.fill_items(container, name, schema_field.shape)
@@ -453,6 +454,18 @@ class _Aligner:
                 for version, value in enumerate(values):
                     if value is not _ABSENT:
                         self.place(leaf, version, value, slot.raw[version], _key(name))
+
+    def same_members(self, container: Slot, name: str, schema_field: Field) -> bool:
+        """Whether every version holds a set (tags) or a map (custom fields) as the very
+        same list: then none of its members or entries can differ, and they are not
+        walked. Arrays of items are not pruned whole: an item its versions hold twice
+        alike is still a conflict (``Slot.repeats``); their items are pruned one by one."""
+        if not (self.prune and all(container.present)):
+            return False
+        if schema_field.shape and name not in MAP_ARRAYS:
+            return False
+        first = container.raw[0]
+        return all(same_json(first, other) for other in container.raw[1:])
 
     def value_in(self, slot: Slot, version: int, name: str) -> Any:
         """The value of field ``name`` of the object ``slot`` holds in ``version``."""
@@ -477,9 +490,9 @@ class _Aligner:
         for version in range(self.count):
             entries = []
             for item in self.items_of(container, version):
-                identity_of(name, item)  # PathError for an item nobody could name
+                segment = item_segment(name, item)  # PathError for an item nobody could name
                 has_id = all(item.get(k) is not None for k in identity_keys)
-                entries.append((item, item_segment(name, item), natural_key(name, item), has_id))
+                entries.append((item, segment, natural_key(name, item), has_id))
             found.append(entries)
 
         # Match keys per version. Items with an id are named by it. An item without one
@@ -649,14 +662,29 @@ def natural_key(name: str, item: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """The normalised natural key of an item of array ``name`` (a method's type+value),
     None if the array has no natural key or the item has none of its parts."""
     keys = NATURAL_KEY.get(name)
-    if not keys or all(item.get(k) is None for k in keys):
+    if not keys:
         return None
+    values = tuple(item.get(k) for k in keys)
+    if all(value is None for value in values):
+        return None
+    if all(type(value) in _TEXT_OR_NULL for value in values):
+        # Every version of every item is keyed when aligning: the same few texts, each
+        # normalised once. (No natural key part is a ``state``, the one value whose
+        # normal form reads the object holding it.)
+        return _natural_key_of(name, values)
+    return _natural_key_of.__wrapped__(name, values)
+
+
+_TEXT_OR_NULL: Final = frozenset({str, type(None)})
+
+
+@functools.lru_cache(maxsize=16_384)
+def _natural_key_of(name: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
     shape = SHAPES.get(_SHAPE_OF_ARRAY.get(name, ""), {})
-    parts = []
-    for key in keys:
-        kind = shape[key].kind if key in shape else Kind.STRING
-        parts.append(_normalized(kind, key, item.get(key), item))
-    return tuple(parts)
+    return tuple(
+        _normalized(shape[key].kind if key in shape else Kind.STRING, key, value, None)
+        for key, value in zip(NATURAL_KEY[name], values, strict=True)
+    )
 
 
 _SHAPE_OF_ARRAY: Final[dict[str, str]] = {
@@ -683,9 +711,14 @@ def same_json(a: Any, b: Any) -> bool:
     return bool(a == b) and (a == a)  # NaN is never the same as anything
 
 
-# The compared (writable) fields of each shape, in schema order.
-_COMPARED: Final[dict[str, tuple[tuple[str, Field], ...]]] = {
-    shape: tuple((name, f) for name, f in fields.items() if f.writable)
+# The compared (writable) fields of each shape, in schema order, each with whether it
+# holds objects of a shape (compared field by field, item by item) or plain values.
+_COMPARED: Final[dict[str, tuple[tuple[str, Field, bool], ...]]] = {
+    shape: tuple(
+        (name, f, bool(f.shape) and f.kind in (Kind.OBJECT, Kind.ARRAY))
+        for name, f in fields.items()
+        if f.writable
+    )
     for shape, fields in SHAPES.items()
 }
 
@@ -710,15 +743,34 @@ def same_compared(
         return False
     if not isinstance(first, dict):
         return all(same_json(first, other) for other in objects)
-    for name, schema_field in _COMPARED[shape]:
+    rest = objects[1:]
+    for name, schema_field, nested in _COMPARED[shape]:
         if name in skip or (partial is not None and name not in objects[partial]):
             continue
         # Elsewhere an absent key reads as null (in the base, the CRM record, the older
         # side of a diff), a null array holds no items, and these leaves' normal form
         # of "" is null too: the forms the aligned walk takes for one.
-        values = [_as_read(schema_field.kind, obj.get(name)) for obj in objects]
-        if not _same_field(name, schema_field, values, partial):
-            return False
+        kind = schema_field.kind
+        if nested:
+            values = [_as_read(kind, obj.get(name)) for obj in objects]
+            if not _same_field(name, schema_field, values, partial):
+                return False
+            continue
+        # A leaf or a set of scalars, most of what is compared: ``_same_field``'s
+        # ``same_json`` of each version against the first, without its lists and calls
+        # for the usual equal scalars.
+        mine = _as_read(kind, first.get(name))
+        for other in rest:
+            theirs = _as_read(kind, other.get(name))
+            if theirs is mine or (
+                type(theirs) is type(mine)
+                and type(mine) in _SCALARS
+                and theirs == mine
+                and mine == mine  # NaN is never the same as anything (``same_json``)
+            ):
+                continue
+            if not same_json(mine, theirs):
+                return False
     return True
 
 
@@ -893,6 +945,7 @@ def diff(
     *,
     managed: Iterable[str] | None = None,
     held_by_old: bool = False,
+    prune: bool = True,
 ) -> list[FieldChange]:
     """The field-level changes turning ``old`` into ``new``, in document order.
 
@@ -902,10 +955,12 @@ def diff(
     outside them are left out. Keys absent from ``new`` are not changes.
     ``held_by_old``: only ``set`` changes of fields ``old`` holds (what a record holding
     a subset of the fields takes from a newer full one); nothing is compared elsewhere.
+    ``prune=False`` also walks what both hold alike (the property tests hold the pruned
+    walk to it).
     """
     # Pruning may skip what cannot change: a key absent from ``new`` is no change; with
     # ``held_by_old``, neither is anything at a key ``old`` lacks.
-    root = align([old, new], prune=True, partial=0 if held_by_old else 1)
+    root = align([old, new], prune=prune, partial=0 if held_by_old else 1)
     differ = _Differ(0, 1)
     if root.present[0] and root.present[1]:
         differ.compare(root)

@@ -208,11 +208,14 @@ def merge_all(
     policy: MergePolicy | None,
     platform_modified: datetime | None,
     open_conflicts: Collection[str],
+    *,
+    prune: bool = True,
 ) -> MergeResult:
     """``merge3`` without its shortcut for sides that agree: every field aligned and
-    decided (the property tests hold the shortcut to this)."""
+    decided (the property tests hold the shortcut to this). ``prune=False`` also walks
+    what every version holds alike (the property tests hold the pruned walk to it)."""
     merger = _Merger(
-        base, platform, crm, policy or MergePolicy(), platform_modified, open_conflicts
+        base, platform, crm, policy or MergePolicy(), platform_modified, open_conflicts, prune
     )
     merger.walk(merger.root, base_exists=base is not None)
     merged = merger.build_merged(crm)
@@ -275,10 +278,11 @@ class _Merger:
         policy: MergePolicy,
         platform_modified: datetime | None,
         open_conflicts: Collection[str],
+        prune: bool = True,
     ) -> None:
         # Pruned: what all three hold alike needs no decision, nor does anything below a
         # key the platform lacks (it does not manage it; see ``diff.same_compared``).
-        self.root = align([base, crm, platform], prune=True, partial=P)
+        self.root = align([base, crm, platform], prune=prune, partial=P)
         self.held = frozenset(open_conflicts)
         self.policy = policy
         if platform_modified is not None and platform_modified.tzinfo is None:

@@ -32,6 +32,7 @@ concrete paths. ``apply_change`` applies one change to a deep copy of a record.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -159,6 +160,11 @@ class Item:
         return self.match[0][0] == ""
 
     def render(self) -> str:
+        return self._rendered
+
+    @functools.cached_property
+    def _rendered(self) -> str:
+        # Items are immutable and shared (``item_segment``): rendered once, when built.
         inner = ",".join(f"{k}={_quote(v)}" for k, v in self.match)
         return f"{self.name}[{inner}]"
 
@@ -453,7 +459,28 @@ def identity_of(array_name: str, item: Any) -> tuple[tuple[str, Any], ...]:
 
 def item_segment(array_name: str, item: Any) -> Item:
     """The concrete segment naming ``item`` by its identity: ``contactIndividuals[id=2]``."""
-    return Item(array_name, tuple((k, _natural_text(v)) for k, v in identity_of(array_name, item)))
+    identity = identity_of(array_name, item)
+    if all(type(value) in _IDENTITY_SCALARS for _, value in identity):
+        # Each value's type is part of the key: ``True`` and ``1`` hash alike but are
+        # written "true" and "1".
+        return _segment_of(array_name, tuple((k, type(v), v) for k, v in identity))
+    return _segment(array_name, identity)  # raises the TypeError naming the value
+
+
+# The identity values a segment can write (``_natural_text``), by exact type.
+_IDENTITY_SCALARS: Final = frozenset({str, int, bool, type(None)})  # not float: -0.0 == 0.0
+
+
+@functools.lru_cache(maxsize=16_384)
+def _segment_of(array_name: str, typed: tuple[tuple[str, type, Any], ...]) -> Item:
+    # Aligning three versions of a contact names every item of every array in each:
+    # building and validating a segment anew each time was a quarter of a large
+    # contact's merge. A segment is immutable, so one object serves every caller.
+    return _segment(array_name, tuple((k, v) for k, _, v in typed))
+
+
+def _segment(array_name: str, identity: tuple[tuple[str, Any], ...]) -> Item:
+    return Item(array_name, tuple((k, _natural_text(v)) for k, v in identity))
 
 
 def item_selector(array_name: str, item: Any) -> str:
