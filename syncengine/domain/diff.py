@@ -239,7 +239,10 @@ def _plain_scalar(norm: Any) -> bool:
 
 
 def _mapping(value: Any) -> Mapping[str, Any] | None:
-    return value if isinstance(value, Mapping) else None
+    # Records are plain dicts and most values scalars: an ABC's isinstance check is slow,
+    # and this runs for every value of every version aligned.
+    kind = type(value)
+    return value if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)) else None
 
 
 class _Absent(Enum):
@@ -287,7 +290,7 @@ def _normalized(kind: Kind, name: str, value: Any, holder: Any) -> Any:
 
 
 def _stamp_of(value: Any, inherited: str | None) -> str | None:
-    if isinstance(value, Mapping):
+    if _mapping(value) is not None:
         own = value.get(_MODIFIED)
         if isinstance(own, str) and own.strip():
             return own
@@ -456,16 +459,21 @@ class _Aligner:
                         self.place(leaf, version, value, slot.raw[version], _key(name))
 
     def same_members(self, container: Slot, name: str, schema_field: Field) -> bool:
-        """Whether every version holds a set (tags) or a map (custom fields) as the very
-        same list: then none of its members or entries can differ, and they are not
-        walked. Arrays of items are not pruned whole: an item its versions hold twice
-        alike is still a conflict (``Slot.repeats``); their items are pruned one by one."""
+        """Whether every version holds the array as the very same list: then none of its
+        members, entries or items can differ, and they are not walked. An array of items
+        only if each of its items has its own identity: one its versions all hold twice is
+        still a conflict (``Slot.repeats``), found by walking it."""
         if not (self.prune and all(container.present)):
             return False
-        if schema_field.shape and name not in MAP_ARRAYS:
-            return False
         first = container.raw[0]
-        return all(same_json(first, other) for other in container.raw[1:])
+        # ``==`` (at C speed) first: it holds wherever ``same_json`` does, and an array
+        # that differs somewhere (the people of a household, one of them edited) is told
+        # at once, not walked in Python up to the difference.
+        if not all(first == other and same_json(first, other) for other in container.raw[1:]):
+            return False
+        if not schema_field.shape or name in MAP_ARRAYS:
+            return True  # a set's members and a map's entries are one by text or name
+        return _distinct_identities(first, ARRAY_IDENTITY.get(name, ("id",)))
 
     def value_in(self, slot: Slot, version: int, name: str) -> Any:
         """The value of field ``name`` of the object ``slot`` holds in ``version``."""
@@ -656,6 +664,24 @@ class _Aligner:
                     )
                 if not slot.present[version]:  # " Gala" and "Gala" are one member
                     self.place(slot, version, member, container.raw[version], segment)
+
+
+def _distinct_identities(items: list[Any], keys: tuple[str, ...]) -> bool:
+    """Whether every item is an object holding all its identity keys, scalars, and no two
+    items the same identity (by type too: ``1`` and ``True`` name different items)."""
+    seen: set[tuple[Any, ...]] = set()
+    for item in items:
+        if type(item) is not dict:
+            return False
+        identity = tuple((type(value), value) for value in map(item.get, keys))
+        if any(kind not in _IDENTITY_TYPES for kind, _ in identity) or identity in seen:
+            return False
+        seen.add(identity)
+    return True
+
+
+# Identity values compared by equality without surprise (floats: ``-0.0 == 0.0``).
+_IDENTITY_TYPES: Final = frozenset({str, int, bool})
 
 
 def natural_key(name: str, item: Mapping[str, Any]) -> tuple[Any, ...] | None:

@@ -35,7 +35,7 @@ from typing import Any
 from syncengine.domain.diff import FieldChange, apply_changes, diff
 from syncengine.domain.fieldmap import FieldMap
 from syncengine.domain.limits import DEFAULT_MAX_VALUE_SIZE, describe_oversized, oversized_values
-from syncengine.domain.merge import Conflict, MergeResult, Resolution, merge3
+from syncengine.domain.merge import Conflict, MergeResult, Resolution
 from syncengine.domain.paths import (
     REMOVE,
     Append,
@@ -79,6 +79,7 @@ from syncengine.domain.syncplan import (
 from syncengine.domain.timestamps import parse_crm_timestamp
 from syncengine.domain.wellformed import shape_problems
 from syncengine.engine.claims import RunClaims, contact_subject
+from syncengine.engine.merge_memo import MergeMemo
 from syncengine.engine.platform_writes import base_with_landed, landed_paths, write_of
 from syncengine.engine.push import ARCHIVE_FIELD, PushReport, SafeUpdater, jsonable, merged_into
 from syncengine.errors import (
@@ -267,6 +268,8 @@ class ContactSync:
         self._clock = clock
         self._options = options
         self._policy = directed_policy(options.policy, options.fields)
+        # A run's plan of a contact and its sync merge the same versions (engine.merge_memo).
+        self._merges = MergeMemo(self._policy)
         # Groups a sync's consecutive store calls in one transaction (see ``sync``).
         self._atomic = atomic
 
@@ -559,11 +562,11 @@ class ContactSync:
             if c.kind == "set" and base is not None and c.old != _value(base, c.path)
         ]
         caught_up = apply_changes(ours, carried) if carried else ours
-        result = merge3(
+        result = self._merges.merge(
+            contact_id,
             base,
             caught_up,
             crm,
-            self._policy,
             platform_modified=platform_modified,
             open_conflicts=held,
         )

@@ -1,0 +1,78 @@
+"""A CRM+ edit landing between a run's plan of a contact and its sync is never lost.
+
+``sync --all`` plans every changed contact before its first write, against the mirror,
+and merges it again on the record read just before its PUT; when that record is the one
+it planned on, the plan's merge is reused (``engine.merge_memo``). Here CRM+ edits the
+field the platform edited, after the run planned the contact and before its turn: the
+sync must merge the record as it is now (both sides changed the field: the newer edit
+wins), not push the plan's "only the platform changed it" over CRM+'s edit. Real
+``files`` adapter, SQLite and PostgreSQL, the sandbox over loopback HTTP under both PUT
+semantics, one contact at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from syncengine.bootstrap import open_app
+from syncengine.config import SyncSettings
+from syncengine.sandbox import SandboxServer
+from tests.engine.conftest import files_engine_settings, household, write_settled
+
+CONTACTS = range(901, 921)  # 20: the guard's minimum, so the run plans like a real one
+EDITED = (903, 917)
+
+
+def _document(folder: Path, contact_id: int) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((folder / f"{contact_id}.json").read_text("utf-8"))
+    return document
+
+
+def test_a_crm_edit_after_the_plan_is_merged_not_the_plan(
+    sandbox: SandboxServer, database_url: str, tmp_path: Path
+) -> None:
+    sandbox.hooks.seed({"contacts": [household(i) for i in CONTACTS]})
+    folder = tmp_path / "platform"
+    folder.mkdir()
+    for contact_id in CONTACTS:
+        write_settled(folder / f"{contact_id}.json", household(contact_id))
+    settings = files_engine_settings(sandbox.base_url, database_url, folder)
+    settings = settings.model_copy(update={"sync": SyncSettings(concurrency=1)})
+    with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
+        assert not app.runner().run_all(force=True).failed
+        for contact_id in EDITED:
+            document = _document(folder, contact_id)
+            document["informalName"] = f"Edited on the platform {contact_id}"
+            write_settled(folder / f"{contact_id}.json", document)
+
+        edited_in_crm: list[int] = []
+
+        def between(done: int, total: int, label: str) -> None:
+            """After the first edited contact's sync, CRM+ edits the other one's field
+            the platform edited too: later than the platform did, so newest picks it."""
+            if edited_in_crm or label not in {f"contact {i}" for i in EDITED}:
+                return
+            later = next(i for i in EDITED if label != f"contact {i}")
+            sandbox.hooks.ui_edit(later, {"informalName": "Edited in CRM+ mid-run"})
+            edited_in_crm.append(later)
+
+        run = app.runner().run_all(progress=between)
+        assert not run.failed, run.to_json()
+        (later,) = edited_in_crm
+        (first,) = set(EDITED) - {later}
+        assert run.to_json()["summary"]["pushed"] == 1
+
+        assert sandbox.hooks.raw_contact(first)["informalName"] == f"Edited on the platform {first}"
+        # Both sides changed it since the plan's base: the newer one, CRM+'s, stands on
+        # both sides; the plan's "only the platform changed it" was never pushed.
+        assert sandbox.hooks.raw_contact(later)["informalName"] == "Edited in CRM+ mid-run"
+        assert _document(folder, later)["informalName"] == "Edited in CRM+ mid-run"
+
+        # The next run has nothing to undo on either side.
+        again = app.runner().run_all()
+        assert not again.failed, again.to_json()
+        assert again.to_json()["summary"]["pushed"] == 0
+        assert sandbox.hooks.raw_contact(later)["informalName"] == "Edited in CRM+ mid-run"
+        assert _document(folder, later)["informalName"] == "Edited in CRM+ mid-run"
