@@ -616,6 +616,9 @@ class WorkItem:
     # a GET if CRM+ has not changed the contact since (its stamp is still newer than the base).
     fresh: Record | None = None
     generation: int = 0  # bumped by every add: "done" removes only what was picked
+    # When its latest attempt failed (None: never failed, or failed before the column
+    # existed). The push job retries at once a contact whose record changed since.
+    failed_at: datetime | None = None
 
 
 class WorkQueue(Protocol):
@@ -656,8 +659,17 @@ class WorkQueue(Protocol):
         so a change that arrived during the sync is synced too)."""
         ...
 
-    def failed(self, contact_id: int, generation: int, *, error: str, retry_at: datetime) -> None:
-        """One more failed attempt: due again at ``retry_at`` (unless added again since)."""
+    def failed(
+        self,
+        contact_id: int,
+        generation: int,
+        *,
+        error: str,
+        retry_at: datetime,
+        failed_at: datetime,
+    ) -> None:
+        """One more failed attempt, made at ``failed_at``: due again at ``retry_at``
+        (unless added again since)."""
         ...
 
     def defer(self, contact_id: int, generation: int, *, until: datetime) -> None:
@@ -667,8 +679,9 @@ class WorkQueue(Protocol):
 
     def depth(self) -> int: ...
 
-    def queued(self) -> dict[int, int]:
-        """Every queued contact with its item's priority, in one read."""
+    def queued(self, *, max_priority: int) -> dict[int, datetime | None]:
+        """Every contact queued at ``max_priority`` or more urgent, with when its latest
+        attempt failed (None: no failure recorded), in one read."""
         ...
 
     def failing(self) -> list[WorkItem]:

@@ -78,6 +78,17 @@ def _looks_changed(
     return contact_id in waiting or changed_since_synced(states, contact_id, modified_at)
 
 
+def _log_retry(seen: LocalRecord, failed_at: datetime) -> None:
+    """A failing contact whose record changed after its failure: the data manager may
+    have fixed its cause (a malformed document, a value CRM+ refused)."""
+    log.info(
+        "push.retry_changed",
+        contact_id=seen.contact_id,
+        failed_at=failed_at.isoformat(),
+        modified_at=seen.modified_at.isoformat(),
+    )
+
+
 def _synced_stamps(states: SyncStateStore) -> SortedIds:
     """Every sync state's platform time, streamed into an array (``known_contacts``): a
     job's memory stays flat in the number of contacts, as a ``sync --all``'s does."""
@@ -155,30 +166,41 @@ class PlatformWatch:
         scan is neither queued again nor synced for nothing (454 were, in the scale
         run). A contact still queued at push priority is left as it is: under a
         backlog every tick queued every waiting contact again, one commit each, and
-        pulled a deferred or failing one's due time back to now. The rest are queued
-        in one transaction. Not ``renew``: still changed because still queued."""
+        pulled a deferred or failing one's due time back to now. Except a failing one
+        whose record changed after the failure: its cause may be fixed, so it is due
+        now, not after its backoff (an unfixed one fails again, later than its record's
+        time: no retry every tick). The rest are queued in one transaction. Not
+        ``renew``: still changed because still queued (and renewing would replace a
+        webhook's reason, which makes the worker read CRM+ afresh)."""
         counts: Counter[str] = Counter()
-        queued = self._queue.queued()
+        queued = self._queue.queued(max_priority=Priority.PUSH)
         states = _synced_stamps(self._states)
         waiting = waiting_contacts(self._journal, self._conflicts)
         to_queue: list[int] = []
         for item in looked_changed:
             contact_id = item.contact_id
             assert contact_id is not None  # new records are created, not queued
-            if queued.get(contact_id, Priority.PUSH + 1) <= Priority.PUSH:
-                counts["still_queued"] += 1
+            if contact_id in queued:
+                failed_at = queued[contact_id]
+                if failed_at is not None and item.modified_at > failed_at:
+                    _log_retry(item, failed_at)
+                    to_queue.append(contact_id)
+                    counts["retried_changed"] += 1
+                else:
+                    counts["still_queued"] += 1
             elif _looks_changed(contact_id, item.modified_at, states, waiting):
                 to_queue.append(contact_id)
+                counts["queued"] += 1
             else:
                 counts["synced_meanwhile"] += 1
         now = self._clock.now()
         with self._atomic():
             for contact_id in to_queue:
+                # A queued item merges: due now, its attempts kept (they go with the row
+                # once the contact syncs).
                 self._queue.add(
                     contact_id, reason="platform", priority=Priority.PUSH, now=now, renew=False
                 )
-        if to_queue:
-            counts["queued"] += len(to_queue)
         return counts
 
     def _create(self, seen: LocalRecord) -> str:

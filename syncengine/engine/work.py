@@ -12,7 +12,8 @@ database, take them:
   intents of an earlier crash first); the item is removed only if nobody added it again
   meanwhile, so a change that arrived during the sync is synced too;
 - a failure that concerns the contact puts the item back with a backoff (30 s, doubling,
-  at most an hour) and its error, for ``status``; it never blocks the other contacts.
+  at most an hour), its error (for ``status``) and its time (the push job retries at
+  once a contact whose record changed after it); it never blocks the other contacts.
   A failure no other contact could survive (a refused token, a lost database) stops the
   worker and reaches the caller;
 - each contact is let in by the request budget first (``CrmPort.admit``). When the
@@ -173,9 +174,17 @@ class QueueWorker:
                 report = failed_report(contact_id, None, exc)
             self._problems.observe(report)
             if report.outcome == "failed":
-                retry_at = self._clock.now() + self._backoff.after(item.attempts + 1)
+                # The time of the failure, not of the attempt's start: a platform write the
+                # attempt made itself then counts as before the failure, and never looks
+                # like a fix to the push job (which retries a record changed after it).
+                failed_at = self._clock.now()
+                retry_at = failed_at + self._backoff.after(item.attempts + 1)
                 self._queue.failed(
-                    contact_id, item.generation, error=report.error or "failed", retry_at=retry_at
+                    contact_id,
+                    item.generation,
+                    error=report.error or "failed",
+                    retry_at=retry_at,
+                    failed_at=failed_at,
                 )
                 log.warning(
                     "work.contact_failed",

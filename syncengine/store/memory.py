@@ -636,13 +636,22 @@ class MemoryWorkQueue(_MemoryRepository[int, WorkItem]):
             if item is not None and item.generation == generation:
                 del self._items[contact_id]
 
-    def failed(self, contact_id: int, generation: int, *, error: str, retry_at: datetime) -> None:
+    def failed(
+        self,
+        contact_id: int,
+        generation: int,
+        *,
+        error: str,
+        retry_at: datetime,
+        failed_at: datetime,
+    ) -> None:
         with self._lock:
             item = self._items.get(contact_id)
             if item is not None and item.generation == generation:
                 item.attempts += 1
                 item.last_error = error
                 item.due_at = as_utc(retry_at)
+                item.failed_at = as_utc(failed_at)
 
     def defer(self, contact_id: int, generation: int, *, until: datetime) -> None:
         with self._lock:
@@ -654,9 +663,13 @@ class MemoryWorkQueue(_MemoryRepository[int, WorkItem]):
         with self._lock:
             return len(self._items)
 
-    def queued(self) -> dict[int, int]:
+    def queued(self, *, max_priority: int) -> dict[int, datetime | None]:
         with self._lock:
-            return {item.contact_id: int(item.priority) for item in self._items.values()}
+            return {
+                item.contact_id: item.failed_at
+                for item in self._items.values()
+                if item.priority <= max_priority
+            }
 
     def failing(self) -> list[WorkItem]:
         with self._lock:

@@ -321,6 +321,8 @@ class WorkItemRow(StoreModel, table=True):
     generation: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
     )
+    # When the latest attempt failed: a record changed after it may have been fixed.
+    failed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
 
 
 class JobRunRow(StoreModel, table=True):

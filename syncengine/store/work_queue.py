@@ -111,13 +111,22 @@ class SqlWorkQueue(SqlRepository):
         with transaction(self._engine) as session:
             session.execute(statement)
 
-    def failed(self, contact_id: int, generation: int, *, error: str, retry_at: datetime) -> None:
+    def failed(
+        self,
+        contact_id: int,
+        generation: int,
+        *,
+        error: str,
+        retry_at: datetime,
+        failed_at: datetime,
+    ) -> None:
         self._update(
             contact_id,
             generation,
             attempts=col(WorkItemRow.attempts) + 1,
             last_error=error,
             due_at=as_utc(retry_at),
+            failed_at=as_utc(failed_at),
         )
 
     def defer(self, contact_id: int, generation: int, *, until: datetime) -> None:
@@ -144,10 +153,12 @@ class SqlWorkQueue(SqlRepository):
         with transaction(self._engine) as session:
             return int(session.exec(statement).one())
 
-    def queued(self) -> dict[int, int]:
-        statement = select(WorkItemRow.contact_id, WorkItemRow.priority).where(self._mine())
+    def queued(self, *, max_priority: int) -> dict[int, datetime | None]:
+        statement = select(WorkItemRow.contact_id, WorkItemRow.failed_at).where(
+            self._mine(col(WorkItemRow.priority) <= max_priority)
+        )
         with transaction(self._engine) as session:
-            return {contact_id: priority for contact_id, priority in session.exec(statement)}
+            return {contact_id: failed_at for contact_id, failed_at in session.exec(statement)}
 
     def failing(self) -> list[WorkItem]:
         statement = (
@@ -170,4 +181,5 @@ def _to_item(row: WorkItemRow) -> WorkItem:
         last_error=row.last_error,
         fresh=row.fresh,
         generation=row.generation,
+        failed_at=row.failed_at,
     )

@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +35,10 @@ class PlatformDriver(Protocol):
         """Make the record's last edit look older than the platform's timestamp
         resolution (its time settled), for a test about something else than a record
         looked at once more (tests/engine/test_racy_stamps.py)."""
+        ...
+
+    def stamp(self, contact_id: int, at: datetime) -> None:
+        """Set the record's modification time to ``at`` (aware), without a sleep."""
         ...
 
 
@@ -71,6 +75,10 @@ class FilesDriver:
         path = self.folder / f"{contact_id}.json"
         then = time.time_ns() - STAMP_RESOLUTION_NS - 1_000_000_000
         os.utime(path, ns=(then, then))
+
+    def stamp(self, contact_id: int, at: datetime) -> None:
+        ns = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1_000
+        os.utime(self.folder / f"{contact_id}.json", ns=(ns, ns))
 
 
 class SqlDocumentDriver:
@@ -126,6 +134,13 @@ class SqlDocumentDriver:
 
     def settle(self, contact_id: int) -> None:
         """Nothing to do: the platform's stamps are exact (microseconds, moved forward)."""
+
+    def stamp(self, contact_id: int, at: datetime) -> None:
+        with self.engine.begin() as db:
+            db.execute(
+                sa.text("UPDATE donors SET updated_at = :at WHERE crm_id = :id"),
+                {"at": at.astimezone(UTC).replace(tzinfo=None), "id": contact_id},
+            )
 
 
 def sql_options(url: str, **mode: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from syncengine.bootstrap import App, DaemonParts
-from syncengine.domain.ports import Priority
+from syncengine.domain.ports import Priority, WorkItem
 from syncengine.engine.claims import contact_subject
 from syncengine.sandbox import SandboxServer
 from syncengine.sandbox.faults import Fault
@@ -221,6 +221,94 @@ def test_a_failing_contact_waits_out_a_backoff_shows_as_failing_and_blocks_nobod
     assert failing.contact_id == CONTACT and failing.attempts == 1 and failing.last_error
     assert failing.due_at - app.clock.now() > timedelta(seconds=20), "a backoff, not a spin"
     assert parts.worker.work() == [], "not due again before its backoff"
+
+
+def fail_once(parts: DaemonParts, platform: PlatformDriver, sandbox: SandboxServer) -> WorkItem:
+    """CONTACT edited on the platform, queued by the push job, and refused by CRM+ (a
+    value it does not accept): the failing item, waiting out its backoff."""
+    platform.edit(CONTACT, lambda d: d.update(description="refused"))
+    assert run(parts, "push") == {"queued": 1}
+    sandbox.hooks.add_fault(Fault("PUT", rf"^/api/Contact/{CONTACT}$", status=422, count=1))
+    (report,) = parts.worker.work()
+    assert report.outcome == "failed"
+    failing = parts.queue.get(CONTACT)
+    assert failing is not None and failing.attempts == 1 and failing.failed_at is not None
+    return failing
+
+
+def test_a_failing_contact_whose_record_changed_after_the_failure_is_retried_at_once(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    parts = app.daemon_parts()
+    failing = fail_once(parts, platform, sandbox)
+    assert failing.failed_at is not None
+    # The data manager changes the refused value: the record's time is after the failure.
+    platform.edit(CONTACT, lambda d: d.update(description="accepted"))
+    platform.stamp(CONTACT, failing.failed_at + timedelta(milliseconds=1))
+
+    assert run(parts, "push") == {"retried_changed": 1}
+
+    retried = parts.queue.get(CONTACT)
+    assert retried is not None
+    assert retried.due_at <= app.clock.now() < failing.due_at, "due now, not after its backoff"
+    assert (retried.attempts, retried.generation) == (1, failing.generation)
+    (report,) = parts.worker.work()
+    assert report.outcome == "pushed"
+    assert sandbox.hooks.raw_contact(CONTACT)["description"] == "accepted"
+    assert parts.queue.get(CONTACT) is None and parts.queue.failing() == []
+
+
+def test_a_failing_contact_whose_record_did_not_change_keeps_its_backoff(
+    app: App, platform: PlatformDriver, sandbox: SandboxServer
+) -> None:
+    """No retry every tick: the record's time is before the failure."""
+    parts = app.daemon_parts()
+    failing = fail_once(parts, platform, sandbox)
+    assert failing.failed_at is not None
+    platform.stamp(CONTACT, failing.failed_at - timedelta(milliseconds=1))
+    sandbox.hooks.clear_requests()
+
+    for _ in range(2):
+        assert run(parts, "push") == {"still_queued": 1}
+        assert parts.worker.work() == []
+
+    kept = parts.queue.get(CONTACT)
+    assert kept is not None
+    assert (kept.due_at, kept.attempts, kept.failed_at) == (
+        failing.due_at,
+        1,
+        failing.failed_at,
+    )
+    assert requests(sandbox) == []
+
+
+def test_a_document_corrected_after_it_failed_as_malformed_is_synced_at_the_next_tick(
+    sandbox: SandboxServer, database_url: str, tmp_path: Path
+) -> None:
+    """The document breaks before the worker reads it (its contact was enqueued); once
+    corrected, with a time after the failure, the push job's next tick has it synced."""
+    files = FilesDriver(tmp_path / "platform")
+    with build(sandbox, database_url, files) as linked:
+        linked.runner().run_one(CONTACT)
+        parts = linked.daemon_parts()
+        path = files.folder / f"{CONTACT}.json"
+        good = json.loads(path.read_text())
+        path.write_text('{"id": 4821, "name": ')
+        parts.queue.add(CONTACT, reason="enqueue", priority=Priority.PUSH, now=linked.clock.now())
+        (report,) = parts.worker.work()
+        assert report.outcome == "failed" and "invalid JSON" in (report.error or "")
+        failing = parts.queue.get(CONTACT)
+        assert failing is not None and failing.failed_at is not None
+        assert run(parts, "push") == {"malformed": 1}
+
+        path.write_text(json.dumps({**good, "description": "corrected"}))
+        files.stamp(CONTACT, failing.failed_at + timedelta(milliseconds=1))
+
+        assert run(parts, "push") == {"retried_changed": 1}
+        (synced,) = parts.worker.work()
+
+    assert synced.outcome == "pushed"
+    assert sandbox.hooks.raw_contact(CONTACT)["description"] == "corrected"
 
 
 def test_a_contact_another_worker_holds_is_left_to_it(

@@ -67,13 +67,46 @@ def test_a_contact_added_again_while_it_was_synced_stays_queued(queue: WorkQueue
 def test_a_failure_counts_and_waits_out_its_backoff(queue: WorkQueue) -> None:
     queue.add(4821, reason="crm", priority=Priority.PULL, now=START)
     (item,) = queue.due(now=START, limit=1)
-    queue.failed(item.contact_id, item.generation, error="HTTP 503", retry_at=START + MINUTE)
+    queue.failed(
+        item.contact_id,
+        item.generation,
+        error="HTTP 503",
+        retry_at=START + MINUTE,
+        failed_at=START,
+    )
     assert queue.due(now=START, limit=10) == []
     (again,) = queue.due(now=START + MINUTE, limit=10)
     assert (again.attempts, again.last_error) == (1, "HTTP 503")
-    queue.failed(again.contact_id, again.generation, error="HTTP 500", retry_at=START)
+    queue.failed(
+        again.contact_id, again.generation, error="HTTP 500", retry_at=START, failed_at=START
+    )
     (failing,) = queue.failing()
     assert (failing.contact_id, failing.attempts, failing.last_error) == (4821, 2, "HTTP 500")
+
+
+def test_a_failure_records_when_it_happened(queue: WorkQueue) -> None:
+    queue.add(4821, reason="crm", priority=Priority.PULL, now=START)
+    (item,) = queue.due(now=START, limit=1)
+    assert item.failed_at is None, "a new item has not failed"
+    queue.failed(4821, item.generation, error="HTTP 422", retry_at=START, failed_at=START)
+    (first,) = queue.due(now=START, limit=1)
+    assert first.failed_at == START
+    queue.failed(4821, first.generation, error="HTTP 422", retry_at=START, failed_at=START + MINUTE)
+    current = queue.get(4821)
+    assert current is not None
+    assert (current.attempts, current.failed_at) == (2, START + MINUTE), "the latest failure"
+    (failing,) = queue.failing()
+    assert failing.failed_at == START + MINUTE
+
+
+def test_a_failure_of_an_item_added_again_since_is_not_recorded(queue: WorkQueue) -> None:
+    queue.add(4821, reason="crm", priority=Priority.PULL, now=START)
+    (picked,) = queue.due(now=START, limit=1)
+    queue.add(4821, reason="webhook", priority=Priority.PUSH, now=START)  # mid-sync
+    queue.failed(4821, picked.generation, error="HTTP 422", retry_at=START, failed_at=START)
+    current = queue.get(4821)
+    assert current is not None
+    assert (current.attempts, current.failed_at) == (0, None)
 
 
 def test_a_failing_contact_added_again_is_due_at_once_and_keeps_its_attempts(
@@ -81,10 +114,25 @@ def test_a_failing_contact_added_again_is_due_at_once_and_keeps_its_attempts(
 ) -> None:
     queue.add(4821, reason="crm", priority=Priority.PULL, now=START)
     (item,) = queue.due(now=START, limit=1)
-    queue.failed(4821, item.generation, error="HTTP 503", retry_at=START + 10 * MINUTE)
+    queue.failed(
+        4821, item.generation, error="HTTP 503", retry_at=START + 10 * MINUTE, failed_at=START
+    )
     queue.add(4821, reason="webhook", priority=Priority.PUSH, now=START + MINUTE)
     (due,) = queue.due(now=START + MINUTE, limit=1)
-    assert due.attempts == 1
+    assert (due.attempts, due.failed_at) == (1, START)
+
+
+def test_a_failing_contact_a_pull_finds_changed_again_is_due_at_once(queue: WorkQueue) -> None:
+    """Not renewed (the pull job's add), yet due now: a CRM+ edit of a failing contact
+    retries it without waiting out its backoff."""
+    queue.add(4821, reason="platform", priority=Priority.PUSH, now=START)
+    (item,) = queue.due(now=START, limit=1)
+    queue.failed(
+        4821, item.generation, error="HTTP 422", retry_at=START + 10 * MINUTE, failed_at=START
+    )
+    queue.add(4821, reason="crm", priority=Priority.PULL, now=START + MINUTE, renew=False)
+    (due,) = queue.due(now=START + MINUTE, limit=1)
+    assert (due.attempts, due.failed_at, due.generation) == (1, START, item.generation)
 
 
 def test_failing_lists_only_items_that_failed_most_attempts_first(queue: WorkQueue) -> None:
@@ -93,7 +141,7 @@ def test_failing_lists_only_items_that_failed_most_attempts_first(queue: WorkQue
     for contact_id, times in ((1, 1), (2, 3)):
         for _ in range(times):
             (item,) = [i for i in queue.due(now=START, limit=10) if i.contact_id == contact_id]
-            queue.failed(contact_id, item.generation, error="boom", retry_at=START)
+            queue.failed(contact_id, item.generation, error="boom", retry_at=START, failed_at=START)
     assert [(i.contact_id, i.attempts) for i in queue.failing()] == [(2, 3), (1, 1)]
 
 
@@ -147,13 +195,24 @@ def test_a_job_that_finds_the_contact_still_queued_does_not_renew_it(queue: Work
     assert queue.get(4821) is None, "the sync that was already due covers it"
 
 
-def test_queued_lists_every_contact_with_its_priority(queue: WorkQueue) -> None:
+def test_queued_lists_the_contacts_up_to_a_priority_with_their_last_failure(
+    queue: WorkQueue,
+) -> None:
     queue.add(1, reason="platform", priority=Priority.PUSH, now=START)
     queue.add(2, reason="crm", priority=Priority.PULL, now=START)
     queue.add(2, reason="platform", priority=Priority.PUSH, now=START)  # the more urgent kept
     queue.add(3, reason="drift", priority=Priority.RECONCILE, now=START)
+    queue.add(4, reason="webhook", priority=Priority.PUSH, now=START)
+    queue.add(5, reason="crm", priority=Priority.PULL, now=START)
     item = queue.get(1)
     assert item is not None
     queue.done(1, item.generation)
+    for contact_id in (4, 5):
+        failing = queue.get(contact_id)
+        assert failing is not None
+        queue.failed(
+            contact_id, failing.generation, error="HTTP 422", retry_at=START, failed_at=START
+        )
 
-    assert queue.queued() == {2: Priority.PUSH, 3: Priority.RECONCILE}
+    assert queue.queued(max_priority=Priority.PUSH) == {2: None, 4: START}
+    assert queue.queued(max_priority=Priority.RECONCILE) == {2: None, 3: None, 4: START, 5: START}
