@@ -26,6 +26,9 @@ from typing import Any
 import httpx
 from scenario import build_scenario
 
+from syncengine.domain.fieldtypes import coerce_record
+from syncengine.domain.merge import merge3
+
 
 @dataclass(frozen=True)
 class NaiveResult:
@@ -79,6 +82,37 @@ def naive_loop(base_url: str, token: str, records: Iterable[Mapping[str, Any]]) 
             current = client.get(path)
             current.raise_for_status()
             client.put(path, json=apply_platform_values(current.json(), record)).raise_for_status()
+            contacts += 1
+            requests += 2
+    return NaiveResult(
+        contacts=contacts,
+        requests=requests,
+        seconds=time.perf_counter() - wall,
+        cpu_seconds=time.process_time() - cpu,
+    )
+
+
+def safe_update_floor(
+    base_url: str, token: str, records: Iterable[Mapping[str, Any]]
+) -> NaiveResult:
+    """The least a safe update of each record costs, with nothing recorded: GET, the
+    engine's three-way merge (the record just read as the base: CRM+ did not change it),
+    the merged record coerced to wire types and PUT whole. No mirror, journal, claim or
+    sync state, no check of the answer: what the engine does beyond this is what makes
+    it safe across runs, crashes and other processes (``push_cpu.py`` prints the three
+    side by side)."""
+    contacts = requests = 0
+    wall, cpu = time.perf_counter(), time.process_time()
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as client:
+        for record in records:
+            path = f"/api/Contact/{record['id']}"
+            current = client.get(path)
+            current.raise_for_status()
+            crm = current.json()
+            merged = merge3(crm, dict(record), crm).merged
+            client.put(path, json=coerce_record("Contact", merged)).raise_for_status()
             contacts += 1
             requests += 2
     return NaiveResult(

@@ -5,7 +5,9 @@ N contacts in a sandbox (a child process, so the CPU counted is the client's alo
 - every contact edited on the platform (`--edit`: its informal name by default), and a
   `sync --all` pushes them (GET, three-way merge with the mirror, full PUT, verify,
   record);
-- every contact edited again, and the naive loop pushes them (GET, overlay, full PUT).
+- every contact edited again, and the naive loop pushes them (GET, overlay, full PUT);
+- edited a third time, and the safe-update floor pushes them: GET, the engine's merge,
+  the coerced full PUT, nothing recorded (``naive_loop.safe_update_floor``).
 Prints wall time, requests and CPU time of each per pushed contact -- the client's alone,
 and with the sandbox's answering it -- and their ratios (issue 9's target: the engine's
 CPU per pushed contact within 2 times the naive loop's).
@@ -23,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from naive_loop import naive_loop
+from naive_loop import naive_loop, safe_update_floor
 from scenario import EDITS, build_scenario
 
 from syncengine.bootstrap import open_app
@@ -106,6 +108,17 @@ def main() -> int:
             result.cpu_seconds,
             scenario.sandbox.cpu_seconds() - sandbox_cpu,
         )
+        scenario.change_on_platform(scenario.ids, edit=args.edit, edition=3)
+        records = scenario.platform_records()
+        sandbox_cpu = scenario.sandbox.cpu_seconds()
+        result = safe_update_floor(scenario.sandbox.base_url, scenario.sandbox.token, records)
+        floor = Measured(
+            result.contacts,
+            result.requests,
+            result.seconds,
+            result.cpu_seconds,
+            scenario.sandbox.cpu_seconds() - sandbox_cpu,
+        )
     print(
         "| loop | pushed | requests | wall (s) | pushes/s | CPU per push, client (ms) "
         "| with the sandbox's (ms) |"
@@ -113,11 +126,17 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     print(engine.row("engine `sync --all`"))
     print(naive.row("naive loop"))
+    print(floor.row("safe-update floor (GET, merge, coerced full PUT; nothing recorded)"))
     client = engine.ms_per_push() / naive.ms_per_push()
     both = engine.ms_per_push(with_sandbox=True) / naive.ms_per_push(with_sandbox=True)
     print(
         f"\nCPU per pushed contact, engine / naive: {client:.1f} (client), "
         f"{both:.1f} (with the sandbox)"
+    )
+    print(
+        f"the floor / naive: {floor.ms_per_push() / naive.ms_per_push():.1f} (client), "
+        f"{floor.ms_per_push(with_sandbox=True) / naive.ms_per_push(with_sandbox=True):.1f}"
+        " (with the sandbox)"
     )
     if profiler is not None and args.profile_out:
         profiler.dump_stats(args.profile_out)
