@@ -219,6 +219,7 @@ def merge_all(
     )
     merger.walk(merger.root, base_exists=base is not None)
     merged = merger.build_merged(crm)
+    merger.settle_platform_adds(platform)
     return MergeResult(
         built=merged,
         to_crm=merger.to_crm,
@@ -290,6 +291,7 @@ class _Merger:
         self.platform_modified = platform_modified
         self.to_crm: list[FieldChange] = []
         self.crm_slots: list[Slot] = []  # the slot of each ``to_crm`` change
+        self.platform_slots: list[Slot] = []  # the slot of each ``to_platform`` change
         self.to_platform: list[FieldChange] = []
         # Per side, the items whose natural key the changes sent there so far have set,
         # with the values of its parts they hold now: an item without an id is named by
@@ -673,13 +675,57 @@ class _Merger:
         self.to_crm = kept
         return merged
 
+    def settle_platform_adds(self, platform: Record) -> None:
+        """``build_merged``'s check, the other way: an item without an id sent to the
+        platform whose natural key another item there holds (once the changes sent
+        before it are applied) is a conflict, not written. A CRM+ item always has its
+        id, so this only ever meets a CRM side holding new items (the property tests
+        swap the sides): the merge decides alike whichever side is which."""
+        if not any(self.lacks_identity(slot, c) for slot, c in self.platform_changes()):
+            return  # the usual case: no record to build
+        record = copy_json(platform)
+        kept: list[FieldChange] = []
+        for slot, change in self.platform_changes():
+            clash = self.clash(record, slot, change)
+            if clash is not None:
+                self.open(
+                    Conflict(
+                        path=slot.path,
+                        base=None,
+                        platform=clash,
+                        crm=change.new,
+                        platform_modified=self.platform_modified,
+                        crm_modified=self.crm_modified(slot),
+                        suggestion=change.new,
+                        rule=DUPLICATE_NATURAL_KEY,
+                        suggested_side="crm",
+                        has_base=False,
+                    )
+                )
+                continue
+            record = apply_changes_in_place(record, [change])
+            kept.append(change)
+        self.to_platform = kept
+
+    def platform_changes(self) -> list[tuple[Slot, FieldChange]]:
+        return list(zip(self.platform_slots, self.to_platform, strict=True))
+
+    @staticmethod
+    def lacks_identity(slot: Slot, change: FieldChange) -> bool:
+        """An item added without its identity (a new item named by its natural key)."""
+        return (
+            change.kind == "add"
+            and slot.kind is SlotKind.ITEM
+            and not all(
+                change.new.get(k) is not None for k in ARRAY_IDENTITY.get(slot.field_name, ("id",))
+            )
+        )
+
     def clash(self, merged: Record, slot: Slot, change: FieldChange) -> Any:
         """The item of ``merged`` already holding the natural key of an item to add."""
-        if change.kind != "add" or slot.kind is not SlotKind.ITEM:
-            return None
+        if not self.lacks_identity(slot, change):
+            return None  # not an add, or it has its own id: nothing else can hold it
         name = slot.field_name
-        if all(change.new.get(k) is not None for k in ARRAY_IDENTITY.get(name, ("id",))):
-            return None  # it has its own id: nothing else can hold it
         wanted = natural_key(name, change.new)
         at = parse_path(change.path)
         items = get_value(merged, Path(at.segments[:-1]).key(name))
@@ -696,6 +742,7 @@ class _Merger:
         self, slot: Slot, kind: Literal["set", "add", "remove"], old: Any, new: Any
     ) -> None:
         self.to_platform.append(FieldChange(self.path_on(P, slot, kind, new), kind, old, new))
+        self.platform_slots.append(slot)
 
     def path_on(self, side: int, slot: Slot, kind: ChangeKind, new: Any) -> str:
         """The path of a change sent to ``side``, as that side's record will stand when

@@ -241,3 +241,27 @@ def test_two_crm_people_with_one_name_held_without_ids_are_neither_removed_nor_r
         ("contactIndividuals[id=9]", "duplicate-natural-key"),
         (JO, "duplicate-natural-key"),
     ]
+
+
+def test_an_id_less_add_whose_name_the_other_side_now_holds_is_a_conflict_either_way() -> None:
+    """One side moves method 100 to a number; the other adds a method without an id with
+    that very number. Written, the two could not be told apart: a conflict, whichever
+    side the new item is on (soak profile, ``test_swapping_the_sides_swaps_the_outcome``:
+    only the add sent to CRM+ was checked, so the swapped merge wrote the duplicate)."""
+
+    def household(*items: Record) -> Record:
+        person = {"id": 10, "firstName": "Ana", "lastName": "Lee", "contactMethods": list(items)}
+        return {"id": 1, "name": "The Lee Household", "contactIndividuals": [person]}
+
+    moved = {"id": 100, "type": "Mobile Phone", "value": "555-0100"}
+    base = household({**moved, "value": "555-0101"})
+    mover = household(moved)
+    adder = household({**moved, "value": "555-0101"}, {"type": "Mobile Phone", "value": "555-0100"})
+    path = "contactIndividuals[id=10].contactMethods[type=Mobile Phone,value=555-0100]"
+    for platform, crm in ((adder, mover), (mover, adder)):
+        result = merge3(base, platform, crm, only(Rule.CRM), platform_modified=AFTER_ALL)
+        assert [(c.path, c.rule) for c in result.conflicts] == [(path, "duplicate-natural-key")]
+        sent = [c for c in result.to_crm + result.to_platform if c.kind == "add"]
+        assert sent == []
+        moves = [c.path for c in result.to_crm + result.to_platform]
+        assert moves == ["contactIndividuals[id=10].contactMethods[id=100].value"]
