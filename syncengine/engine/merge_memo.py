@@ -17,9 +17,11 @@ text), one key's place, a conflict opened meanwhile.
 
 The digest, not the records, is kept: a record changed in place after its merge (the
 sync never does, but nothing could tell) cannot make a stale merge look current, and a
-kept merge costs its result and 16 bytes. At most ``capacity`` contacts are kept, the
-oldest dropped first; a run planning more than that before syncing them merges the
-first ones again, as before.
+kept merge costs its result and 16 bytes. Only the merges a second one may follow are
+kept (``keep``), each until that one or its contact's sync ends, and a run forgets what
+is left when it ends (``ContactSync.forget_plans``): a long-lived process keeps none
+between runs. At most ``capacity`` contacts are kept, the oldest dropped first; a run
+planning more than that before syncing them merges the first ones again, as before.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from syncengine.domain.merge import MergeResult, merge3
 from syncengine.domain.policy import MergePolicy
 from syncengine.domain.ports import Record
 
-DEFAULT_CAPACITY = 4096
+# A kept merge is 5 KB for a typical contact, 28 KB for a large one (813 leaves).
+DEFAULT_CAPACITY = 1024
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,10 @@ class MergeMemo:
         *,
         platform_modified: datetime | None,
         open_conflicts: Collection[str],
+        keep: bool = True,
     ) -> MergeResult:
+        """The kept merge of these very inputs if there is one (then forgotten), else a
+        new one, kept for the next merge of the contact if ``keep``."""
         digest = _digest(base, platform, crm, platform_modified, open_conflicts)
         with self._lock:
             kept = self._kept.pop(contact_id, None)
@@ -84,13 +90,24 @@ class MergeMemo:
             platform_modified=platform_modified,
             open_conflicts=open_conflicts,
         )
-        if digest is not None and result.built is not None:
+        if keep and digest is not None and result.built is not None:
             # Sides that agree are told at C speed without aligning anything: not kept.
             with self._lock:
                 self._kept[contact_id] = _Kept(digest, result)
                 while len(self._kept) > self._capacity:
                     self._kept.popitem(last=False)
         return result
+
+    def forget(self, contact_id: int) -> None:
+        with self._lock:
+            self._kept.pop(contact_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
 
 def _digest(

@@ -265,11 +265,14 @@ class SyncRunner:
             summary = RunSummary(dry_run)
             if not dry_run:
                 summary.recovered = self._recovery.recover().resolved
-            work = self._collect(dry_run=dry_run)
             try:
-                return self._run_collected(work, summary, start, dry_run, force, progress)
+                work = self._collect(dry_run=dry_run)
+                try:
+                    return self._run_collected(work, summary, start, dry_run, force, progress)
+                finally:
+                    work.fresh.close()
             finally:
-                work.fresh.close()
+                self._contacts.forget_plans()
 
     def _run_collected(
         self,

@@ -273,6 +273,17 @@ class ContactSync:
         # Groups a sync's consecutive store calls in one transaction (see ``sync``).
         self._atomic = atomic
 
+    @property
+    def kept_plans(self) -> int:
+        """How many contacts' merges are kept for a sync to come (none between runs)."""
+        return len(self._merges)
+
+    def forget_plans(self) -> None:
+        """Drop the merges kept for syncs that will not come (a run stopped by its guard
+        or its budget, a contact that failed before its sync): a long-lived process
+        keeps none between runs."""
+        self._merges.clear()
+
     # -- a linked contact ------------------------------------------------------------------
 
     def sync(
@@ -358,7 +369,12 @@ class ContactSync:
             ours = platform_view(local, base if base is not None else crm)
             self._check_records(contact_id, local, ours, crm)
             carry = _Carry() if quiet else self._carry(contact_id, ours, unsettled)
-            plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry, quiet=quiet)
+            # Kept for a merge of the same versions to come: the run's sync of a contact
+            # its guard plans, or this sync's own plan once the contact is read from CRM+.
+            keep = (dry_run and known is not None) or (assumed is not None and not dry_run)
+            plan = self._plan(
+                contact_id, base, ours, crm, local.modified_at, carry, quiet=quiet, keep=keep
+            )
         # Only a plan that does nothing is taken from the mirror; any other is made again
         # on the contact as CRM+ holds it now (a PUT is only built on a record just read).
         refetch = (assumed is not None and not plan.does_nothing) or (
@@ -368,9 +384,12 @@ class ContactSync:
             try:
                 crm = self._current(contact_id, None)
             except CrmNotFound as exc:
+                self._merges.forget(contact_id)
                 return self._gone(report, local, exc)
             plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry)
             assumed = None
+        elif not dry_run:
+            self._merges.forget(contact_id)  # no second merge of this contact is coming
         self._describe(report, plan)
         if dry_run:
             return report
@@ -540,6 +559,7 @@ class ContactSync:
         carry: _Carry,
         *,
         quiet: bool = False,
+        keep: bool = False,
     ) -> _Plan:
         # One read of the contact's conflicts (two, one per status, were a tenth of a plan);
         # none when the run's bulk read found it has none.
@@ -569,6 +589,7 @@ class ContactSync:
             crm,
             platform_modified=platform_modified,
             open_conflicts=held,
+            keep=keep,
         )
         to_crm = flowing(result.to_crm, self._options.fields, to_platform=False)
         to_platform = carried + flowing(result.to_platform, self._options.fields, to_platform=True)

@@ -150,3 +150,23 @@ def test_contacts_merged_from_several_threads_each_get_their_own_merge() -> None
     assert all(first is second for first, second in results.values())
     assert len({id(first) for first, _ in results.values()}) == 8
     assert memo.reused == 8
+
+
+def test_a_merge_not_to_be_kept_is_still_served_from_one_that_was() -> None:
+    memo = MergeMemo(MergePolicy())
+    first = merge(memo)
+    assert (
+        memo.merge(7, *versions(), platform_modified=WHEN, open_conflicts=(), keep=False) is first
+    )
+    assert len(memo) == 0
+    memo.merge(7, *versions(), platform_modified=WHEN, open_conflicts=(), keep=False)
+    assert len(memo) == 0
+
+
+def test_forget_and_clear_drop_what_is_kept() -> None:
+    memo = MergeMemo(MergePolicy())
+    kept = {contact_id: merge(memo, contact_id=contact_id) for contact_id in (1, 2, 3)}
+    memo.forget(2)
+    assert len(memo) == 2 and merge(memo, contact_id=2) is not kept[2]
+    memo.clear()
+    assert len(memo) == 0 and merge(memo, contact_id=1) is not kept[1]

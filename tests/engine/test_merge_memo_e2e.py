@@ -60,6 +60,8 @@ def test_a_crm_edit_after_the_plan_is_merged_not_the_plan(
 
         run = app.runner().run_all(progress=between)
         assert not run.failed, run.to_json()
+        contacts = app.runner()._contacts  # the run's ContactSync: it keeps no plan after it
+        assert contacts.kept_plans == 0
         (later,) = edited_in_crm
         (first,) = set(EDITED) - {later}
         assert run.to_json()["summary"]["pushed"] == 1
@@ -76,3 +78,25 @@ def test_a_crm_edit_after_the_plan_is_merged_not_the_plan(
         assert again.to_json()["summary"]["pushed"] == 0
         assert sandbox.hooks.raw_contact(later)["informalName"] == "Edited in CRM+ mid-run"
         assert _document(folder, later)["informalName"] == "Edited in CRM+ mid-run"
+
+
+def test_a_run_its_guard_stops_keeps_none_of_its_plans(
+    sandbox: SandboxServer, database_url: str, tmp_path: Path
+) -> None:
+    """Every contact planned, none synced: the plans' merges are dropped with the run (a
+    daemon or a long session keeps no memory of runs that are over)."""
+    sandbox.hooks.seed({"contacts": [household(i) for i in CONTACTS]})
+    folder = tmp_path / "platform"
+    folder.mkdir()
+    for contact_id in CONTACTS:
+        write_settled(folder / f"{contact_id}.json", household(contact_id))
+    settings = files_engine_settings(sandbox.base_url, database_url, folder)
+    with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
+        assert not app.runner().run_all(force=True).failed
+        for contact_id in CONTACTS:  # every contact: more than the guard lets through
+            document = _document(folder, contact_id)
+            document["informalName"] = "Bulk edit"
+            write_settled(folder / f"{contact_id}.json", document)
+        run = app.runner().run_all()
+        assert run.stopped and run.to_json()["summary"]["pushed"] == 0
+        assert app.runner()._contacts.kept_plans == 0
