@@ -647,32 +647,7 @@ class _Merger:
     def build_merged(self, crm: Record) -> Record:
         """The CRM record with ``to_crm`` applied, change by change, in document order
         (so an item renamed away from a natural key frees it before an add needs it)."""
-        merged = copy_json(crm)
-        kept: list[FieldChange] = []
-        for slot, change in zip(self.crm_slots, self.to_crm, strict=True):
-            clash = self.clash(merged, slot, change)
-            if clash is not None:
-                # A new platform item whose natural key a different CRM item holds (the
-                # platform renamed that one and reused its name, say): written, the two
-                # could not be told apart, and paths refuse to try. A person decides.
-                self.open(
-                    Conflict(
-                        path=slot.path,
-                        base=None,
-                        platform=change.new,
-                        crm=clash,
-                        platform_modified=self.platform_modified,
-                        crm_modified=self.crm_modified(slot),
-                        suggestion=change.new,
-                        rule=DUPLICATE_NATURAL_KEY,
-                        suggested_side="platform",
-                        has_base=False,
-                    )
-                )
-                continue
-            merged = apply_changes_in_place(merged, [change])
-            kept.append(change)
-        self.to_crm = kept
+        merged, self.to_crm = self.written(C, copy_json(crm), self.crm_slots, self.to_crm)
         return merged
 
     def settle_platform_adds(self, platform: Record) -> None:
@@ -681,34 +656,44 @@ class _Merger:
         before it are applied) is a conflict, not written. A CRM+ item always has its
         id, so this only ever meets a CRM side holding new items (the property tests
         swap the sides): the merge decides alike whichever side is which."""
-        if not any(self.lacks_identity(slot, c) for slot, c in self.platform_changes()):
+        pairs = zip(self.platform_slots, self.to_platform, strict=True)
+        if not any(self.lacks_identity(slot, change) for slot, change in pairs):
             return  # the usual case: no record to build
-        record = copy_json(platform)
-        kept: list[FieldChange] = []
-        for slot, change in self.platform_changes():
-            clash = self.clash(record, slot, change)
-            if clash is not None:
-                self.open(
-                    Conflict(
-                        path=slot.path,
-                        base=None,
-                        platform=clash,
-                        crm=change.new,
-                        platform_modified=self.platform_modified,
-                        crm_modified=self.crm_modified(slot),
-                        suggestion=change.new,
-                        rule=DUPLICATE_NATURAL_KEY,
-                        suggested_side="crm",
-                        has_base=False,
-                    )
-                )
-                continue
-            record = apply_changes_in_place(record, [change])
-            kept.append(change)
-        self.to_platform = kept
+        _, self.to_platform = self.written(
+            P, copy_json(platform), self.platform_slots, self.to_platform
+        )
 
-    def platform_changes(self) -> list[tuple[Slot, FieldChange]]:
-        return list(zip(self.platform_slots, self.to_platform, strict=True))
+    def written(
+        self, side: int, record: Record, slots: list[Slot], changes: list[FieldChange]
+    ) -> tuple[Record, list[FieldChange]]:
+        """``record`` (``side``'s, a copy) with ``changes`` applied in order, and those
+        applied. A new item whose natural key a different item of ``side`` holds (the
+        other side renamed that one and reused its name, say) is not: written, the two
+        could not be told apart, and paths refuse to try. A person decides."""
+        kept: list[FieldChange] = []
+        for slot, change in zip(slots, changes, strict=True):
+            clash = self.clash(record, slot, change)
+            if clash is None:
+                record = apply_changes_in_place(record, [change])
+                kept.append(change)
+                continue
+            # The item ``side`` holds, and the new one the other side would write there.
+            values = {side: clash, (P if side == C else C): change.new}
+            self.open(
+                Conflict(
+                    path=slot.path,
+                    base=None,
+                    platform=values[P],
+                    crm=values[C],
+                    platform_modified=self.platform_modified,
+                    crm_modified=self.crm_modified(slot),
+                    suggestion=change.new,
+                    rule=DUPLICATE_NATURAL_KEY,
+                    suggested_side="platform" if side == C else "crm",
+                    has_base=False,
+                )
+            )
+        return record, kept
 
     @staticmethod
     def lacks_identity(slot: Slot, change: FieldChange) -> bool:
