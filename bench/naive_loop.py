@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,24 +72,7 @@ def _has_ids(*arrays: list[Any]) -> bool:
 
 def naive_loop(base_url: str, token: str, records: Iterable[Mapping[str, Any]]) -> NaiveResult:
     """GET, overlay, full PUT of each record's contact (``record["id"]``), sequentially."""
-    contacts = requests = 0
-    wall, cpu = time.perf_counter(), time.process_time()
-    with httpx.Client(
-        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
-    ) as client:
-        for record in records:
-            path = f"/api/Contact/{record['id']}"
-            current = client.get(path)
-            current.raise_for_status()
-            client.put(path, json=apply_platform_values(current.json(), record)).raise_for_status()
-            contacts += 1
-            requests += 2
-    return NaiveResult(
-        contacts=contacts,
-        requests=requests,
-        seconds=time.perf_counter() - wall,
-        cpu_seconds=time.process_time() - cpu,
-    )
+    return _get_then_put(base_url, token, records, apply_platform_values)
 
 
 def safe_update_floor(
@@ -101,6 +84,20 @@ def safe_update_floor(
     sync state, no check of the answer: what the engine does beyond this is what makes
     it safe across runs, crashes and other processes (``push_cpu.py`` prints the three
     side by side)."""
+
+    def merged(crm: Any, record: Mapping[str, Any]) -> Any:
+        return coerce_record("Contact", merge3(crm, dict(record), crm).merged)
+
+    return _get_then_put(base_url, token, records, merged)
+
+
+def _get_then_put(
+    base_url: str,
+    token: str,
+    records: Iterable[Mapping[str, Any]],
+    body: Callable[[Any, Mapping[str, Any]], Any],
+) -> NaiveResult:
+    """For each record, sequentially: GET its contact, PUT ``body(what came, record)``."""
     contacts = requests = 0
     wall, cpu = time.perf_counter(), time.process_time()
     with httpx.Client(
@@ -110,9 +107,7 @@ def safe_update_floor(
             path = f"/api/Contact/{record['id']}"
             current = client.get(path)
             current.raise_for_status()
-            crm = current.json()
-            merged = merge3(crm, dict(record), crm).merged
-            client.put(path, json=coerce_record("Contact", merged)).raise_for_status()
+            client.put(path, json=body(current.json(), record)).raise_for_status()
             contacts += 1
             requests += 2
     return NaiveResult(

@@ -23,10 +23,12 @@ import cProfile
 import pstats
 import sys
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from naive_loop import naive_loop, safe_update_floor
-from scenario import EDITS, build_scenario
+from naive_loop import NaiveResult, naive_loop, safe_update_floor
+from scenario import EDITS, Scenario, build_scenario
 
 from syncengine.bootstrap import open_app
 from syncengine.config import Settings
@@ -51,6 +53,27 @@ class Measured:
             f"| {self.pushed / self.seconds:.0f} | {self.ms_per_push():.2f} "
             f"| {self.ms_per_push(with_sandbox=True):.2f} |"
         )
+
+
+def loop_measured(
+    scenario: Scenario,
+    loop: Callable[[str, str, Iterable[Mapping[str, Any]]], NaiveResult],
+    *,
+    edit: str,
+    edition: int,
+) -> Measured:
+    """Every contact edited on the platform (``edition``), then pushed by ``loop``."""
+    scenario.change_on_platform(scenario.ids, edit=edit, edition=edition)
+    records = scenario.platform_records()
+    sandbox_cpu = scenario.sandbox.cpu_seconds()
+    result = loop(scenario.sandbox.base_url, scenario.sandbox.token, records)
+    return Measured(
+        result.contacts,
+        result.requests,
+        result.seconds,
+        result.cpu_seconds,
+        scenario.sandbox.cpu_seconds() - sandbox_cpu,
+    )
 
 
 def with_concurrency(settings: Settings, concurrency: int) -> Settings:
@@ -97,28 +120,8 @@ def main() -> int:
             sandbox_cpu_seconds=scenario.sandbox.cpu_seconds() - sandbox_cpu,
         )
         assert not run.failed, run.to_json()
-        scenario.change_on_platform(scenario.ids, edit=args.edit, edition=2)
-        records = scenario.platform_records()
-        sandbox_cpu = scenario.sandbox.cpu_seconds()
-        result = naive_loop(scenario.sandbox.base_url, scenario.sandbox.token, records)
-        naive = Measured(
-            result.contacts,
-            result.requests,
-            result.seconds,
-            result.cpu_seconds,
-            scenario.sandbox.cpu_seconds() - sandbox_cpu,
-        )
-        scenario.change_on_platform(scenario.ids, edit=args.edit, edition=3)
-        records = scenario.platform_records()
-        sandbox_cpu = scenario.sandbox.cpu_seconds()
-        result = safe_update_floor(scenario.sandbox.base_url, scenario.sandbox.token, records)
-        floor = Measured(
-            result.contacts,
-            result.requests,
-            result.seconds,
-            result.cpu_seconds,
-            scenario.sandbox.cpu_seconds() - sandbox_cpu,
-        )
+        naive = loop_measured(scenario, naive_loop, edit=args.edit, edition=2)
+        floor = loop_measured(scenario, safe_update_floor, edit=args.edit, edition=3)
     print(
         "| loop | pushed | requests | wall (s) | pushes/s | CPU per push, client (ms) "
         "| with the sandbox's (ms) |"
