@@ -13,16 +13,35 @@ semantics, one contact at a time.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from syncengine.bootstrap import open_app
-from syncengine.config import SyncSettings
+from syncengine.config import Settings, SyncSettings
 from syncengine.sandbox import SandboxServer
 from tests.engine.conftest import files_engine_settings, household, write_settled
 
 CONTACTS = range(901, 921)  # 20: the guard's minimum, so the run plans like a real one
 EDITED = (903, 917)
+
+
+def _alike(sandbox: SandboxServer, database_url: str, tmp_path: Path) -> tuple[Path, Settings]:
+    """``CONTACTS`` alike in the sandbox and as settled documents; the engine's settings."""
+    sandbox.hooks.seed({"contacts": [household(i) for i in CONTACTS]})
+    folder = tmp_path / "platform"
+    folder.mkdir()
+    for contact_id in CONTACTS:
+        write_settled(folder / f"{contact_id}.json", household(contact_id))
+    return folder, files_engine_settings(sandbox.base_url, database_url, folder)
+
+
+def _edited(folder: Path, contact_ids: Iterable[int], informal_name: Callable[[int], str]) -> None:
+    """The documents of ``contact_ids`` edited on the platform (settled)."""
+    for contact_id in contact_ids:
+        document = _document(folder, contact_id)
+        document["informalName"] = informal_name(contact_id)
+        write_settled(folder / f"{contact_id}.json", document)
 
 
 def _document(folder: Path, contact_id: int) -> dict[str, Any]:
@@ -33,19 +52,11 @@ def _document(folder: Path, contact_id: int) -> dict[str, Any]:
 def test_a_crm_edit_after_the_plan_is_merged_not_the_plan(
     sandbox: SandboxServer, database_url: str, tmp_path: Path
 ) -> None:
-    sandbox.hooks.seed({"contacts": [household(i) for i in CONTACTS]})
-    folder = tmp_path / "platform"
-    folder.mkdir()
-    for contact_id in CONTACTS:
-        write_settled(folder / f"{contact_id}.json", household(contact_id))
-    settings = files_engine_settings(sandbox.base_url, database_url, folder)
+    folder, settings = _alike(sandbox, database_url, tmp_path)
     settings = settings.model_copy(update={"sync": SyncSettings(concurrency=1)})
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         assert not app.runner().run_all(force=True).failed
-        for contact_id in EDITED:
-            document = _document(folder, contact_id)
-            document["informalName"] = f"Edited on the platform {contact_id}"
-            write_settled(folder / f"{contact_id}.json", document)
+        _edited(folder, EDITED, lambda contact_id: f"Edited on the platform {contact_id}")
 
         edited_in_crm: list[int] = []
 
@@ -85,18 +96,11 @@ def test_a_run_its_guard_stops_keeps_none_of_its_plans(
 ) -> None:
     """Every contact planned, none synced: the plans' merges are dropped with the run (a
     daemon or a long session keeps no memory of runs that are over)."""
-    sandbox.hooks.seed({"contacts": [household(i) for i in CONTACTS]})
-    folder = tmp_path / "platform"
-    folder.mkdir()
-    for contact_id in CONTACTS:
-        write_settled(folder / f"{contact_id}.json", household(contact_id))
-    settings = files_engine_settings(sandbox.base_url, database_url, folder)
+    folder, settings = _alike(sandbox, database_url, tmp_path)
     with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
         assert not app.runner().run_all(force=True).failed
-        for contact_id in CONTACTS:  # every contact: more than the guard lets through
-            document = _document(folder, contact_id)
-            document["informalName"] = "Bulk edit"
-            write_settled(folder / f"{contact_id}.json", document)
+        # Every contact: more than the guard lets through.
+        _edited(folder, CONTACTS, lambda _contact_id: "Bulk edit")
         run = app.runner().run_all()
         assert run.stopped and run.to_json()["summary"]["pushed"] == 0
         assert app.runner()._contacts.kept_plans == 0
