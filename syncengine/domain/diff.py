@@ -52,6 +52,7 @@ from typing import Any, Final, Literal
 
 from syncengine.domain.normalize import normalize_value, same_normal_form, values_equivalent
 from syncengine.domain.paths import (
+    IDENTITY_SCALARS,
     REMOVE,
     Item,
     Key,
@@ -680,8 +681,8 @@ def _distinct_identities(items: list[Any], keys: tuple[str, ...]) -> bool:
     return True
 
 
-# Identity values compared by equality without surprise (floats: ``-0.0 == 0.0``).
-_IDENTITY_TYPES: Final = frozenset({str, int, bool})
+# An item's identity values compared by equality without surprise; a null is no identity.
+_IDENTITY_TYPES: Final = IDENTITY_SCALARS - {type(None)}
 
 
 def natural_key(name: str, item: Mapping[str, Any]) -> tuple[Any, ...] | None:

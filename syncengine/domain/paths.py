@@ -44,6 +44,7 @@ from syncengine.domain.schema import ARRAY_IDENTITY, NATURAL_KEY, SET, SHAPES, F
 from syncengine.errors import AmbiguousPath, ForbiddenChange, PathError
 
 __all__ = [
+    "IDENTITY_SCALARS",
     "REMOVE",
     "ROOT",
     "Append",
@@ -460,15 +461,18 @@ def identity_of(array_name: str, item: Any) -> tuple[tuple[str, Any], ...]:
 def item_segment(array_name: str, item: Any) -> Item:
     """The concrete segment naming ``item`` by its identity: ``contactIndividuals[id=2]``."""
     identity = identity_of(array_name, item)
-    if all(type(value) in _IDENTITY_SCALARS for _, value in identity):
+    if all(type(value) in IDENTITY_SCALARS for _, value in identity):
         # Each value's type is part of the key: ``True`` and ``1`` hash alike but are
         # written "true" and "1".
         return _segment_of(array_name, tuple((k, type(v), v) for k, v in identity))
-    return _segment(array_name, identity)  # raises the TypeError naming the value
+    # A float (not shared) is written as it is; a value that cannot identify an item
+    # raises the TypeError naming it.
+    return _segment(array_name, identity)
 
 
-# The identity values a segment can write (``_natural_text``), by exact type.
-_IDENTITY_SCALARS: Final = frozenset({str, int, bool, type(None)})  # not float: -0.0 == 0.0
+# The identity values equal only when written alike, by exact type: shared between calls
+# (not float: ``-0.0 == 0.0``). ``None`` is written "null".
+IDENTITY_SCALARS: Final = frozenset({str, int, bool, type(None)})
 
 
 @functools.lru_cache(maxsize=16_384)
