@@ -383,9 +383,12 @@ class ContactSync:
         if refetch:
             try:
                 crm = self._current(contact_id, None)
-            except CrmNotFound as exc:
+            except BaseException as exc:
+                # A kept plan no second merge will follow (a long-lived worker keeps none).
                 self._merges.forget(contact_id)
-                return self._gone(report, local, exc)
+                if isinstance(exc, CrmNotFound):
+                    return self._gone(report, local, exc)
+                raise
             plan = self._plan(contact_id, base, ours, crm, local.modified_at, carry)
             assumed = None
         elif not dry_run:

@@ -19,7 +19,9 @@ from typing import Any
 
 from syncengine.bootstrap import open_app
 from syncengine.config import Settings, SyncSettings
+from syncengine.domain.ports import Priority
 from syncengine.sandbox import SandboxServer
+from syncengine.sandbox.faults import Fault
 from tests.engine.conftest import files_engine_settings, household, write_settled
 
 CONTACTS = range(901, 921)  # 20: the guard's minimum, so the run plans like a real one
@@ -103,4 +105,23 @@ def test_a_run_its_guard_stops_keeps_none_of_its_plans(
         _edited(folder, CONTACTS, lambda _contact_id: "Bulk edit")
         run = app.runner().run_all()
         assert run.stopped and run.to_json()["summary"]["pushed"] == 0
+        assert app.runner()._contacts.kept_plans == 0
+
+
+def test_a_worker_whose_read_from_crm_fails_keeps_no_plan(
+    sandbox: SandboxServer, database_url: str, tmp_path: Path
+) -> None:
+    """The daemon's worker plans a platform change against the mirror (kept for the merge
+    after the GET), then the GET fails for good: the worker keeps nothing (it never ends
+    a run that would drop it)."""
+    folder, settings = _alike(sandbox, database_url, tmp_path)
+    (contact_id,) = EDITED[:1]
+    with open_app(settings, {"CRMPLUS_API_TOKEN": sandbox.token}) as app:
+        assert not app.runner().run_all(force=True).failed
+        _edited(folder, [contact_id], lambda _contact_id: "Edited on the platform")
+        parts = app.daemon_parts()
+        parts.queue.add(contact_id, reason="platform", priority=Priority.PUSH, now=app.clock.now())
+        sandbox.hooks.add_fault(Fault("GET", rf"^/api/Contact/{contact_id}$", status=503, count=50))
+        (report,) = parts.worker.work()
+        assert report.outcome == "failed"
         assert app.runner()._contacts.kept_plans == 0
